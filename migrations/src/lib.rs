@@ -1,0 +1,16 @@
+//! Database migrations for Veritrial, run on start by `veritrial serve` and on demand by
+//! `veritrial migrate`. Every migration works on SQLite and on PostgreSQL.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261124_000001_organizations_users;
+
+/// The ordered list of Veritrial's migrations.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261124_000001_organizations_users::Migration)]
+    }
+}

@@ -1,0 +1,72 @@
+//! Signing checkpoints with an Ed25519 key.
+
+use ring::rand::SystemRandom;
+use ring::signature::{Ed25519KeyPair, KeyPair};
+
+use super::body::Checkpoint;
+use super::error::CheckpointError;
+use super::key::{check_name, format_verifier_key, key_id};
+use super::note::signature_line;
+
+/// Signs checkpoints as a C2SP signed note under a key name.
+pub struct Signer {
+    name: String,
+    key_pair: Ed25519KeyPair,
+    key_id: [u8; 4],
+}
+
+impl std::fmt::Debug for Signer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Signer")
+            .field("name", &self.name)
+            .field("key_id", &hex::encode(self.key_id))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Signer {
+    /// Generates a new Ed25519 key and returns it as a PKCS#8 v2 document (store it with
+    /// owner-only permissions).
+    pub fn generate_pkcs8() -> Result<Vec<u8>, CheckpointError> {
+        let rng = SystemRandom::new();
+        Ed25519KeyPair::generate_pkcs8(&rng)
+            .map(|doc| doc.as_ref().to_vec())
+            .map_err(|_| CheckpointError::Rng)
+    }
+
+    /// Loads a PKCS#8 Ed25519 key to sign under `name` (non-empty, no whitespace, no `+`).
+    pub fn from_pkcs8(name: &str, pkcs8: &[u8]) -> Result<Self, CheckpointError> {
+        check_name(name)?;
+        let key_pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(pkcs8)
+            .map_err(|e| CheckpointError::InvalidPrivateKey(e.to_string()))?;
+        let key_id = key_id(name, key_pair.public_key().as_ref());
+        Ok(Signer {
+            name: name.to_owned(),
+            key_pair,
+            key_id,
+        })
+    }
+
+    /// The key name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The raw 32-byte Ed25519 public key.
+    pub fn public_key(&self) -> &[u8] {
+        self.key_pair.public_key().as_ref()
+    }
+
+    /// The signed-note verifier key: `<name>+<hex key id>+<base64(0x01 || public key)>`.
+    pub fn verifier_key(&self) -> String {
+        format_verifier_key(&self.name, self.public_key())
+    }
+
+    /// Signs `checkpoint` and returns the complete signed note text.
+    pub fn sign(&self, checkpoint: &Checkpoint) -> Result<String, CheckpointError> {
+        let body = checkpoint.to_body()?;
+        let signature = self.key_pair.sign(body.as_bytes());
+        let line = signature_line(&self.name, self.key_id, signature.as_ref());
+        Ok(format!("{body}\n{line}"))
+    }
+}

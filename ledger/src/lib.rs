@@ -1,0 +1,89 @@
+//! Veritrial's verifiable ledger: a Certificate-Transparency-style, append-only log of
+//! everything that happens to a trial (protocols, consent, enrollment, data submissions).
+//!
+//! Pure library: no database, no network, no async. It provides
+//!
+//! * [`entry`]: ledger entries and their canonical byte encoding (below);
+//! * [`payload`]: canonical JSON for payloads, payload hashes, salted pseudonym commitments;
+//! * [`merkle`]: the RFC 6962 / RFC 9162 Merkle tree, proofs and their verification;
+//! * [`checkpoint`]: C2SP `tlog-checkpoint` checkpoints in Ed25519 C2SP signed notes;
+//! * [`export`]: the offline JSON Lines export, its writer and its streaming verifier;
+//! * [`receipt`]: self-contained inclusion receipts (e.g. for a consent).
+//!
+//! # Hashes
+//!
+//! All hashes are SHA-256 ([`Hash`]): lowercase hex in JSON, standard padded base64 inside
+//! checkpoints. The Merkle tree follows RFC 6962 §2.1: the leaf hash of bytes `d` is
+//! `SHA-256(0x00 || d)`, an interior node is `SHA-256(0x01 || left || right)`, the empty
+//! tree's root is `SHA-256("")`, and a tree of `n > 1` leaves splits at the largest power
+//! of two smaller than `n`. Leaf `i` of the tree is the leaf hash of the canonical bytes of
+//! the entry with `seq == i`.
+//!
+//! # Canonical entry encoding (version 1)
+//!
+//! [`Entry::canonical_bytes`] is the concatenation of, in this order (all integers
+//! big-endian; a "string" is a `u64` byte length followed by that many UTF-8 bytes):
+//!
+//! | # | field          | encoding                                                   |
+//! |---|----------------|------------------------------------------------------------|
+//! | 1 | magic          | the 4 ASCII bytes `VTLE` (`56 54 4c 45`)                    |
+//! | 2 | version        | 1 byte, `0x01`                                              |
+//! | 3 | `seq`          | `u64`                                                      |
+//! | 4 | `kind`         | string: the dotted kind name, e.g. `consent.granted`        |
+//! | 5 | `timestamp_ms` | `i64` two's complement: Unix milliseconds, UTC             |
+//! | 6 | `actor_user`   | string                                                     |
+//! | 7 | `actor_org`    | string                                                     |
+//! | 8 | `subjects`     | `u64` count, then per pair key string, value string, pairs sorted by key in ascending byte order (keys unique) |
+//! | 9 | `payload_hash` | 32 raw bytes                                               |
+//! |10 | `prev_hash`    | `0x00` if absent (entry 0 only), else `0x01` and 32 raw bytes |
+//!
+//! Every variable-length field is length-prefixed and every fixed field has a fixed size, so
+//! the encoding is injective: two different entries never share the same bytes.
+//! The entry's hash is its RFC 6962 leaf hash `SHA-256(0x00 || canonical_bytes)`
+//! ([`Entry::leaf_hash`]). The hash chain: `prev_hash` of entry `n` is the leaf hash of
+//! entry `n - 1`.
+//!
+//! # Checkpoints
+//!
+//! See [`checkpoint`] for the exact note text: `origin\nsize\nbase64(root)\ntime <ms>\n`, an
+//! empty line, and `— <key name> base64(key id || Ed25519 signature)`.
+//!
+//! # Example
+//!
+//! ```
+//! use std::collections::BTreeMap;
+//! use ledger::{Entry, EntryKind, merkle::{MemoryTree, verify_inclusion}, payload};
+//!
+//! let payload = payload::canonical_json(&serde_json::json!({"version": 1}));
+//! let entry = Entry {
+//!     seq: 0,
+//!     kind: EntryKind::ProtocolPublished,
+//!     timestamp_ms: 1_700_000_000_000,
+//!     actor_user: "user-1".into(),
+//!     actor_org: "org-1".into(),
+//!     subjects: BTreeMap::from([("trial".into(), "trial-1".into())]),
+//!     payload_hash: payload::payload_hash(&payload),
+//!     prev_hash: None,
+//! };
+//! let mut tree = MemoryTree::new();
+//! tree.append(entry.leaf_hash());
+//! let proof = tree.inclusion_proof(0, 1)?;
+//! verify_inclusion(&entry.leaf_hash(), 0, 1, &proof, &tree.root())?;
+//! # Ok::<(), ledger::merkle::ProofError>(())
+//! ```
+
+pub mod checkpoint;
+pub mod entry;
+pub mod export;
+pub mod hash;
+pub mod merkle;
+pub mod payload;
+pub mod receipt;
+
+pub use checkpoint::{Checkpoint, CheckpointError, Signer, Verifier};
+pub use entry::{Entry, EntryKind};
+pub use export::{
+    ChainVerifier, ExportError, ExportHeader, ExportWriter, Problem, Report, verify_export,
+};
+pub use hash::{Hash, HashParseError};
+pub use receipt::{Receipt, ReceiptError, verify_receipt};

@@ -63,14 +63,16 @@ pub fn root_from_consistency_proof(
     if size2 < size1 {
         return Err(ProofError::SizesDecreasing { size1, size2 });
     }
+    // Checked before equal sizes: consistency with the empty tree proves nothing (this is
+    // what the transparency-dev `additional` vectors require).
+    if size1 == 0 {
+        return Err(ProofError::EmptyTreeConsistency);
+    }
     if size1 == size2 {
         if !proof.is_empty() {
             return Err(ProofError::NonEmptyProofForEqualSizes);
         }
         return Ok(*root1);
-    }
-    if size1 == 0 {
-        return Err(ProofError::EmptyTreeConsistency);
     }
     if proof.is_empty() {
         return Err(ProofError::EmptyProof);

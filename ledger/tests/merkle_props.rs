@@ -54,7 +54,11 @@ fn ref_path(m: usize, leaves: &[Hash]) -> Vec<Hash> {
 fn ref_subproof(m: usize, leaves: &[Hash], complete: bool) -> Vec<Hash> {
     let n = leaves.len();
     if m == n {
-        return if complete { vec![] } else { vec![ref_root(leaves)] };
+        return if complete {
+            vec![]
+        } else {
+            vec![ref_root(leaves)]
+        };
     }
     let k = split(n);
     if m <= k {
@@ -80,7 +84,10 @@ fn build(leaves: &[Hash]) -> (MemoryTree, CompactRange, HashMap<NodeId, Hash>) {
     for &leaf in leaves {
         tree.append(leaf);
         for (id, hash) in range.append(leaf) {
-            assert!(nodes.insert(id, hash).is_none(), "node {id:?} produced twice");
+            assert!(
+                nodes.insert(id, hash).is_none(),
+                "node {id:?} produced twice"
+            );
         }
     }
     (tree, range, nodes)

@@ -56,9 +56,10 @@ fn hash(v: &Value) -> Option<Hash> {
 /// placeholders stay equal, different ones stay different, and none equals a real hash.
 fn root(v: &Value) -> Option<Hash> {
     let bytes = STANDARD.decode(v.as_str()?).ok()?;
-    Some(Hash::from_slice(&bytes).unwrap_or_else(|_| {
-        Hash::sha256(&[b"placeholder root:".as_slice(), &bytes].concat())
-    }))
+    Some(
+        Hash::from_slice(&bytes)
+            .unwrap_or_else(|_| Hash::sha256(&[b"placeholder root:".as_slice(), &bytes].concat())),
+    )
 }
 
 fn proof(v: &Value) -> Option<Vec<Hash>> {
@@ -76,7 +77,11 @@ fn want_err(v: &Value) -> bool {
 #[test]
 fn inclusion_vectors() {
     let vectors = load("inclusion");
-    assert!(vectors.len() >= 80, "only {} inclusion vectors", vectors.len());
+    assert!(
+        vectors.len() >= 80,
+        "only {} inclusion vectors",
+        vectors.len()
+    );
     for (path, v) in &vectors {
         let index = v["leafIdx"].as_u64().expect("leafIdx");
         let size = v["treeSize"].as_u64().expect("treeSize");
@@ -98,7 +103,11 @@ fn inclusion_vectors() {
 #[test]
 fn consistency_vectors() {
     let vectors = load("consistency");
-    assert!(vectors.len() >= 80, "only {} consistency vectors", vectors.len());
+    assert!(
+        vectors.len() >= 80,
+        "only {} consistency vectors",
+        vectors.len()
+    );
     for (path, v) in &vectors {
         let size1 = v["size1"].as_u64().expect("size1");
         let size2 = v["size2"].as_u64().expect("size2");
@@ -121,5 +130,8 @@ fn consistency_vectors() {
 fn every_vector_file_is_used() {
     let mut all = Vec::new();
     json_files(&vectors_dir(""), &mut all);
-    assert_eq!(all.len(), load("inclusion").len() + load("consistency").len());
+    assert_eq!(
+        all.len(),
+        load("inclusion").len() + load("consistency").len()
+    );
 }

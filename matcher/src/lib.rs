@@ -1,0 +1,94 @@
+//! # Veritrial matcher
+//!
+//! A library that indexes anonymised patient [`profile::Profile`]s in Tantivy, evaluates
+//! eligibility criteria written in a small language, and searches trials for a patient.
+//!
+//! - [`criteria`]: lexer, recursive-descent parser and AST ([`criteria::Expr`]) of the
+//!   criteria language, with a canonical `Display` and a serde JSON form.
+//! - [`eval`]: brute-force reference evaluation ([`eval::matches`]) and
+//!   [`eval::explain`] (which conjuncts a profile meets and fails).
+//! - [`index`]: [`index::ProfileIndex`], the Tantivy profile index: cohort counts, funnels,
+//!   per-site counts, matching pseudonyms; batched, read-your-writes updates.
+//! - [`suppress`]: small-cell suppression of counts ([`suppress::Suppression`]).
+//! - [`trials`]: [`trials::TrialIndex`], BM25 search of recruiting trials for a patient.
+//! - [`synth`]: deterministic synthetic profiles for tests, demos and benchmarks.
+//!
+//! ## Criteria grammar
+//!
+//! Keywords are case-insensitive; whitespace (including newlines) separates tokens. `and`
+//! binds tighter than `or`; `not` binds tighter than both.
+//!
+//! ```text
+//! criteria   = or_expr ;
+//! or_expr    = and_expr , { "or" , and_expr } ;
+//! and_expr   = unary , { "and" , unary } ;
+//! unary      = "not" , unary | "(" , or_expr , ")" | clause ;
+//! clause     = "age" , comparison
+//!            | "sex" , "=" , ( "female" | "male" | "other" | "unknown" )
+//!            | ( "condition" | "medication" | "procedure" ) , "=" , code , [ "*" ]
+//!            | "lab" , code , comparison
+//!            | "zip3" , "in" , "(" , zip3 , { "," , zip3 } , ")" ;
+//! comparison = ( "=" | "!=" | "<" | "<=" | ">" | ">=" ) , number
+//!            | "between" , number , "and" , number ;          (* inclusive *)
+//! code       = system , ":" , codechar , { codechar } ;        (* e.g. icd10:E11.9 *)
+//! system     = letter , { letter | digit | "_" } ;
+//! codechar   = letter | digit | "." | "-" | "_" | "/" ;
+//! number     = [ "-" ] , digit , { digit } , [ "." , { digit } ] ;
+//! zip3       = digit , digit , digit ;
+//! ```
+//!
+//! Semantics:
+//!
+//! - Codes are normalised: system lower case, code upper case (`ICD10:e11.9` is
+//!   `icd10:E11.9`). A trailing `*` matches the code and every code that starts with it
+//!   (`icd10:E11*` matches `icd10:E11`, `icd10:E11.9`, `icd10:E11.65`, …).
+//! - `lab CODE cmp` holds when the profile has a result for `CODE` (the latest one, see
+//!   [`profile::Profile::normalised`]) whose value satisfies `cmp`; a profile without that lab
+//!   never matches a lab clause (so `not lab … < 1.5` includes patients without the lab).
+//! - `age` compares whole years; 90 and over is 90.
+//! - Nesting of parentheses and `not` is limited to [`criteria::MAX_DEPTH`] levels.
+//!
+//! Examples:
+//!
+//! ```text
+//! age between 18 and 65 and sex = female
+//! condition = icd10:E11* and medication = atc:A10BA02
+//! lab loinc:4548-4 between 7.0 and 10.0 and not condition = icd10:N18*
+//! (zip3 in (021, 022, 024) or lab loinc:2160-0 < 1.5) and age >= 18
+//! ```
+//!
+//! ```
+//! use matcher::criteria::{parse, Clause, Cmp, Expr};
+//!
+//! let expr = parse("AGE >= 18 and\n  not condition = icd10:n18*").unwrap();
+//! assert_eq!(expr.conjuncts()[0], Expr::Clause(Clause::Age(Cmp::Ge(18.0))));
+//! assert_eq!(expr.to_string(), "age >= 18 and not condition = icd10:N18*");
+//!
+//! let err = parse("age >= 18 and\nage == 5").unwrap_err();
+//! assert_eq!(
+//!     err.to_string(),
+//!     r#"line 2, column 5: expected a comparison operator, found "==""#
+//! );
+//! ```
+//!
+//! Syntax errors are [`criteria::ParseError`]s with a 1-based line and column; parsing never
+//! panics.
+
+pub mod criteria;
+pub mod eval;
+pub mod index;
+pub mod profile;
+pub mod suppress;
+pub mod synth;
+pub mod trials;
+
+mod codes;
+mod error;
+mod store;
+
+#[cfg(test)]
+mod testgen;
+
+pub use codes::normalise_code;
+pub use error::{Error, Result};
+pub use store::{IndexConfig, Opened};

@@ -9,7 +9,7 @@ use ring::digest;
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// Why a string or byte slice could not be turned into a [`Hash`].
+/// Why a string or byte slice could not be turned into a [`Hash`](struct@crate::Hash).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HashParseError {
     /// The input is not 64 hexadecimal digits.

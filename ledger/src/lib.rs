@@ -12,7 +12,7 @@
 //!
 //! # Hashes
 //!
-//! All hashes are SHA-256 ([`Hash`]): lowercase hex in JSON, standard padded base64 inside
+//! All hashes are SHA-256 ([`Hash`](struct@crate::Hash)): lowercase hex in JSON, standard padded base64 inside
 //! checkpoints. The Merkle tree follows RFC 6962 §2.1: the leaf hash of bytes `d` is
 //! `SHA-256(0x00 || d)`, an interior node is `SHA-256(0x01 || left || right)`, the empty
 //! tree's root is `SHA-256("")`, and a tree of `n > 1` leaves splits at the largest power
@@ -71,6 +71,8 @@
 //! verify_inclusion(&entry.leaf_hash(), 0, 1, &proof, &tree.root())?;
 //! # Ok::<(), ledger::merkle::ProofError>(())
 //! ```
+
+#![deny(missing_docs)]
 
 pub mod checkpoint;
 pub mod entry;

@@ -52,7 +52,7 @@ fn hash(v: &Value) -> Option<Hash> {
 /// A base64 root. Some vectors (`additional/`, `single-entry/`) use roots that are not 32
 /// bytes long: empty strings, or placeholders such as base64("don't care 1") that exercise
 /// the size checks, and which Go only compares byte for byte. Our API takes 32-byte
-/// [`Hash`]es, so such a value is mapped to a domain-separated SHA-256 of its bytes: equal
+/// [`Hash`](struct@ledger::Hash) values, so such a value is mapped to a domain-separated SHA-256 of its bytes: equal
 /// placeholders stay equal, different ones stay different, and none equals a real hash.
 fn root(v: &Value) -> Option<Hash> {
     let bytes = STANDARD.decode(v.as_str()?).ok()?;

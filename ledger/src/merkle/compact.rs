@@ -3,6 +3,7 @@
 use super::error::ProofError;
 use super::hashing::{empty_root, node_hash};
 use super::node::NodeId;
+use super::plan::MAX_TREE_SIZE;
 use crate::hash::Hash;
 
 /// The perfect subtrees covering leaves `[0, size)` (one per set bit of `size`, largest
@@ -45,7 +46,7 @@ impl CompactRange {
         let mut hash = leaf;
         visit(NodeId::leaf(n), hash);
         let mut level = 0u32;
-        while (n >> level) & 1 == 1 {
+        while n.checked_shr(level).is_some_and(|bits| bits & 1 == 1) {
             // A set bit in `n` means the frontier holds a left sibling at this level.
             let Some(left) = self.hashes.pop() else { break };
             hash = node_hash(&left, &hash);
@@ -53,7 +54,7 @@ impl CompactRange {
             visit(NodeId::new(level as u8, n >> level), hash);
         }
         self.hashes.push(hash);
-        self.size = n + 1;
+        self.size = n.saturating_add(1);
     }
 
     /// The tree root over `[0, size)` (the empty-tree root when size is 0).
@@ -79,7 +80,11 @@ impl CompactRange {
     }
 
     /// Restores a range from the hashes of [`CompactRange::frontier_ids`]`(size)`, in order.
+    /// Fails if the number of hashes is wrong or `size` exceeds [`MAX_TREE_SIZE`].
     pub fn from_frontier(size: u64, hashes: Vec<Hash>) -> Result<Self, ProofError> {
+        if size > MAX_TREE_SIZE {
+            return Err(ProofError::TreeTooLarge(size));
+        }
         let want = size.count_ones() as usize;
         if hashes.len() != want {
             return Err(ProofError::WrongNodeCount {

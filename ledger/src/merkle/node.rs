@@ -23,10 +23,10 @@ impl NodeId {
         NodeId { level: 0, index }
     }
 
-    /// The parent node.
+    /// The parent node (levels saturate at 255, far above any real tree).
     pub const fn parent(self) -> Self {
         NodeId {
-            level: self.level + 1,
+            level: self.level.saturating_add(1),
             index: self.index >> 1,
         }
     }

@@ -337,3 +337,49 @@ mod tests {
         assert_eq!(back, e);
     }
 }
+
+#[cfg(test)]
+mod golden {
+    use super::*;
+
+    /// The crate-level docs' worked example: pins the encoding so it cannot change silently.
+    #[test]
+    fn documented_example() {
+        let e = Entry {
+            seq: 1,
+            kind: EntryKind::ConsentGranted,
+            timestamp_ms: 1_700_000_000_000,
+            actor_user: "u1".into(),
+            actor_org: "o1".into(),
+            subjects: BTreeMap::from([("trial".into(), "t1".into())]),
+            payload_hash: Hash([0x11; 32]),
+            prev_hash: Some(Hash([0x22; 32])),
+        };
+        assert_eq!(
+            hex::encode(e.canonical_bytes()),
+            concat!(
+                "56544c4501",
+                "0000000000000001",
+                "000000000000000f",
+                "636f6e73656e742e6772616e746564",
+                "0000018bcfe56800",
+                "0000000000000002",
+                "7531",
+                "0000000000000002",
+                "6f31",
+                "0000000000000001",
+                "0000000000000005",
+                "747269616c",
+                "0000000000000002",
+                "7431",
+                "1111111111111111111111111111111111111111111111111111111111111111",
+                "01",
+                "2222222222222222222222222222222222222222222222222222222222222222",
+            )
+        );
+        assert_eq!(
+            e.leaf_hash().to_hex(),
+            "c6d01e70fa5b44ad8efb056e1afe8535cceabfdf916d28f96799c0e5b596efc4"
+        );
+    }
+}

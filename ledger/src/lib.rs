@@ -39,6 +39,21 @@
 //!
 //! Every variable-length field is length-prefixed and every fixed field has a fixed size, so
 //! the encoding is injective: two different entries never share the same bytes.
+//!
+//! Worked example (checked by a unit test, and by an independent Python implementation
+//! while writing it): the entry `seq 1`, kind `consent.granted`, `timestamp_ms
+//! 1700000000000`, actor `u1` / `o1`, subjects `{"trial": "t1"}`, payload hash 32 × `0x11`,
+//! prev hash 32 × `0x22` encodes as (hex, spaces between fields)
+//!
+//! ```text
+//! 56544c45 01 0000000000000001 000000000000000f 636f6e73656e742e6772616e746564
+//! 0000018bcfe56800 0000000000000002 7531 0000000000000002 6f31
+//! 0000000000000001 0000000000000005 747269616c 0000000000000002 7431
+//! 1111…11 (32 bytes) 01 2222…22 (32 bytes)
+//! ```
+//!
+//! and its leaf hash is `c6d01e70fa5b44ad8efb056e1afe8535cceabfdf916d28f96799c0e5b596efc4`.
+//!
 //! The entry's hash is its RFC 6962 leaf hash `SHA-256(0x00 || canonical_bytes)`
 //! ([`Entry::leaf_hash`]). The hash chain: `prev_hash` of entry `n` is the leaf hash of
 //! entry `n - 1`.

@@ -64,9 +64,39 @@ impl Signer {
 
     /// Signs `checkpoint` and returns the complete signed note text.
     pub fn sign(&self, checkpoint: &Checkpoint) -> Result<String, CheckpointError> {
-        let body = checkpoint.to_body()?;
-        let signature = self.key_pair.sign(body.as_bytes());
+        Ok(self.sign_text(&checkpoint.to_body()?))
+    }
+
+    /// Signs an arbitrary note text (which must end in a newline and contain no empty line).
+    pub(crate) fn sign_text(&self, text: &str) -> String {
+        let signature = self.key_pair.sign(text.as_bytes());
         let line = signature_line(&self.name, self.key_id, signature.as_ref());
-        Ok(format!("{body}\n{line}"))
+        format!("{text}\n{line}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Ed25519 signatures are deterministic, so a note signed here must be byte-for-byte the
+    /// one golang.org/x/mod/sumdb/note produces for the same key (its TestSign).
+    #[test]
+    fn signs_exactly_like_go() {
+        let mut pkcs8 = vec![
+            0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22,
+            0x04, 0x20,
+        ];
+        // Seed of Go's "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz".
+        let seed = hex::decode("810a1402d5146c8d84f2443330f54080ebf98ee17d9c74f6252fc5d5c7283173")
+            .expect("hex");
+        pkcs8.extend_from_slice(&seed);
+        let signer = Signer::from_pkcs8("PeterNeumann", &pkcs8).expect("signer");
+        let text = "If you think cryptography is the answer to your problem,\n\
+                    then you don't know what your problem is.\n";
+        let want = format!(
+            "{text}\n\u{2014} PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n"
+        );
+        assert_eq!(signer.sign_text(text), want);
     }
 }

@@ -14,6 +14,24 @@
 //! the checkpoint signature, size and root; [`ChainVerifier`] does the same for entries read
 //! from anywhere else (e.g. a database).
 //!
+//! # What is reported
+//!
+//! Each [`Problem`] is a sentence naming the entry it concerns; [`Report::first_bad_seq`] is
+//! the lowest sequence number named:
+//!
+//! * an altered entry: `entry N: contents do not match its recorded leaf hash` (or, if its
+//!   recorded `leafHash` was recomputed too, `entry N+1: prev_hash does not match the hash of
+//!   entry N`);
+//! * a deleted entry: `entry N is missing`; reordered entries: the first position out of
+//!   order (`entry N is missing`, `entry N is out of order or duplicated`);
+//! * a payload that does not hash to the entry's `payloadHash`: `entry N: the payload does
+//!   not match its payload hash`;
+//! * a checkpoint covering more or fewer entries than present: the first entry missing or
+//!   not covered;
+//! * problems that concern no single entry (`seq: None`): a Merkle root that differs from the
+//!   checkpoint root, an invalid or unknown-key signature, a public key that is not the
+//!   trusted key, a malformed or missing checkpoint.
+//!
 //! [`Entry`]: crate::Entry
 
 mod chain;

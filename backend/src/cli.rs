@@ -1,0 +1,268 @@
+//! The `veritrial` command line.
+
+use std::io::BufRead;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+
+use crate::demo;
+use crate::domain::{OrgKind, Role};
+use crate::http::HttpLimits;
+use crate::server::{self, BoundServer, ServeConfig, StoreConfig};
+use crate::services::accounts;
+
+/// Veritrial: find consenting patients for clinical trials without seeing who they are,
+/// and keep a tamper-evident ledger of everything that happens in a trial.
+#[derive(Debug, Parser)]
+#[command(name = "veritrial", version, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server: GraphQL API at /graphql (GraphiQL in a browser), web app at /.
+    Serve(ServeArgs),
+    /// Run the server with a ready-made demo world and print how to sign in.
+    Demo(ServeArgs),
+    /// Apply pending database migrations and exit (serve also does this on start).
+    Migrate(StoreArgs),
+    /// Manage organisations.
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Print the GraphQL schema (SDL), the API contract.
+    Schema,
+}
+
+/// Where the data lives.
+#[derive(Debug, Args)]
+struct StoreArgs {
+    /// Data directory: the embedded SQLite database, keys, index and attachments
+    /// [default: ./veritrial-data; ./veritrial-demo for `demo`].
+    #[arg(long, env = "VERITRIAL_DATA_DIR", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Use PostgreSQL instead of the embedded SQLite file, e.g. postgres://user@host:5432/veritrial.
+    #[arg(long, env = "DATABASE_URL", value_name = "URL")]
+    database_url: Option<String>,
+    /// Size of the database connection pool.
+    #[arg(
+        long,
+        env = "VERITRIAL_DB_MAX_CONNECTIONS",
+        default_value_t = 10,
+        value_name = "N"
+    )]
+    db_max_connections: u32,
+}
+
+impl StoreArgs {
+    fn config(&self, default_dir: &str) -> StoreConfig {
+        StoreConfig {
+            data_dir: self.data_dir.clone().unwrap_or_else(|| default_dir.into()),
+            database_url: self.database_url.clone(),
+            max_connections: self.db_max_connections,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Address and port to listen on.
+    #[arg(
+        long,
+        env = "VERITRIAL_LISTEN",
+        default_value = "127.0.0.1:8080",
+        value_name = "ADDR"
+    )]
+    listen: SocketAddr,
+    /// File holding the secret that signs sign-in tokens (at least 32 bytes)
+    /// [default: generated on first start as DIR/keys/jwt.secret].
+    #[arg(long, env = "VERITRIAL_JWT_SECRET_FILE", value_name = "FILE")]
+    jwt_secret_file: Option<PathBuf>,
+    /// How long a sign-in token stays valid, in minutes.
+    #[arg(
+        long,
+        env = "VERITRIAL_TOKEN_MINUTES",
+        default_value_t = 480,
+        value_name = "MIN"
+    )]
+    token_minutes: u64,
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "VERITRIAL_MAX_BODY_BYTES", default_value_t = 1024 * 1024, value_name = "BYTES")]
+    max_body_bytes: usize,
+    /// Longest time a request may take, in seconds.
+    #[arg(
+        long,
+        env = "VERITRIAL_REQUEST_TIMEOUT_SECS",
+        default_value_t = 30,
+        value_name = "SECS"
+    )]
+    request_timeout_secs: u64,
+}
+
+impl ServeArgs {
+    fn config(&self, default_dir: &str) -> ServeConfig {
+        ServeConfig {
+            store: self.store.config(default_dir),
+            listen: self.listen,
+            jwt_secret_file: self.jwt_secret_file.clone(),
+            token_lifetime: Duration::from_secs(self.token_minutes * 60),
+            limits: HttpLimits {
+                max_body_bytes: self.max_body_bytes,
+                request_timeout: Duration::from_secs(self.request_timeout_secs),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum OrgCommand {
+    /// Add an organisation.
+    Add {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Unique name, e.g. "St Mary's Hospital".
+        #[arg(long)]
+        name: String,
+        /// What the organisation does.
+        #[arg(long, value_enum)]
+        kind: OrgKind,
+    },
+    /// List organisations.
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Add a user to an existing organisation. The password is read from standard input
+    /// (never from the command line): `echo "$PASSWORD" | veritrial user add … --password-stdin`.
+    Add {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Sign-in email.
+        #[arg(long)]
+        email: String,
+        /// Name of the organisation the user belongs to.
+        #[arg(long)]
+        org: String,
+        /// What the user may do; it must fit the organisation's kind.
+        #[arg(long, value_enum)]
+        role: Role,
+        /// Read the password (at least 10 characters) from the first line of standard input.
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+}
+
+const DATA_DIR: &str = "./veritrial-data";
+const DEMO_DIR: &str = "./veritrial-demo";
+
+impl Cli {
+    /// Runs the parsed command.
+    pub async fn run(self) -> anyhow::Result<()> {
+        match self.command {
+            Command::Serve(args) => serve(args.config(DATA_DIR)).await,
+            Command::Demo(args) => {
+                let config = args.config(DEMO_DIR);
+                let stores = server::open_stores(&config.store).await?;
+                let accounts = demo::ensure_world(&stores.db).await?;
+                drop(stores);
+                let bound = BoundServer::bind(&config).await?;
+                demo::print_welcome(bound.local_addr()?, &accounts);
+                bound.run(server::shutdown_signal()).await
+            }
+            Command::Migrate(store) => {
+                server::open_stores(&store.config(DATA_DIR)).await?;
+                println!("the database is up to date");
+                Ok(())
+            }
+            Command::Org(OrgCommand::Add { store, name, kind }) => {
+                let stores = server::open_stores(&store.config(DATA_DIR)).await?;
+                let org = accounts::create_organization(&stores.db, &name, kind).await?;
+                println!(
+                    "added {} organisation {:?} (id {})",
+                    org.kind, org.name, org.id
+                );
+                Ok(())
+            }
+            Command::Org(OrgCommand::List { store }) => {
+                let stores = server::open_stores(&store.config(DATA_DIR)).await?;
+                for org in accounts::organizations(&stores.db).await? {
+                    println!("{}\t{}\t{}", org.id, org.kind, org.name);
+                }
+                Ok(())
+            }
+            Command::User(UserCommand::Add {
+                store,
+                email,
+                org,
+                role,
+                password_stdin: _,
+            }) => {
+                let password = read_password_line()?;
+                let stores = server::open_stores(&store.config(DATA_DIR)).await?;
+                let new = accounts::NewUser {
+                    email: &email,
+                    org_name: &org,
+                    role,
+                    password: &password,
+                };
+                let user = accounts::create_user(&stores.db, new).await?;
+                println!(
+                    "added {} user {} to {:?} (id {})",
+                    user.role, user.email, org, user.id
+                );
+                Ok(())
+            }
+            Command::Schema => {
+                print!("{}", crate::graphql::sdl());
+                Ok(())
+            }
+        }
+    }
+}
+
+async fn serve(config: ServeConfig) -> anyhow::Result<()> {
+    let bound = BoundServer::bind(&config).await?;
+    let addr = bound.local_addr()?;
+    println!(
+        "Veritrial is listening on http://{addr}/ (GraphQL and GraphiQL at http://{addr}/graphql)"
+    );
+    bound.run(server::shutdown_signal()).await
+}
+
+fn read_password_line() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the password from standard input")?;
+    let password = line.trim_end_matches(['\r', '\n']).to_string();
+    anyhow::ensure!(
+        !password.is_empty(),
+        "no password on standard input: pipe it in, e.g. `echo \"$PASSWORD\" | veritrial user add … --password-stdin`"
+    );
+    Ok(password)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,156 @@
+//! Small domain vocabularies shared by the CLI, the services and the GraphQL layer.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::error::AppError;
+
+/// Parses a vocabulary value read back from the database; a value the code does not know
+/// means the stored data is corrupt, an internal fault.
+pub fn from_stored<T: FromStr<Err = String>>(text: &str) -> Result<T, AppError> {
+    text.parse()
+        .map_err(|err: String| AppError::Internal(anyhow::anyhow!(err)))
+}
+
+/// What a user may do. Stored as lower-case text.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    clap::ValueEnum,
+    async_graphql::Enum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Manages organisations and users.
+    Admin,
+    /// Publishes and amends protocols; follows its own trials.
+    Sponsor,
+    /// Queries cohort counts and invites cohorts; never sees who.
+    Recruiter,
+    /// Registers patients, records consent, enrolls, submits data.
+    Site,
+    /// Reads audit trails and verifies the ledger; changes nothing.
+    Ethics,
+}
+
+/// What kind of organisation this is. Stored as lower-case text.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    clap::ValueEnum,
+    async_graphql::Enum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum OrgKind {
+    /// A trial sponsor (pharmaceutical company, academic group).
+    Sponsor,
+    /// A hospital or clinic that sees patients.
+    Site,
+    /// A recruitment organisation.
+    Recruiter,
+    /// An ethics board (IRB).
+    Ethics,
+}
+
+macro_rules! text_enum {
+    ($ty:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        impl $ty {
+            /// The stored, lower-case name.
+            pub fn as_str(self) -> &'static str {
+                match self { $($ty::$variant => $text),+ }
+            }
+        }
+
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $ty {
+            type Err = String;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($text => Ok($ty::$variant),)+
+                    other => Err(format!(
+                        concat!("unknown ", stringify!($ty), " {:?}; expected one of: ", $($text, " "),+),
+                        other
+                    )),
+                }
+            }
+        }
+    };
+}
+
+text_enum!(Role { Admin => "admin", Sponsor => "sponsor", Recruiter => "recruiter", Site => "site", Ethics => "ethics" });
+text_enum!(OrgKind { Sponsor => "sponsor", Site => "site", Recruiter => "recruiter", Ethics => "ethics" });
+
+impl Role {
+    /// Whether a user with this role may belong to an organisation of `kind`.
+    ///
+    /// Admins may belong anywhere; recruiters work for recruiters or sponsors; every other
+    /// role belongs to the organisation kind of the same name.
+    pub fn fits(self, kind: OrgKind) -> bool {
+        match self {
+            Role::Admin => true,
+            Role::Sponsor => kind == OrgKind::Sponsor,
+            Role::Recruiter => matches!(kind, OrgKind::Recruiter | OrgKind::Sponsor),
+            Role::Site => kind == OrgKind::Site,
+            Role::Ethics => kind == OrgKind::Ethics,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_round_trips() {
+        for role in [
+            Role::Admin,
+            Role::Sponsor,
+            Role::Recruiter,
+            Role::Site,
+            Role::Ethics,
+        ] {
+            assert_eq!(role.as_str().parse::<Role>(), Ok(role));
+        }
+        for kind in [
+            OrgKind::Sponsor,
+            OrgKind::Site,
+            OrgKind::Recruiter,
+            OrgKind::Ethics,
+        ] {
+            assert_eq!(kind.as_str().parse::<OrgKind>(), Ok(kind));
+        }
+        assert!(
+            "superuser"
+                .parse::<Role>()
+                .unwrap_err()
+                .contains("expected one of")
+        );
+    }
+
+    #[test]
+    fn roles_fit_their_organisations() {
+        assert!(Role::Site.fits(OrgKind::Site));
+        assert!(!Role::Site.fits(OrgKind::Sponsor));
+        assert!(Role::Recruiter.fits(OrgKind::Sponsor));
+        assert!(!Role::Ethics.fits(OrgKind::Recruiter));
+        assert!(Role::Admin.fits(OrgKind::Ethics));
+    }
+}

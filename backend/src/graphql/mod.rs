@@ -1,0 +1,117 @@
+//! The GraphQL API: thin resolvers that check who is asking, call one service and map errors.
+
+mod accounts;
+
+use async_graphql::{Context, EmptySubscription, ErrorExtensions, MergedObject, Schema};
+
+use crate::auth::Caller;
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// Deepest query accepted.
+pub const MAX_DEPTH: usize = 12;
+/// Most complex query accepted (fields, weighted by list sizes).
+pub const MAX_COMPLEXITY: usize = 2_000;
+
+/// Every query.
+#[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
+pub struct QueryRoot(accounts::AccountQuery);
+
+/// Every mutation.
+#[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
+pub struct MutationRoot(accounts::AccountMutation);
+
+/// The executable schema.
+pub type VeritrialSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+
+/// The schema with its limits, serving `state`.
+pub fn build_schema(state: AppState) -> VeritrialSchema {
+    schema_builder().data(state).finish()
+}
+
+/// The schema's SDL: the API contract checked in as `graph-schema/schema.graphql`.
+pub fn sdl() -> String {
+    schema_builder().finish().sdl()
+}
+
+fn schema_builder() -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
+    Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        EmptySubscription,
+    )
+    .limit_depth(MAX_DEPTH)
+    .limit_complexity(MAX_COMPLEXITY)
+}
+
+/// An error as a GraphQL client sees it: a human message and a stable `code` extension.
+///
+/// Resolvers return [`ApiResult`], so `?` on a service's [`AppError`] always attaches the
+/// code (a plain `async_graphql::Error` would silently drop it).
+#[derive(Clone, Debug)]
+pub struct ApiError(async_graphql::Error);
+
+impl From<AppError> for ApiError {
+    fn from(err: AppError) -> Self {
+        if let AppError::Internal(inner) = &err {
+            tracing::error!(error = ?inner, "internal error while serving a request");
+        }
+        let code = err.code();
+        ApiError(
+            async_graphql::Error::new(err.to_string()).extend_with(|_, ext| ext.set("code", code)),
+        )
+    }
+}
+
+impl From<ApiError> for async_graphql::Error {
+    fn from(err: ApiError) -> Self {
+        err.0
+    }
+}
+
+/// What every resolver returns.
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// The application state and the caller of a request.
+fn parts<'a>(ctx: &'a Context<'_>) -> (&'a AppState, &'a Caller) {
+    static ANONYMOUS: Caller = Caller::Anonymous;
+    let state = ctx.data_unchecked::<AppState>();
+    let caller = ctx.data_opt::<Caller>().unwrap_or(&ANONYMOUS);
+    (state, caller)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_carry_their_code_and_hide_internal_causes() {
+        let internal: async_graphql::Error = ApiError::from(AppError::Internal(anyhow::anyhow!(
+            "password column missing"
+        )))
+        .into();
+        assert_eq!(internal.message, "internal error");
+        let forbidden: async_graphql::Error = ApiError::from(AppError::forbidden("no")).into();
+        let code = forbidden
+            .extensions
+            .and_then(|ext| ext.get("code").cloned());
+        assert_eq!(code, Some(async_graphql::Value::from("FORBIDDEN")));
+    }
+
+    /// The checked-in contract must be exactly what the code produces; regenerate it with
+    /// `cargo run -- schema > graph-schema/schema.graphql`.
+    #[test]
+    fn checked_in_schema_is_current() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../graph-schema/schema.graphql"
+        );
+        let checked_in = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            checked_in == super::sdl(),
+            "graph-schema/schema.graphql is stale: run `cargo run -- schema > graph-schema/schema.graphql`"
+        );
+    }
+}

@@ -1,0 +1,137 @@
+//! Opening the stores and running the HTTP server.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use sea_orm::DatabaseConnection;
+use tokio::net::TcpListener;
+
+use crate::auth::token::TokenKeys;
+use crate::datadir::{DataDir, random_secret};
+use crate::db::{self, DatabaseTarget};
+use crate::graphql::build_schema;
+use crate::http::{HttpLimits, router};
+use crate::state::AppState;
+
+/// Where the data lives: the data directory and, optionally, a PostgreSQL URL.
+#[derive(Clone, Debug)]
+pub struct StoreConfig {
+    /// The data directory (SQLite file, index, attachments, keys).
+    pub data_dir: PathBuf,
+    /// `postgres://…` to use PostgreSQL instead of the embedded SQLite file.
+    pub database_url: Option<String>,
+    /// Size of the database connection pool.
+    pub max_connections: u32,
+}
+
+/// Everything `serve` needs.
+#[derive(Clone, Debug)]
+pub struct ServeConfig {
+    /// Where the data lives.
+    pub store: StoreConfig,
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// A file holding the JWT signing secret; generated in the data directory when absent.
+    pub jwt_secret_file: Option<PathBuf>,
+    /// How long sign-in tokens stay valid.
+    pub token_lifetime: Duration,
+    /// Body size and time limits.
+    pub limits: HttpLimits,
+}
+
+/// The opened stores: a writable data directory and a migrated database.
+pub struct Stores {
+    /// The data directory.
+    pub data_dir: DataDir,
+    /// The migrated database.
+    pub db: DatabaseConnection,
+}
+
+/// Opens the data directory and the database, and applies pending migrations.
+pub async fn open_stores(config: &StoreConfig) -> anyhow::Result<Stores> {
+    let data_dir = DataDir::open(&config.data_dir)?;
+    let target = DatabaseTarget::resolve(config.database_url.as_deref(), &data_dir)?;
+    let db = db::connect(&target, config.max_connections).await?;
+    db::migrate(&db).await?;
+    tracing::info!(database = %target.describe(), data_dir = %data_dir.root().display(), "stores open");
+    Ok(Stores { data_dir, db })
+}
+
+/// Loads the application state: stores, migrations and keys.
+pub async fn load_state(config: &ServeConfig) -> anyhow::Result<AppState> {
+    let stores = open_stores(&config.store).await?;
+    let secret = match &config.jwt_secret_file {
+        Some(path) => std::fs::read(path)
+            .with_context(|| format!("cannot read the JWT secret file {}", path.display()))?,
+        None => stores
+            .data_dir
+            .load_or_create_secret("jwt.secret", random_secret)?,
+    };
+    let tokens = TokenKeys::new(&secret, config.token_lifetime)?;
+    Ok(AppState {
+        db: stores.db,
+        tokens,
+    })
+}
+
+/// A server bound to its address, ready to run.
+pub struct BoundServer {
+    listener: TcpListener,
+    app: axum::Router,
+}
+
+impl BoundServer {
+    /// Loads the state and binds the listening socket (port 0 picks a free port).
+    pub async fn bind(config: &ServeConfig) -> anyhow::Result<Self> {
+        let state = load_state(config).await?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let schema = build_schema(state.clone());
+        Ok(Self {
+            listener,
+            app: router(state, schema, config.limits),
+        })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
+        Ok(self.listener.local_addr()?)
+    }
+
+    /// Serves until `shutdown` completes.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        axum::serve(self.listener, self.app)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("the HTTP server failed")
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

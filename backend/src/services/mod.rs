@@ -1,0 +1,3 @@
+//! Domain services: each owns its rules and its transactions; resolvers and the CLI call them.
+
+pub mod accounts;

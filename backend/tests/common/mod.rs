@@ -1,0 +1,216 @@
+//! Shared integration-test harness: a real server on a free port with a fresh data
+//! directory, on SQLite or on a fresh PostgreSQL database of its own.
+#![allow(dead_code)] // each test binary uses a different part of the harness
+
+pub mod postgres;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+use veritrial::domain::{OrgKind, Role};
+use veritrial::http::HttpLimits;
+use veritrial::server::{BoundServer, ServeConfig, StoreConfig, open_stores};
+use veritrial::services::accounts::{self, NewUser};
+
+pub use postgres::PgDatabase;
+
+/// Which database a test runs against.
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The password of every account the harness creates.
+pub const PASSWORD: &str = "test-password-123";
+
+/// A fresh store: a temporary data directory and, for PostgreSQL, a database of its own.
+pub struct TestStore {
+    pub data_dir: TempDir,
+    pub pg: Option<PgDatabase>,
+}
+
+impl TestStore {
+    /// A fresh store, or `None` when PostgreSQL is wanted but unreachable outside CI.
+    pub async fn new(backend: Backend) -> Option<Self> {
+        let pg = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(PgDatabase::create().await?),
+        };
+        Some(Self {
+            data_dir: tempfile::tempdir().expect("temporary directory"),
+            pg,
+        })
+    }
+
+    pub fn database_url(&self) -> Option<String> {
+        self.pg.as_ref().map(|pg| pg.url.clone())
+    }
+
+    pub fn config(&self) -> StoreConfig {
+        StoreConfig {
+            data_dir: self.data_dir.path().join("data"),
+            database_url: self.database_url(),
+            max_connections: 5,
+        }
+    }
+
+    /// The `veritrial` binary, pointed at this store.
+    pub fn cli(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_veritrial"));
+        cmd.env_remove("DATABASE_URL")
+            .env("VERITRIAL_DATA_DIR", self.data_dir.path().join("data"));
+        if let Some(url) = self.database_url() {
+            cmd.env("DATABASE_URL", url);
+        }
+        cmd
+    }
+}
+
+/// A running server and the store behind it.
+pub struct TestServer {
+    pub store: TestStore,
+    pub addr: SocketAddr,
+    pub http: reqwest::Client,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+impl TestServer {
+    /// Starts a server on a free port, or `None` when the backend is unavailable outside CI.
+    pub async fn start(backend: Backend) -> Option<Self> {
+        Self::start_with(backend, HttpLimits::default()).await
+    }
+
+    /// Like [`TestServer::start`] with explicit HTTP limits.
+    pub async fn start_with(backend: Backend, limits: HttpLimits) -> Option<Self> {
+        let store = TestStore::new(backend).await?;
+        let config = ServeConfig {
+            store: store.config(),
+            listen: "127.0.0.1:0".parse().expect("address"),
+            jwt_secret_file: None,
+            token_lifetime: Duration::from_secs(600),
+            limits,
+        };
+        let bound = BoundServer::bind(&config).await.expect("server binds");
+        let addr = bound.local_addr().expect("local address");
+        let (tx, rx) = oneshot::channel();
+        tokio::spawn(bound.run(async {
+            let _ = rx.await;
+        }));
+        Some(Self {
+            store,
+            addr,
+            http: reqwest::Client::new(),
+            shutdown: Some(tx),
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.store.data_dir.path().join("data")
+    }
+
+    /// Runs a GraphQL operation and returns the whole response body.
+    pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut request = self
+            .http
+            .post(self.url("/graphql"))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("request sent");
+        response.json().await.expect("JSON response")
+    }
+
+    /// Runs an operation that must succeed and returns its `data`.
+    pub async fn ok(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let body = self.gql(token, query, variables).await;
+        assert!(body.get("errors").is_none(), "unexpected errors: {body}");
+        body["data"].clone()
+    }
+
+    /// Runs an operation that must fail and returns the first error's `code`.
+    pub async fn error_code(&self, token: Option<&str>, query: &str, variables: Value) -> String {
+        let body = self.gql(token, query, variables).await;
+        body["errors"][0]["extensions"]["code"]
+            .as_str()
+            .unwrap_or_else(|| panic!("expected an error with a code, got {body}"))
+            .to_string()
+    }
+
+    /// Creates an organisation directly through the service layer.
+    pub async fn org(&self, name: &str, kind: OrgKind) -> String {
+        let stores = open_stores(&self.store.config()).await.expect("stores");
+        accounts::create_organization(&stores.db, name, kind)
+            .await
+            .expect("organisation created")
+            .id
+    }
+
+    /// Creates a user in `org` and signs them in; returns the token.
+    pub async fn user(&self, email: &str, org: &str, role: Role) -> String {
+        let stores = open_stores(&self.store.config()).await.expect("stores");
+        let new = NewUser {
+            email,
+            org_name: org,
+            role,
+            password: PASSWORD,
+        };
+        accounts::create_user(&stores.db, new)
+            .await
+            .expect("user created");
+        self.login(email).await
+    }
+
+    /// Signs in `email` with the harness password.
+    pub async fn login(&self, email: &str) -> String {
+        let data = self
+            .ok(
+                None,
+                "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }",
+                json!({ "e": email, "p": PASSWORD }),
+            )
+            .await;
+        data["login"]["token"].as_str().expect("token").to_string()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Declares each listed `async fn name(backend: Backend)` as two tests,
+/// `sqlite::name` and `postgres::name`.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::common::Backend::Sqlite).await;
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::common::Backend::Postgres).await;
+                }
+            )+
+        }
+    };
+}

@@ -115,18 +115,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (p50, p99) = time_runs(args.runs, || {
         let _ = index.count(&expr);
     });
-    println!("count latency ({} runs): p50 {p50:.2} ms, p99 {p99:.2} ms", args.runs);
+    println!(
+        "count latency ({} runs): p50 {p50:.2} ms, p99 {p99:.2} ms",
+        args.runs
+    );
     for step in index.funnel(&expr)? {
         println!("  funnel {:>9}  {}", step.remaining, step.clause);
     }
     let (p50, p99) = time_runs(args.runs, || {
         let _ = index.funnel(&expr);
     });
-    println!("funnel latency ({} runs): p50 {p50:.2} ms, p99 {p99:.2} ms", args.runs);
+    println!(
+        "funnel latency ({} runs): p50 {p50:.2} ms, p99 {p99:.2} ms",
+        args.runs
+    );
     let (p50, p99) = time_runs(args.runs, || {
         let _ = index.count_by_site(&expr);
     });
     println!("per-site count latency: p50 {p50:.2} ms, p99 {p99:.2} ms");
-    println!("peak RSS overall: {:.0} MB", peak_rss_mb().unwrap_or(f64::NAN));
+    println!(
+        "peak RSS overall: {:.0} MB",
+        peak_rss_mb().unwrap_or(f64::NAN)
+    );
     Ok(())
 }

@@ -26,7 +26,7 @@ fn clause(c: &Clause, p: &Profile) -> bool {
     match c {
         Clause::Age(cmp) => cmp.test(f64::from(p.age)),
         Clause::Sex(sex) => p.sex == *sex,
-        Clause::Zip3In(zips) => zips.iter().any(|z| *z == p.zip3),
+        Clause::Zip3In(zips) => zips.contains(&p.zip3),
         Clause::Code {
             field,
             code,

@@ -74,6 +74,8 @@
 //! Syntax errors are [`criteria::ParseError`]s with a 1-based line and column; parsing never
 //! panics.
 
+#![warn(missing_docs)]
+
 pub mod criteria;
 pub mod eval;
 pub mod index;

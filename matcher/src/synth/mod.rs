@@ -178,7 +178,11 @@ impl Generator {
     }
 
     fn profile(&mut self, i: u64) -> Profile {
-        let pseudonym = format!("{:016x}{:016x}", self.seed_tag, splitmix64(i ^ self.seed_tag));
+        let pseudonym = format!(
+            "{:016x}{:016x}",
+            self.seed_tag,
+            splitmix64(i ^ self.seed_tag)
+        );
         let site_id = self.sites[self.rng.random_range(0..self.sites.len())].clone();
         let age = self.age();
         let sex = self.sex();
@@ -221,22 +225,26 @@ impl Generator {
         let rng = &mut self.rng;
         if d.has("E11") {
             for (icd, p) in [("I10", 0.6), ("E78", 0.5), ("N18", 0.2), ("E66", 0.4)] {
-                if rng.random_bool(p) {
-                    if let Some(c) = condition(icd) {
-                        d.add_condition(c, rng);
-                    }
+                if rng.random_bool(p)
+                    && let Some(c) = condition(icd)
+                {
+                    d.add_condition(c, rng);
                 }
             }
         }
-        if d.has("E66") && age >= 30 && rng.random_bool(0.15) {
-            if let Some(c) = condition("E11") {
-                d.add_condition(c, rng);
-            }
+        if d.has("E66")
+            && age >= 30
+            && rng.random_bool(0.15)
+            && let Some(c) = condition("E11")
+        {
+            d.add_condition(c, rng);
         }
-        if d.has("I10") && age >= 50 && rng.random_bool(0.1) {
-            if let Some(c) = condition("N18") {
-                d.add_condition(c, rng);
-            }
+        if d.has("I10")
+            && age >= 50
+            && rng.random_bool(0.1)
+            && let Some(c) = condition("N18")
+        {
+            d.add_condition(c, rng);
         }
     }
 
@@ -268,7 +276,11 @@ impl Generator {
         for _ in 0..extra {
             d.add_medication(&OTHER_MEDICATIONS[self.other_meds.sample(rng)], rng);
         }
-        if d.has("N18") && d.conditions.iter().any(|c| c == "icd10:N18.6" || c == "icd10:N18.5") {
+        if d.has("N18")
+            && d.conditions
+                .iter()
+                .any(|c| c == "icd10:N18.6" || c == "icd10:N18.5")
+        {
             d.procedures.push(DIALYSIS.to_string());
         }
         let extra = (0..3).filter(|_| rng.random_bool(0.15)).count();
@@ -309,7 +321,11 @@ impl Generator {
             d.add_lab(LDL, v, "mg/dL", &mut self.rng);
         }
         if self.rng.random_bool(0.6) {
-            let mean = if d.has("D64") || d.has("D50") { 10.0 } else { 13.8 };
+            let mean = if d.has("D64") || d.has("D50") {
+                10.0
+            } else {
+                13.8
+            };
             let v = self.rounded(mean, 1.3, 6.0, 1);
             d.add_lab(HAEMOGLOBIN, v, "g/dL", &mut self.rng);
         }

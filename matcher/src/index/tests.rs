@@ -3,7 +3,7 @@ use std::collections::BTreeMap;
 use proptest::prelude::*;
 
 use super::*;
-use crate::criteria::parse;
+use crate::criteria::{Clause, Cmp, CodeField, parse};
 use crate::eval::matches;
 use crate::profile::{Lab, Sex};
 use crate::store::VERSION_FILE;
@@ -230,6 +230,74 @@ proptest! {
                 prop_assert_eq!(step.remaining, n);
                 prop_assert_eq!(&step.clause, &conjuncts[k].to_string());
             }
+        }
+    }
+}
+
+fn arbitrary_profile(i: usize) -> impl Strategy<Value = Profile> {
+    let code = "[a-zA-Z0-9:.é\u{10FFFF}\u{0}-]{0,6}";
+    (
+        any::<u8>(),
+        proptest::collection::vec(code, 0..3),
+        proptest::collection::vec((code, any::<f64>(), any::<i32>()), 0..3),
+        "\\PC{0,4}",
+    )
+        .prop_map(move |(age, conditions, labs, zip3)| Profile {
+            pseudonym: format!(" q{i} "),
+            site_id: String::new(),
+            age,
+            sex: Sex::Other,
+            zip3,
+            conditions,
+            medications: vec![],
+            procedures: vec![],
+            labs: labs
+                .into_iter()
+                .map(|(code, value, year)| Lab {
+                    code,
+                    value,
+                    unit: String::new(),
+                    year,
+                })
+                .collect(),
+            terms: vec![],
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// Hostile profile content and hand-built ASTs (as could arrive as JSON) never panic and
+    /// still agree with the evaluator, including non-ASCII code prefixes and NaN operands.
+    #[test]
+    fn arbitrary_content_agrees_with_brute_force(
+        profiles in (0usize..20).prop_flat_map(|n| (0..n).map(arbitrary_profile).collect::<Vec<_>>()),
+        patterns in proptest::collection::vec(("[a-zA-Z0-9:.é\u{10FFFF}\u{0}-]{0,4}", any::<bool>()), 1..6),
+        values in proptest::collection::vec(any::<f64>(), 1..6),
+    ) {
+        let (_dir, index) = open_temp();
+        index.apply(&profiles.iter().cloned().map(IndexChange::Upsert).collect::<Vec<_>>()).unwrap();
+        let mut exprs: Vec<Expr> = Vec::new();
+        for (code, prefix) in &patterns {
+            exprs.push(Expr::Clause(Clause::Code {
+                field: CodeField::Condition,
+                code: code.clone(),
+                prefix: *prefix,
+            }));
+            for v in &values {
+                for cmp in [Cmp::Eq(*v), Cmp::Ne(*v), Cmp::Lt(*v), Cmp::Ge(*v), Cmp::Between(*v, 10.0)] {
+                    exprs.push(Expr::Clause(Clause::Lab { code: code.clone(), cmp }));
+                    exprs.push(Expr::Clause(Clause::Age(cmp)));
+                }
+            }
+        }
+        exprs.push(Expr::And(vec![]));
+        exprs.push(Expr::Or(vec![]));
+        exprs.push(Expr::Not(Box::new(Expr::And(vec![]))));
+        for e in &exprs {
+            let expected = profiles.iter().filter(|p| matches(e, p)).count() as u64;
+            prop_assert_eq!(index.count(e).unwrap(), expected, "criteria: {:?}", e);
+            let _ = e.to_string();
         }
     }
 }

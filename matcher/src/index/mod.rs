@@ -49,7 +49,8 @@ pub struct FunnelStep {
     pub remaining: u64,
 }
 
-/// A Tantivy index of anonymised profiles in a directory.
+/// A Tantivy index of anonymised profiles in a directory. `Send + Sync`: share it in an `Arc`;
+/// writes are serialised internally, reads never block.
 pub struct ProfileIndex {
     store: Store,
     fields: Fields,

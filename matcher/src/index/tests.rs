@@ -301,3 +301,10 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn indexes_can_be_shared_between_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<ProfileIndex>();
+    assert_send_sync::<crate::trials::TrialIndex>();
+}

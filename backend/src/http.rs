@@ -9,13 +9,17 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use tokio_stream::StreamExt;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::auth::Caller;
+use crate::domain::Role;
+use crate::error::AppError;
 use crate::frontend;
 use crate::graphql::VeritrialSchema;
+use crate::services::ledger;
 use crate::state::AppState;
 
 /// Limits of the HTTP surface.
@@ -47,6 +51,7 @@ pub fn router(state: AppState, schema: VeritrialSchema, limits: HttpLimits) -> R
     Router::new()
         .route("/graphql", get(graphiql).post(graphql))
         .route("/healthz", get(healthz))
+        .route("/ledger/export", get(ledger_export))
         .merge(frontend::router())
         .with_state(Shared { state, schema })
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
@@ -87,6 +92,51 @@ async fn healthz(State(shared): State<Shared>) -> Response {
                 .into_response()
         }
     }
+}
+
+/// `GET /ledger/export`: the whole ledger as JSON Lines, streamed page by page.
+async fn ledger_export(State(shared): State<Shared>, headers: HeaderMap) -> Response {
+    if let Err(err) = caller(&shared.state, &headers).require(&[Role::Ethics, Role::Admin]) {
+        return error_response(err);
+    }
+    let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
+    let state = shared.state.clone();
+    tokio::spawn(async move {
+        if let Err(err) = ledger::write_export(&state.db, &state.ledger, tx).await {
+            tracing::error!(error = %err, "the ledger export stopped early");
+        }
+    });
+    let body = axum::body::Body::from_stream(
+        tokio_stream::wrappers::ReceiverStream::new(rx).map(Ok::<_, std::convert::Infallible>),
+    );
+    (
+        [
+            (header::CONTENT_TYPE, "application/x-ndjson"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"veritrial-ledger.jsonl\"",
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// A JSON error body `{"error": {"code", "message"}}` with the matching HTTP status.
+pub fn error_response(err: AppError) -> Response {
+    let status = match &err {
+        AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+        AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+        AppError::NotFound(_) => StatusCode::NOT_FOUND,
+        AppError::BadInput(_) | AppError::BadCriteria(_) => StatusCode::BAD_REQUEST,
+        AppError::Conflict(_) => StatusCode::CONFLICT,
+        AppError::Internal(inner) => {
+            tracing::error!(error = ?inner, "internal error while serving a request");
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+    };
+    let body = serde_json::json!({ "error": { "code": err.code(), "message": err.to_string() } });
+    (status, Json(body)).into_response()
 }
 
 /// Who is calling, from the `Authorization: Bearer` header.

@@ -13,6 +13,7 @@ use crate::datadir::{DataDir, random_secret};
 use crate::db::{self, DatabaseTarget};
 use crate::graphql::build_schema;
 use crate::http::{HttpLimits, router};
+use crate::services::ledger::LedgerKeys;
 use crate::state::AppState;
 
 /// Where the data lives: the data directory and, optionally, a PostgreSQL URL.
@@ -24,6 +25,8 @@ pub struct StoreConfig {
     pub database_url: Option<String>,
     /// Size of the database connection pool.
     pub max_connections: u32,
+    /// The origin line (log name) of this node's ledger checkpoints.
+    pub ledger_origin: String,
 }
 
 /// Everything `serve` needs.
@@ -47,6 +50,8 @@ pub struct Stores {
     pub data_dir: DataDir,
     /// The migrated database.
     pub db: DatabaseConnection,
+    /// The ledger's signing identity.
+    pub ledger: LedgerKeys,
 }
 
 /// Opens the data directory and the database, and applies pending migrations.
@@ -55,8 +60,13 @@ pub async fn open_stores(config: &StoreConfig) -> anyhow::Result<Stores> {
     let target = DatabaseTarget::resolve(config.database_url.as_deref(), &data_dir)?;
     let db = db::connect(&target, config.max_connections).await?;
     db::migrate(&db).await?;
+    let ledger = LedgerKeys::load_or_create(&data_dir, &config.ledger_origin)?;
     tracing::info!(database = %target.describe(), data_dir = %data_dir.root().display(), "stores open");
-    Ok(Stores { data_dir, db })
+    Ok(Stores {
+        data_dir,
+        db,
+        ledger,
+    })
 }
 
 /// Loads the application state: stores, migrations and keys.
@@ -73,6 +83,7 @@ pub async fn load_state(config: &ServeConfig) -> anyhow::Result<AppState> {
     Ok(AppState {
         db: stores.db,
         tokens,
+        ledger: stores.ledger,
     })
 }
 

@@ -3,6 +3,7 @@
 use sea_orm::DatabaseConnection;
 
 use crate::auth::token::TokenKeys;
+use crate::services::ledger::LedgerKeys;
 
 /// Shared application state: cheap to clone (everything inside is reference-counted).
 #[derive(Clone)]
@@ -11,4 +12,6 @@ pub struct AppState {
     pub db: DatabaseConnection,
     /// Token signing and verification keys.
     pub tokens: TokenKeys,
+    /// The ledger's checkpoint-signing identity.
+    pub ledger: LedgerKeys,
 }

@@ -4,6 +4,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261124_000001_organizations_users;
+mod m20261124_000002_ledger;
 
 /// The ordered list of Veritrial's migrations.
 pub struct Migrator;
@@ -11,6 +12,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261124_000001_organizations_users::Migration)]
+        vec![
+            Box::new(m20261124_000001_organizations_users::Migration),
+            Box::new(m20261124_000002_ledger::Migration),
+        ]
     }
 }

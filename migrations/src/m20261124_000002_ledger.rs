@@ -53,7 +53,11 @@ impl MigrationTrait for Migration {
                     .col(small_integer(MerkleNodes::Level))
                     .col(big_integer(MerkleNodes::Idx))
                     .col(string(MerkleNodes::Hash))
-                    .primary_key(Index::create().col(MerkleNodes::Level).col(MerkleNodes::Idx))
+                    .primary_key(
+                        Index::create()
+                            .col(MerkleNodes::Level)
+                            .col(MerkleNodes::Idx),
+                    )
                     .to_owned(),
             )
             .await?;

@@ -1,6 +1,7 @@
 //! The GraphQL API: thin resolvers that check who is asking, call one service and map errors.
 
 mod accounts;
+mod ledger;
 
 use async_graphql::{Context, EmptySubscription, ErrorExtensions, MergedObject, Schema};
 
@@ -16,7 +17,7 @@ pub const MAX_COMPLEXITY: usize = 2_000;
 /// Every query.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct QueryRoot(accounts::AccountQuery);
+pub struct QueryRoot(accounts::AccountQuery, ledger::LedgerQuery);
 
 /// Every mutation.
 #[derive(MergedObject, Default)]

@@ -56,6 +56,7 @@ impl TestStore {
             data_dir: self.data_dir.path().join("data"),
             database_url: self.database_url(),
             max_connections: 5,
+            ledger_origin: veritrial::services::ledger::DEFAULT_ORIGIN.to_string(),
         }
     }
 

@@ -8,6 +8,9 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
+mod bench;
+mod ledger;
+
 use crate::demo;
 use crate::domain::{OrgKind, Role};
 use crate::http::HttpLimits;
@@ -37,13 +40,21 @@ enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Export, verify or inspect this node's ledger.
+    #[command(subcommand)]
+    Ledger(ledger::LedgerCommand),
+    /// Verify a ledger export or a consent receipt offline, with no database.
+    Verify(ledger::VerifyArgs),
+    /// Measure the service on this machine (see docs/benchmarks.md).
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
     /// Print the GraphQL schema (SDL), the API contract.
     Schema,
 }
 
 /// Where the data lives.
 #[derive(Debug, Args)]
-struct StoreArgs {
+pub struct StoreArgs {
     /// Data directory: the embedded SQLite database, keys, index and attachments
     /// [default: ./veritrial-data; ./veritrial-demo for `demo`].
     #[arg(long, env = "VERITRIAL_DATA_DIR", value_name = "DIR")]
@@ -59,14 +70,19 @@ struct StoreArgs {
         value_name = "N"
     )]
     db_max_connections: u32,
+    /// Name of this node's ledger: the first line of its signed checkpoints and the name of
+    /// its public key. Keep it stable once checkpoints have been handed out.
+    #[arg(long, env = "VERITRIAL_LEDGER_ORIGIN", default_value = crate::services::ledger::DEFAULT_ORIGIN, value_name = "NAME")]
+    ledger_origin: String,
 }
 
 impl StoreArgs {
-    fn config(&self, default_dir: &str) -> StoreConfig {
+    pub fn config(&self, default_dir: &str) -> StoreConfig {
         StoreConfig {
             data_dir: self.data_dir.clone().unwrap_or_else(|| default_dir.into()),
             database_url: self.database_url.clone(),
             max_connections: self.db_max_connections,
+            ledger_origin: self.ledger_origin.clone(),
         }
     }
 }
@@ -225,6 +241,9 @@ impl Cli {
                 );
                 Ok(())
             }
+            Command::Ledger(command) => command.run(DATA_DIR).await,
+            Command::Verify(args) => args.run(),
+            Command::Bench(command) => command.run(DATA_DIR).await,
             Command::Schema => {
                 print!("{}", crate::graphql::sdl());
                 Ok(())

@@ -1,0 +1,168 @@
+//! `veritrial ledger …` (on the stored ledger) and `veritrial verify` (offline, no database).
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use ledger::export::{Report, verify_export};
+use ledger::{Receipt, verify_receipt};
+
+use super::StoreArgs;
+use crate::server::open_stores;
+use crate::services::ledger as service;
+
+/// Commands on this node's stored ledger.
+#[derive(Debug, Subcommand)]
+pub enum LedgerCommand {
+    /// Write the whole ledger as JSON Lines with the latest signed checkpoint and public key,
+    /// for `veritrial verify` on any machine.
+    Export {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The file to write.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Verify the stored ledger: every entry, chain link, stored payload, the Merkle root
+    /// and the latest checkpoint's signature. Exits 1 naming the first bad entry.
+    Verify {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Print the latest signed checkpoint and the public key that verifies it.
+    Head {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+/// `veritrial verify`: check an export or a consent receipt with no database.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// An export (`veritrial ledger export`, `GET /ledger/export`) or a receipt (JSON).
+    file: PathBuf,
+    /// The log's public key (signed-note verifier key, `name+keyid+base64`) obtained out of
+    /// band. Without it the key inside the file is used, which only proves the file is
+    /// consistent with itself.
+    #[arg(long, value_name = "KEY")]
+    public_key: Option<String>,
+}
+
+impl LedgerCommand {
+    /// Runs the command against the stores named in its arguments.
+    pub async fn run(self, default_dir: &str) -> anyhow::Result<()> {
+        match self {
+            LedgerCommand::Export { store, out } => {
+                let stores = open_stores(&store.config(default_dir)).await?;
+                let file = std::fs::File::create(&out)
+                    .with_context(|| format!("cannot create {}", out.display()))?;
+                let mut file = std::io::BufWriter::new(file);
+                let (tx, mut rx) = tokio::sync::mpsc::channel(4);
+                let producer = tokio::spawn(async move {
+                    service::write_export(&stores.db, &stores.ledger, tx).await
+                });
+                while let Some(chunk) = rx.recv().await {
+                    file.write_all(&chunk)
+                        .with_context(|| format!("cannot write {}", out.display()))?;
+                }
+                producer.await??;
+                file.flush()?;
+                println!("wrote the ledger export to {}", out.display());
+                Ok(())
+            }
+            LedgerCommand::Verify { store } => {
+                let stores = open_stores(&store.config(default_dir)).await?;
+                let report = service::verify(&stores.db, &stores.ledger).await?;
+                print_report(&report)
+            }
+            LedgerCommand::Head { store } => {
+                let stores = open_stores(&store.config(default_dir)).await?;
+                let head = match service::head(&stores.db, &stores.ledger).await? {
+                    Some(head) => head,
+                    None => stores.ledger.sign_empty()?,
+                };
+                print!("{}", head.note);
+                println!("\npublic key: {}", head.public_key);
+                Ok(())
+            }
+        }
+    }
+}
+
+impl VerifyArgs {
+    /// Verifies the file; an error (non-zero exit) unless it is intact.
+    pub fn run(self) -> anyhow::Result<()> {
+        let key = self.public_key.as_deref();
+        if let Some(receipt) = read_receipt(&self.file)? {
+            let checkpoint = verify_receipt(&receipt, key)
+                .map_err(|err| anyhow::anyhow!("the receipt does not verify: {err}"))?;
+            println!(
+                "OK: entry {} ({}) is in the ledger {:?} of {} entries, root {}, signed by {}",
+                receipt.entry.seq,
+                receipt.entry.kind.as_str(),
+                checkpoint.origin,
+                checkpoint.size,
+                checkpoint.root.to_hex(),
+                key.unwrap_or(&receipt.public_key)
+            );
+            return Ok(());
+        }
+        let file = std::fs::File::open(&self.file)
+            .with_context(|| format!("cannot open {}", self.file.display()))?;
+        let report = verify_export(BufReader::new(file), key)
+            .with_context(|| format!("{} is not a Veritrial ledger export", self.file.display()))?;
+        print_report(&report)
+    }
+}
+
+/// The file as a receipt, if it is one (a single JSON object with an `entry`).
+fn read_receipt(path: &Path) -> anyhow::Result<Option<Receipt>> {
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut first_line = String::new();
+    BufReader::new(file).read_line(&mut first_line)?;
+    let looks_like_export = first_line.contains("\"type\"") && first_line.contains("\"header\"");
+    if looks_like_export {
+        return Ok(None);
+    }
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    match serde_json::from_str::<Receipt>(&text) {
+        Ok(receipt) => Ok(Some(receipt)),
+        Err(err) => anyhow::bail!(
+            "{} is neither a ledger export nor a receipt: {err}",
+            path.display()
+        ),
+    }
+}
+
+fn print_report(report: &Report) -> anyhow::Result<()> {
+    if report.ok {
+        match &report.checkpoint {
+            Some(cp) => println!(
+                "OK: {} entries verified against the checkpoint of {:?} (size {}, root {})",
+                report.entries_checked,
+                cp.origin,
+                cp.size,
+                cp.root.to_hex()
+            ),
+            None => println!("OK: the ledger is empty"),
+        }
+        return Ok(());
+    }
+    for problem in &report.problems {
+        println!("problem: {}", problem.message);
+    }
+    match report.first_bad_seq {
+        Some(seq) => anyhow::bail!(
+            "the ledger is NOT intact: first bad entry is {seq} ({} entries checked)",
+            report.entries_checked
+        ),
+        None => anyhow::bail!(
+            "the ledger is NOT intact ({} entries checked): {}",
+            report.entries_checked,
+            report.problems.first().map_or("", |p| p.message.as_str())
+        ),
+    }
+}

@@ -1,0 +1,206 @@
+//! The ledger, for ethics boards and admins: head, entries, proofs and verification.
+
+use async_graphql::{Context, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use super::{ApiResult, parts};
+use crate::domain::Role;
+use crate::error::AppError;
+use crate::services::ledger::{self, Head, StoredEntry};
+
+/// Who may read the ledger.
+const READERS: &[Role] = &[Role::Ethics, Role::Admin];
+/// Most entries returned by one `ledgerEntries` call.
+const MAX_PAGE: u64 = 1_000;
+
+/// The latest signed checkpoint.
+#[derive(SimpleObject)]
+pub struct LedgerHead {
+    /// The signed note (C2SP tlog-checkpoint): origin, size, base64 root, time, signature.
+    checkpoint: String,
+    /// The signed-note verifier key to check it with.
+    public_key: String,
+    /// Entries covered.
+    size: u64,
+    /// Merkle root, lowercase hex.
+    root_hash: String,
+    /// When the checkpoint was signed.
+    timestamp: DateTime<Utc>,
+}
+
+impl From<Head> for LedgerHead {
+    fn from(head: Head) -> Self {
+        Self {
+            checkpoint: head.note,
+            public_key: head.public_key,
+            size: head.size,
+            root_hash: head.root.to_hex(),
+            timestamp: timestamp(head.timestamp_ms),
+        }
+    }
+}
+
+/// What an entry is about.
+#[derive(SimpleObject)]
+pub struct Subject {
+    /// `trial`, `participant` (a salted commitment), `submission`, …
+    key: String,
+    /// The referenced id or commitment.
+    value: String,
+}
+
+/// One ledger entry. Entries carry ids, commitments and hashes, never personal data.
+#[derive(SimpleObject)]
+pub struct LedgerEntry {
+    seq: u64,
+    kind: String,
+    timestamp: DateTime<Utc>,
+    actor_user: String,
+    actor_org: String,
+    subjects: Vec<Subject>,
+    /// SHA-256 of the canonical payload this entry attests.
+    payload_hash: String,
+    /// Leaf hash of the previous entry (the hash chain); null for entry 0.
+    prev_hash: Option<String>,
+    /// RFC 6962 leaf hash of this entry's canonical bytes, as stored.
+    leaf_hash: String,
+}
+
+impl From<StoredEntry> for LedgerEntry {
+    fn from(stored: StoredEntry) -> Self {
+        let e = stored.entry;
+        Self {
+            seq: e.seq,
+            kind: e.kind.as_str().to_string(),
+            timestamp: timestamp(e.timestamp_ms),
+            actor_user: e.actor_user,
+            actor_org: e.actor_org,
+            subjects: e
+                .subjects
+                .into_iter()
+                .map(|(key, value)| Subject { key, value })
+                .collect(),
+            payload_hash: e.payload_hash.to_hex(),
+            prev_hash: e.prev_hash.map(|h| h.to_hex()),
+            leaf_hash: stored.leaf_hash.to_hex(),
+        }
+    }
+}
+
+/// An RFC 6962 inclusion proof.
+#[derive(SimpleObject)]
+pub struct InclusionProof {
+    leaf_index: u64,
+    tree_size: u64,
+    /// Sibling hashes, lowest level first, lowercase hex.
+    hashes: Vec<String>,
+}
+
+/// An RFC 6962 consistency proof.
+#[derive(SimpleObject)]
+pub struct ConsistencyProof {
+    from_size: u64,
+    to_size: u64,
+    /// Lowercase hex.
+    hashes: Vec<String>,
+}
+
+/// The outcome of verifying the whole stored ledger.
+#[derive(SimpleObject)]
+pub struct LedgerVerification {
+    ok: bool,
+    entries_checked: u64,
+    /// The first entry found wrong, if any.
+    first_bad_seq: Option<u64>,
+    /// Everything found wrong, in human words.
+    problems: Vec<String>,
+}
+
+#[derive(Default)]
+pub struct LedgerQuery;
+
+#[Object]
+impl LedgerQuery {
+    /// The latest signed checkpoint and the public key (a signed empty tree before any entry).
+    async fn ledger_head(&self, ctx: &Context<'_>) -> ApiResult<LedgerHead> {
+        let (state, caller) = parts(ctx);
+        caller.require(READERS)?;
+        let head = match ledger::head(&state.db, &state.ledger).await? {
+            Some(head) => head,
+            None => state.ledger.sign_empty()?,
+        };
+        Ok(head.into())
+    }
+
+    /// Entries in order, after sequence number `after` (from the start when omitted),
+    /// at most `first` (default 100, at most 1000).
+    async fn ledger_entries(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<u64>,
+        #[graphql(default = 100)] first: u64,
+    ) -> ApiResult<Vec<LedgerEntry>> {
+        let (state, caller) = parts(ctx);
+        caller.require(READERS)?;
+        if first > MAX_PAGE {
+            return Err(AppError::bad_input(format!("`first` may be at most {MAX_PAGE}")).into());
+        }
+        let rows = ledger::entries(&state.db, after, first).await?;
+        Ok(rows
+            .iter()
+            .map(|row| StoredEntry::from_row(row).map(LedgerEntry::from))
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// Proof that entry `seq` is in the tree of the first `treeSize` entries.
+    async fn inclusion_proof(
+        &self,
+        ctx: &Context<'_>,
+        seq: u64,
+        tree_size: u64,
+    ) -> ApiResult<InclusionProof> {
+        let (state, caller) = parts(ctx);
+        caller.require(READERS)?;
+        let hashes = ledger::inclusion_proof(&state.db, seq, tree_size).await?;
+        Ok(InclusionProof {
+            leaf_index: seq,
+            tree_size,
+            hashes: hashes.iter().map(|h| h.to_hex()).collect(),
+        })
+    }
+
+    /// Proof that the tree of `toSize` entries extends the tree of `fromSize` entries.
+    async fn consistency_proof(
+        &self,
+        ctx: &Context<'_>,
+        from_size: u64,
+        to_size: u64,
+    ) -> ApiResult<ConsistencyProof> {
+        let (state, caller) = parts(ctx);
+        caller.require(READERS)?;
+        let hashes = ledger::consistency_proof(&state.db, from_size, to_size).await?;
+        Ok(ConsistencyProof {
+            from_size,
+            to_size,
+            hashes: hashes.iter().map(|h| h.to_hex()).collect(),
+        })
+    }
+
+    /// Recomputes every leaf, chain link, payload hash and the Merkle root, and checks the
+    /// latest checkpoint's signature; names the first bad entry.
+    async fn verify_ledger(&self, ctx: &Context<'_>) -> ApiResult<LedgerVerification> {
+        let (state, caller) = parts(ctx);
+        caller.require(READERS)?;
+        let report = ledger::verify(&state.db, &state.ledger).await?;
+        Ok(LedgerVerification {
+            ok: report.ok,
+            entries_checked: report.entries_checked,
+            first_bad_seq: report.first_bad_seq,
+            problems: report.problems.into_iter().map(|p| p.message).collect(),
+        })
+    }
+}
+
+fn timestamp(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}

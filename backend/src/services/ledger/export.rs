@@ -1,0 +1,97 @@
+//! The offline export: JSON Lines of every entry, then the latest checkpoint and public key.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use chrono::Utc;
+use ledger::export::{ExportHeader, ExportWriter};
+use sea_orm::ConnectionTrait;
+use tokio::sync::mpsc;
+
+use super::LedgerKeys;
+use super::read::{StoredEntry, entries, head};
+use crate::error::{AppError, AppResult};
+
+/// Entries per chunk sent to the consumer.
+const PAGE: u64 = 2_000;
+
+/// Streams the export as chunks of bytes into `out`, page by page, so memory stays flat
+/// whatever the ledger's size. The export ends with the latest checkpoint, which covers
+/// every entry written (entries appended meanwhile are left out).
+pub async fn write_export(
+    db: &impl ConnectionTrait,
+    keys: &LedgerKeys,
+    out: mpsc::Sender<Vec<u8>>,
+) -> AppResult<()> {
+    let head = head(db, keys).await?;
+    let buffer = SharedBuffer::default();
+    let header = ExportHeader {
+        origin: keys.origin().to_string(),
+        exported_at_ms: Utc::now().timestamp_millis(),
+    };
+    let mut writer = ExportWriter::new(buffer.clone(), &header).map_err(internal)?;
+    let size = head.as_ref().map_or(0, |h| h.size);
+    let mut after = None;
+    let mut written = 0u64;
+    while written < size {
+        let rows = entries(db, after, PAGE.min(size - written)).await?;
+        let Some(last) = rows.last() else { break };
+        after = u64::try_from(last.seq).ok();
+        for row in &rows {
+            let stored = StoredEntry::from_row(row)?;
+            writer
+                .write_recorded_entry(&stored.entry, stored.leaf_hash, None)
+                .map_err(internal)?;
+            written += 1;
+        }
+        send(&out, buffer.take()).await?;
+    }
+    match &head {
+        Some(head) => {
+            writer
+                .finish(&head.note, &head.public_key)
+                .map_err(internal)?;
+        }
+        None => {
+            // An empty ledger has no checkpoint; the export is the header alone.
+        }
+    }
+    send(&out, buffer.take()).await
+}
+
+async fn send(out: &mpsc::Sender<Vec<u8>>, chunk: Vec<u8>) -> AppResult<()> {
+    if chunk.is_empty() {
+        return Ok(());
+    }
+    out.send(chunk)
+        .await
+        .map_err(|_| AppError::Internal(anyhow::anyhow!("the export's reader went away")))
+}
+
+fn internal(err: impl std::fmt::Display) -> AppError {
+    AppError::Internal(anyhow::anyhow!("writing the export failed: {err}"))
+}
+
+/// A `Write` whose bytes are taken out between pages.
+#[derive(Clone, Default)]
+struct SharedBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl SharedBuffer {
+    fn take(&self) -> Vec<u8> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+impl Write for SharedBuffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}

@@ -1,0 +1,78 @@
+//! Full verification of the stored ledger: every leaf, every chain link, every payload,
+//! the Merkle root and the latest checkpoint's signature.
+
+use std::collections::HashMap;
+
+use ledger::export::{ChainVerifier, Report};
+use ledger::payload::payload_hash;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+
+use super::LedgerKeys;
+use super::read::{StoredEntry, entries, head};
+use crate::entities::ledger_payload;
+use crate::error::AppResult;
+
+/// Entries read per round trip.
+const PAGE: u64 = 5_000;
+
+/// Verifies everything stored against this node's own key; the report names the first bad
+/// entry and what is wrong with it.
+pub async fn verify(db: &impl ConnectionTrait, keys: &LedgerKeys) -> AppResult<Report> {
+    let mut verifier = ChainVerifier::new();
+    let mut after = None;
+    loop {
+        let rows = entries(db, after, PAGE).await?;
+        let Some(last) = rows.last() else { break };
+        after = u64::try_from(last.seq).ok();
+        let payloads = payloads_between(db, rows[0].seq, last.seq).await?;
+        for row in &rows {
+            match StoredEntry::from_row(row) {
+                Ok(stored) => {
+                    verifier.push(&stored.entry, Some(stored.leaf_hash));
+                    check_payload(&mut verifier, &stored, payloads.get(&row.seq));
+                }
+                Err(err) => verifier.add_problem(u64::try_from(row.seq).ok(), err.to_string()),
+            }
+        }
+    }
+    Ok(match head(db, keys).await? {
+        Some(head) => verifier.finish(&head.note, &head.public_key, Some(&keys.verifier_key())),
+        None if verifier.entries_checked() > 0 => {
+            verifier.add_problem(None, "the ledger has entries but no signed checkpoint");
+            verifier.finish_without_checkpoint()
+        }
+        None => verifier.finish_without_checkpoint(),
+    })
+}
+
+fn check_payload(
+    verifier: &mut ChainVerifier,
+    stored: &StoredEntry,
+    payload: Option<&ledger_payload::Model>,
+) {
+    let seq = stored.entry.seq;
+    match payload {
+        None => verifier.add_problem(seq, format!("entry {seq}: its payload was deleted without an erasure record")),
+        Some(p) if p.erased => {}
+        Some(p) => match &p.body {
+            Some(body) if payload_hash(body.as_bytes()) == stored.entry.payload_hash => {}
+            Some(_) => verifier.add_problem(
+                seq,
+                format!("entry {seq}: the stored payload no longer matches the payload hash the entry attests"),
+            ),
+            None => verifier.add_problem(seq, format!("entry {seq}: its payload is empty but not marked erased")),
+        },
+    }
+}
+
+async fn payloads_between(
+    db: &impl ConnectionTrait,
+    first: i64,
+    last: i64,
+) -> AppResult<HashMap<i64, ledger_payload::Model>> {
+    let rows = ledger_payload::Entity::find()
+        .filter(ledger_payload::Column::Seq.between(first, last))
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|row| (row.seq, row)).collect())
+}

@@ -64,6 +64,26 @@ pub enum OrgKind {
     Ethics,
 }
 
+/// What a patient consents to. Stored as snake-case text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, async_graphql::Enum)]
+pub enum ConsentScope {
+    /// Being contacted by their site about trials they may fit (puts the profile in search).
+    RecruitmentContact,
+    /// Taking part in one trial (needed to enroll).
+    TrialParticipation,
+}
+
+/// Where a trial stands. Stored as lower-case text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, async_graphql::Enum)]
+pub enum TrialStatus {
+    /// Written but not open to patients.
+    Draft,
+    /// Open: found by trial search, counted, invited, enrolled.
+    Recruiting,
+    /// No longer enrolling.
+    Closed,
+}
+
 macro_rules! text_enum {
     ($ty:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
         impl $ty {
@@ -96,6 +116,8 @@ macro_rules! text_enum {
 }
 
 text_enum!(Role { Admin => "admin", Sponsor => "sponsor", Recruiter => "recruiter", Site => "site", Ethics => "ethics" });
+text_enum!(ConsentScope { RecruitmentContact => "recruitment_contact", TrialParticipation => "trial_participation" });
+text_enum!(TrialStatus { Draft => "draft", Recruiting => "recruiting", Closed => "closed" });
 text_enum!(OrgKind { Sponsor => "sponsor", Site => "site", Recruiter => "recruiter", Ethics => "ethics" });
 
 impl Role {

@@ -14,7 +14,9 @@ use crate::db::{self, DatabaseTarget};
 use crate::graphql::build_schema;
 use crate::http::{HttpLimits, router};
 use crate::services::ledger::LedgerKeys;
+use crate::services::matching::Matching;
 use crate::state::AppState;
+use matcher::suppress::Suppression;
 
 /// Where the data lives: the data directory and, optionally, a PostgreSQL URL.
 #[derive(Clone, Debug)]
@@ -42,6 +44,8 @@ pub struct ServeConfig {
     pub token_lifetime: Duration,
     /// Body size and time limits.
     pub limits: HttpLimits,
+    /// Counts below this are never shown to recruiters and sponsors.
+    pub suppression_threshold: u64,
 }
 
 /// The opened stores: a writable data directory and a migrated database.
@@ -80,11 +84,31 @@ pub async fn load_state(config: &ServeConfig) -> anyhow::Result<AppState> {
             .load_or_create_secret("jwt.secret", random_secret)?,
     };
     let tokens = TokenKeys::new(&secret, config.token_lifetime)?;
+    let matching = open_matching(&stores, config.suppression_threshold).await?;
     Ok(AppState {
         db: stores.db,
         tokens,
         ledger: stores.ledger,
+        data_dir: stores.data_dir,
+        matching,
     })
+}
+
+/// Opens the search indexes under `DIR/index`, rebuilding them from the database if needed.
+pub async fn open_matching(
+    stores: &Stores,
+    suppression_threshold: u64,
+) -> anyhow::Result<Matching> {
+    anyhow::ensure!(
+        suppression_threshold >= 1,
+        "the suppression threshold must be at least 1"
+    );
+    Matching::open(
+        &stores.data_dir.root().join("index"),
+        &stores.db,
+        Suppression::new(suppression_threshold),
+    )
+    .await
 }
 
 /// A server bound to its address, ready to run.

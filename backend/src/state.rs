@@ -3,7 +3,9 @@
 use sea_orm::DatabaseConnection;
 
 use crate::auth::token::TokenKeys;
+use crate::datadir::DataDir;
 use crate::services::ledger::LedgerKeys;
+use crate::services::matching::Matching;
 
 /// Shared application state: cheap to clone (everything inside is reference-counted).
 #[derive(Clone)]
@@ -14,4 +16,8 @@ pub struct AppState {
     pub tokens: TokenKeys,
     /// The ledger's checkpoint-signing identity.
     pub ledger: LedgerKeys,
+    /// The data directory (keys, index, attachments).
+    pub data_dir: DataDir,
+    /// The search indexes and the suppression rule.
+    pub matching: Matching,
 }

@@ -114,6 +114,14 @@ struct ServeArgs {
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "VERITRIAL_MAX_BODY_BYTES", default_value_t = 1024 * 1024, value_name = "BYTES")]
     max_body_bytes: usize,
+    /// Cohort counts below this are shown as "fewer than N", never as the number.
+    #[arg(
+        long,
+        env = "VERITRIAL_SUPPRESSION_THRESHOLD",
+        default_value_t = 11,
+        value_name = "N"
+    )]
+    suppression_threshold: u64,
     /// Longest time a request may take, in seconds.
     #[arg(
         long,
@@ -131,6 +139,7 @@ impl ServeArgs {
             listen: self.listen,
             jwt_secret_file: self.jwt_secret_file.clone(),
             token_lifetime: Duration::from_secs(self.token_minutes * 60),
+            suppression_threshold: self.suppression_threshold,
             limits: HttpLimits {
                 max_body_bytes: self.max_body_bytes,
                 request_timeout: Duration::from_secs(self.request_timeout_secs),

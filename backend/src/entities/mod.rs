@@ -1,9 +1,20 @@
 //! sea-orm entities: the relational model, one module per table.
 
+pub mod attachment;
 pub mod checkpoint;
+pub mod consent;
+pub mod enrollment;
+pub mod invitation;
 pub mod ledger_entry;
 pub mod ledger_head;
 pub mod ledger_payload;
 pub mod merkle_node;
 pub mod organization;
+pub mod patient;
+pub mod patient_code;
+pub mod patient_lab;
+pub mod protocol_version;
+pub mod submission;
+pub mod submission_version;
+pub mod trial;
 pub mod user;

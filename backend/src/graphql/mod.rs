@@ -2,6 +2,8 @@
 
 mod accounts;
 mod ledger;
+mod patients;
+mod trials;
 
 use async_graphql::{Context, EmptySubscription, ErrorExtensions, MergedObject, Schema};
 
@@ -17,12 +19,21 @@ pub const MAX_COMPLEXITY: usize = 2_000;
 /// Every query.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct QueryRoot(accounts::AccountQuery, ledger::LedgerQuery);
+pub struct QueryRoot(
+    accounts::AccountQuery,
+    ledger::LedgerQuery,
+    trials::TrialQuery,
+    patients::PatientQuery,
+);
 
 /// Every mutation.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct MutationRoot(accounts::AccountMutation);
+pub struct MutationRoot(
+    accounts::AccountMutation,
+    trials::TrialMutation,
+    patients::PatientMutation,
+);
 
 /// The executable schema.
 pub type VeritrialSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

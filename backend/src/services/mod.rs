@@ -1,4 +1,11 @@
 //! Domain services: each owns its rules and its transactions; resolvers and the CLI call them.
 
 pub mod accounts;
+pub mod anonymise;
+pub mod audit;
 pub mod ledger;
+pub mod matching;
+pub mod patients;
+pub mod protocols;
+pub mod recruitment;
+pub mod trial_data;

@@ -95,6 +95,7 @@ impl TestServer {
             jwt_secret_file: None,
             token_lifetime: Duration::from_secs(600),
             limits,
+            suppression_threshold: 11,
         };
         let bound = BoundServer::bind(&config).await.expect("server binds");
         let addr = bound.local_addr().expect("local address");

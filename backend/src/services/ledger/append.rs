@@ -220,6 +220,6 @@ pub(super) fn parse_hash(hex: &str) -> AppResult<Hash> {
 }
 
 /// Sequence numbers and indexes fit in i64 (trees are capped far below 2^63 leaves).
-pub(super) fn to_i64(n: u64) -> i64 {
+pub fn to_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }

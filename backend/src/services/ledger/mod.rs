@@ -7,7 +7,7 @@ mod proofs;
 mod read;
 mod verify;
 
-pub use append::{Actor, Appended, NewEntry, append, begin_write};
+pub use append::{Actor, Appended, NewEntry, append, begin_write, to_i64 as seq_i64};
 pub use export::write_export;
 pub use proofs::{consistency_proof, inclusion_proof};
 pub use read::{Head, StoredEntry, entries, head};

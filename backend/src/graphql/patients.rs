@@ -1,0 +1,625 @@
+//! Sites' patients, consent, enrollment and trial data; recruiters' cohorts.
+
+use async_graphql::{Context, ID, InputObject, Json, Object, SimpleObject};
+use chrono::{DateTime, NaiveDate, Utc};
+use matcher::profile::Profile;
+use matcher::suppress::SuppressedCount;
+
+use super::trials::Trial;
+use super::{ApiResult, parts};
+use crate::domain::{ConsentScope, from_stored};
+use crate::entities::{consent, enrollment, invitation};
+use crate::services::anonymise::{LabResult, PatientRecord};
+use crate::services::patients::{self, has_active_consent};
+use crate::services::trial_data::{self, SubmissionVersionView};
+use crate::services::{audit, recruitment};
+
+/// Sex as recorded.
+#[derive(async_graphql::Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "matcher::profile::Sex")]
+pub enum Sex {
+    Female,
+    Male,
+    Other,
+    Unknown,
+}
+
+/// A lab result as the site records it; only its year is kept.
+#[derive(InputObject)]
+pub struct LabInput {
+    /// `loinc:<code>`, e.g. `loinc:4548-4`.
+    code: String,
+    value: f64,
+    unit: String,
+    date: NaiveDate,
+}
+
+/// What a site knows about a patient. Kept: age in years (90+ as 90), sex, the first three
+/// ZIP digits, codes, lab values with their year. Discarded: the local id (only its keyed
+/// hash, the pseudonym, is kept), the birth date, the full ZIP, exact lab dates.
+#[derive(InputObject)]
+pub struct RegisterPatientInput {
+    local_id: String,
+    /// YYYY-MM-DD.
+    birth_date: NaiveDate,
+    sex: Sex,
+    zip: String,
+    #[graphql(default)]
+    conditions: Vec<String>,
+    #[graphql(default)]
+    medications: Vec<String>,
+    #[graphql(default)]
+    procedures: Vec<String>,
+    #[graphql(default)]
+    labs: Vec<LabInput>,
+    /// Display names of the conditions (used for trial search).
+    #[graphql(default)]
+    terms: Vec<String>,
+}
+
+/// A lab value in a profile.
+#[derive(SimpleObject)]
+pub struct LabValue {
+    code: String,
+    value: f64,
+    unit: String,
+    year: i32,
+}
+
+/// An anonymised patient profile, as its own site sees it.
+#[derive(SimpleObject)]
+pub struct Patient {
+    pseudonym: String,
+    age: u8,
+    sex: Sex,
+    zip3: String,
+    conditions: Vec<String>,
+    medications: Vec<String>,
+    procedures: Vec<String>,
+    labs: Vec<LabValue>,
+    /// Whether the patient may be contacted about trials (and so is searchable).
+    recruitment_consent: bool,
+}
+
+fn patient(profile: Profile, recruitment_consent: bool) -> Patient {
+    Patient {
+        pseudonym: profile.pseudonym,
+        age: profile.age,
+        sex: profile.sex.into(),
+        zip3: profile.zip3,
+        conditions: profile.conditions,
+        medications: profile.medications,
+        procedures: profile.procedures,
+        labs: profile
+            .labs
+            .into_iter()
+            .map(|l| LabValue {
+                code: l.code,
+                value: l.value,
+                unit: l.unit,
+                year: l.year,
+            })
+            .collect(),
+        recruitment_consent,
+    }
+}
+
+/// A consent event.
+#[derive(SimpleObject)]
+pub struct Consent {
+    id: ID,
+    scope: ConsentScope,
+    trial_id: Option<ID>,
+    granted: bool,
+    ledger_seq: i64,
+    recorded_at: DateTime<Utc>,
+}
+
+impl TryFrom<consent::Model> for Consent {
+    type Error = crate::error::AppError;
+
+    fn try_from(c: consent::Model) -> Result<Self, Self::Error> {
+        Ok(Self {
+            id: c.id.into(),
+            scope: from_stored(&c.scope)?,
+            trial_id: (!c.trial_id.is_empty()).then(|| c.trial_id.into()),
+            granted: c.granted,
+            ledger_seq: c.ledger_seq,
+            recorded_at: c.recorded_at,
+        })
+    }
+}
+
+/// What a patient keeps: save `receipt` as a file and run `veritrial verify FILE`.
+#[derive(SimpleObject)]
+pub struct ConsentReceipt {
+    seq: u64,
+    kind: String,
+    tree_size: u64,
+    checkpoint: String,
+    public_key: String,
+    proof: Vec<String>,
+    /// The whole receipt as JSON.
+    receipt: String,
+}
+
+/// A count as recruiters may see it.
+#[derive(SimpleObject)]
+pub struct Count {
+    /// Null when suppressed.
+    count: Option<u64>,
+    suppressed: bool,
+    /// The number, or e.g. "fewer than 11".
+    display: String,
+}
+
+impl From<SuppressedCount> for Count {
+    fn from(c: SuppressedCount) -> Self {
+        Self {
+            count: c.count,
+            suppressed: c.suppressed,
+            display: c.display,
+        }
+    }
+}
+
+/// One funnel step.
+#[derive(SimpleObject)]
+pub struct FunnelStep {
+    clause: String,
+    remaining: Option<u64>,
+    suppressed: bool,
+    display: String,
+}
+
+/// One site's share of a cohort.
+#[derive(SimpleObject)]
+pub struct SiteCount {
+    site_id: ID,
+    site_name: String,
+    count: Option<u64>,
+    suppressed: bool,
+    display: String,
+}
+
+/// A cohort: suppressed counts, a funnel and per-site counts; never who.
+#[derive(SimpleObject)]
+pub struct Cohort {
+    /// The criteria counted, in canonical form.
+    criteria: String,
+    count: Option<u64>,
+    suppressed: bool,
+    display: String,
+    funnel: Vec<FunnelStep>,
+    sites: Vec<SiteCount>,
+}
+
+/// The result of inviting a cohort.
+#[derive(SimpleObject)]
+pub struct InvitationSummary {
+    trial_id: ID,
+    /// Patients newly invited (suppressed below the threshold).
+    invited: Count,
+    /// The `invitation.created` entry, when anyone was invited.
+    ledger_seq: Option<u64>,
+}
+
+/// An invitation for the site to act on.
+#[derive(SimpleObject)]
+pub struct Invitation {
+    id: ID,
+    trial_id: ID,
+    pseudonym: String,
+    created_at: DateTime<Utc>,
+}
+
+impl From<invitation::Model> for Invitation {
+    fn from(i: invitation::Model) -> Self {
+        Self {
+            id: i.id.into(),
+            trial_id: i.trial_id.into(),
+            pseudonym: i.pseudonym,
+            created_at: i.created_at,
+        }
+    }
+}
+
+/// Whether one clause is met.
+#[derive(SimpleObject)]
+pub struct ClauseOutcome {
+    clause: String,
+    met: bool,
+}
+
+/// Which criteria a patient meets and fails.
+#[derive(SimpleObject)]
+pub struct MatchExplanation {
+    matched: bool,
+    clauses: Vec<ClauseOutcome>,
+}
+
+/// A trial that fits a patient.
+#[derive(SimpleObject)]
+pub struct TrialMatch {
+    trial: Trial,
+    score: f32,
+}
+
+/// A participant's enrollment.
+#[derive(SimpleObject)]
+pub struct Enrollment {
+    id: ID,
+    trial_id: ID,
+    pseudonym: String,
+    protocol_version: i32,
+    /// `enrolled` or `withdrawn`.
+    status: String,
+    ledger_seq: i64,
+    withdrawn_ledger_seq: Option<i64>,
+    withdraw_reason: Option<String>,
+    created_at: DateTime<Utc>,
+}
+
+impl From<enrollment::Model> for Enrollment {
+    fn from(e: enrollment::Model) -> Self {
+        Self {
+            id: e.id.into(),
+            trial_id: e.trial_id.into(),
+            pseudonym: e.pseudonym,
+            protocol_version: e.protocol_version,
+            status: e.status,
+            ledger_seq: e.ledger_seq,
+            withdrawn_ledger_seq: e.withdrawn_ledger_seq,
+            withdraw_reason: e.withdraw_reason,
+            created_at: e.created_at,
+        }
+    }
+}
+
+/// One version of a case-report record.
+#[derive(SimpleObject)]
+pub struct Submission {
+    id: ID,
+    enrollment_id: ID,
+    form: String,
+    visit: String,
+    version: i32,
+    /// SHA-256 of the canonical ledgered payload.
+    content_hash: String,
+    ledger_seq: i64,
+    /// Why this version corrects the previous one.
+    reason: Option<String>,
+    created_by: ID,
+    created_at: DateTime<Utc>,
+    data: Json<serde_json::Value>,
+}
+
+impl From<SubmissionVersionView> for Submission {
+    fn from(v: SubmissionVersionView) -> Self {
+        Self {
+            id: v.submission.id.into(),
+            enrollment_id: v.submission.enrollment_id.into(),
+            form: v.submission.form,
+            visit: v.submission.visit,
+            version: v.version.version,
+            content_hash: v.version.content_hash,
+            ledger_seq: v.version.ledger_seq,
+            reason: v.version.reason,
+            created_by: v.version.created_by.into(),
+            created_at: v.version.created_at,
+            data: Json(v.data),
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct PatientQuery;
+
+#[Object]
+impl PatientQuery {
+    /// One of the caller's site's patients.
+    async fn patient(&self, ctx: &Context<'_>, pseudonym: String) -> ApiResult<Patient> {
+        let (state, caller) = parts(ctx);
+        let site = caller.require(&[crate::domain::Role::Site])?;
+        let profile = patients::own_profile(&state.db, site, &pseudonym).await?;
+        let consent = has_active_consent(
+            &state.db,
+            &pseudonym,
+            ConsentScope::RecruitmentContact,
+            None,
+        )
+        .await?;
+        Ok(patient(profile, consent))
+    }
+
+    /// A receipt for the patient's latest consent of `scope` (their own site only).
+    async fn consent_receipt(
+        &self,
+        ctx: &Context<'_>,
+        pseudonym: String,
+        scope: ConsentScope,
+        trial_id: Option<ID>,
+    ) -> ApiResult<ConsentReceipt> {
+        let (state, caller) = parts(ctx);
+        let site = caller.principal()?;
+        let receipt = audit::consent_receipt(
+            state,
+            site,
+            &pseudonym,
+            scope,
+            trial_id.as_ref().map(|id| id.as_str()),
+        )
+        .await?;
+        Ok(ConsentReceipt {
+            seq: receipt.entry.seq,
+            kind: receipt.entry.kind.as_str().to_string(),
+            tree_size: receipt.tree_size,
+            checkpoint: receipt.checkpoint.clone(),
+            public_key: receipt.public_key.clone(),
+            proof: receipt.proof.iter().map(|h| h.to_hex()).collect(),
+            receipt: serde_json::to_string_pretty(&receipt)
+                .map_err(anyhow::Error::from)
+                .map_err(crate::error::AppError::from)?,
+        })
+    }
+
+    /// How many consenting patients fit `criteria` (or the trial's criteria when `criteria`
+    /// is empty), with the funnel and per-site counts; suppressed below the threshold.
+    async fn cohort(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default)] criteria: String,
+        trial_id: Option<ID>,
+    ) -> ApiResult<Cohort> {
+        let (state, caller) = parts(ctx);
+        let who = caller.principal()?;
+        let cohort = recruitment::cohort(
+            state,
+            who,
+            &criteria,
+            trial_id.as_ref().map(|id| id.as_str()),
+        )
+        .await?;
+        Ok(Cohort {
+            criteria: cohort.criteria,
+            count: cohort.total.count,
+            suppressed: cohort.total.suppressed,
+            display: cohort.total.display,
+            funnel: cohort
+                .funnel
+                .into_iter()
+                .map(|s| FunnelStep {
+                    clause: s.clause,
+                    remaining: s.remaining.count,
+                    suppressed: s.remaining.suppressed,
+                    display: s.remaining.display,
+                })
+                .collect(),
+            sites: cohort
+                .sites
+                .into_iter()
+                .map(|s| SiteCount {
+                    site_id: s.site_id.into(),
+                    site_name: s.site_name,
+                    count: s.count.count,
+                    suppressed: s.count.suppressed,
+                    display: s.count.display,
+                })
+                .collect(),
+        })
+    }
+
+    /// The caller's site's invitations for a trial.
+    async fn invitations(&self, ctx: &Context<'_>, trial_id: ID) -> ApiResult<Vec<Invitation>> {
+        let (state, caller) = parts(ctx);
+        let who = caller.principal()?;
+        let rows = recruitment::invitations(state, who, &trial_id).await?;
+        Ok(rows.into_iter().map(Invitation::from).collect())
+    }
+
+    /// Which clauses of `criteria` one of the site's patients meets.
+    async fn explain_match(
+        &self,
+        ctx: &Context<'_>,
+        pseudonym: String,
+        criteria: String,
+    ) -> ApiResult<MatchExplanation> {
+        let (state, caller) = parts(ctx);
+        let who = caller.principal()?;
+        let e = recruitment::explain_match(state, who, &pseudonym, &criteria).await?;
+        Ok(MatchExplanation {
+            matched: e.matched,
+            clauses: e
+                .clauses
+                .into_iter()
+                .map(|c| ClauseOutcome {
+                    clause: c.clause,
+                    met: c.met,
+                })
+                .collect(),
+        })
+    }
+
+    /// Recruiting trials that fit one of the site's patients, best first.
+    async fn matching_trials(
+        &self,
+        ctx: &Context<'_>,
+        pseudonym: String,
+    ) -> ApiResult<Vec<TrialMatch>> {
+        let (state, caller) = parts(ctx);
+        let who = caller.principal()?;
+        let found = recruitment::matching_trials(state, who, &pseudonym).await?;
+        Ok(found
+            .into_iter()
+            .map(|(view, score)| {
+                Ok(TrialMatch {
+                    trial: view.try_into()?,
+                    score,
+                })
+            })
+            .collect::<Result<_, crate::error::AppError>>()?)
+    }
+
+    /// The caller's site's enrollments in a trial.
+    async fn enrollments(&self, ctx: &Context<'_>, trial_id: ID) -> ApiResult<Vec<Enrollment>> {
+        let (state, caller) = parts(ctx);
+        let who = caller.principal()?;
+        let rows = trial_data::enrollments(state, who, &trial_id).await?;
+        Ok(rows.into_iter().map(Enrollment::from).collect())
+    }
+
+    /// Every version of every record of an enrollment.
+    async fn submissions(
+        &self,
+        ctx: &Context<'_>,
+        enrollment_id: ID,
+    ) -> ApiResult<Vec<Submission>> {
+        let (state, caller) = parts(ctx);
+        let who = caller.principal()?;
+        let rows = trial_data::submissions(state, who, &enrollment_id).await?;
+        Ok(rows.into_iter().map(Submission::from).collect())
+    }
+}
+
+#[derive(Default)]
+pub struct PatientMutation;
+
+#[Object]
+impl PatientMutation {
+    /// Registers (or updates) one of the site's patients; only the anonymised profile is kept.
+    async fn register_patient(
+        &self,
+        ctx: &Context<'_>,
+        input: RegisterPatientInput,
+    ) -> ApiResult<Patient> {
+        let (state, caller) = parts(ctx);
+        let site = caller.principal()?;
+        let record = PatientRecord {
+            local_id: input.local_id,
+            birth_date: input.birth_date,
+            sex: input.sex.into(),
+            zip: input.zip,
+            conditions: input.conditions,
+            medications: input.medications,
+            procedures: input.procedures,
+            labs: input
+                .labs
+                .into_iter()
+                .map(|l| LabResult {
+                    code: l.code,
+                    value: l.value,
+                    unit: l.unit,
+                    date: l.date,
+                })
+                .collect(),
+            terms: input.terms,
+        };
+        let profile = patients::register(state, site, &record).await?;
+        let consent = has_active_consent(
+            &state.db,
+            &profile.pseudonym,
+            ConsentScope::RecruitmentContact,
+            None,
+        )
+        .await?;
+        Ok(patient(profile, consent))
+    }
+
+    /// Records a grant or withdrawal of consent (ledgered with a salted commitment).
+    async fn record_consent(
+        &self,
+        ctx: &Context<'_>,
+        pseudonym: String,
+        scope: ConsentScope,
+        trial_id: Option<ID>,
+        granted: bool,
+    ) -> ApiResult<Consent> {
+        let (state, caller) = parts(ctx);
+        let site = caller.principal()?;
+        let row = patients::record_consent(
+            state,
+            site,
+            &pseudonym,
+            scope,
+            trial_id.as_ref().map(|id| id.as_str()),
+            granted,
+        )
+        .await?;
+        Ok(row.try_into()?)
+    }
+
+    /// Invites every consenting patient who fits the trial's criteria (their sites contact them).
+    async fn invite_cohort(&self, ctx: &Context<'_>, trial_id: ID) -> ApiResult<InvitationSummary> {
+        let (state, caller) = parts(ctx);
+        let who = caller.principal()?;
+        let summary = recruitment::invite_cohort(state, who, &trial_id).await?;
+        Ok(InvitationSummary {
+            trial_id: summary.trial_id.into(),
+            invited: summary.invited.into(),
+            ledger_seq: summary.ledger_seq,
+        })
+    }
+
+    /// Enrolls one of the site's patients (consent and criteria are checked now).
+    async fn enroll_participant(
+        &self,
+        ctx: &Context<'_>,
+        trial_id: ID,
+        pseudonym: String,
+    ) -> ApiResult<Enrollment> {
+        let (state, caller) = parts(ctx);
+        let who = caller.principal()?;
+        Ok(trial_data::enroll(state, who, &trial_id, &pseudonym)
+            .await?
+            .into())
+    }
+
+    /// Withdraws a participant, with the reason.
+    async fn withdraw_participant(
+        &self,
+        ctx: &Context<'_>,
+        enrollment_id: ID,
+        reason: String,
+    ) -> ApiResult<Enrollment> {
+        let (state, caller) = parts(ctx);
+        let who = caller.principal()?;
+        Ok(trial_data::withdraw(state, who, &enrollment_id, &reason)
+            .await?
+            .into())
+    }
+
+    /// Submits a case-report-form record (a JSON object) for an enrolled participant.
+    async fn submit_trial_data(
+        &self,
+        ctx: &Context<'_>,
+        enrollment_id: ID,
+        form: String,
+        visit: String,
+        data: Json<serde_json::Value>,
+    ) -> ApiResult<Submission> {
+        let (state, caller) = parts(ctx);
+        let who = caller.principal()?;
+        Ok(
+            trial_data::submit(state, who, &enrollment_id, &form, &visit, data.0)
+                .await?
+                .into(),
+        )
+    }
+
+    /// Corrects a record by adding a new version with the reason; nothing is overwritten.
+    async fn correct_trial_data(
+        &self,
+        ctx: &Context<'_>,
+        submission_id: ID,
+        data: Json<serde_json::Value>,
+        reason: String,
+    ) -> ApiResult<Submission> {
+        let (state, caller) = parts(ctx);
+        let who = caller.principal()?;
+        Ok(
+            trial_data::correct(state, who, &submission_id, data.0, &reason)
+                .await?
+                .into(),
+        )
+    }
+}

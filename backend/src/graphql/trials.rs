@@ -1,0 +1,258 @@
+//! Trials and protocols: publish and amend (sponsors), read (by role), audit trail (ethics).
+
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use super::ledger::LedgerEntry;
+use super::{ApiResult, parts};
+use crate::domain::{TrialStatus, from_stored};
+use crate::error::AppError;
+use crate::services::audit::{self, FieldChange};
+use crate::services::protocols::{self, ProtocolInput, TrialView};
+
+/// A protocol as a sponsor writes it.
+#[derive(InputObject)]
+pub struct PublishProtocolInput {
+    title: String,
+    #[graphql(default)]
+    summary: String,
+    #[graphql(default)]
+    phase: String,
+    primary_endpoint: String,
+    #[graphql(default)]
+    secondary_endpoints: Vec<String>,
+    target_enrollment: u32,
+    /// Eligibility in the criteria language, e.g. `age between 18 and 65 and condition = icd10:E11*`.
+    #[graphql(default)]
+    criteria: String,
+    /// Free-text eligibility, used for trial search.
+    #[graphql(default)]
+    eligibility_text: String,
+    /// Participating sites; none named means every site may enroll.
+    #[graphql(default)]
+    site_ids: Vec<ID>,
+    /// The ethics board reviewing the trial; none means every board may read it.
+    ethics_board_id: Option<ID>,
+    #[graphql(default)]
+    conditions: Vec<String>,
+    #[graphql(default)]
+    keywords: Vec<String>,
+    #[graphql(default_with = "TrialStatus::Recruiting")]
+    status: TrialStatus,
+    nct_id: Option<String>,
+}
+
+impl From<PublishProtocolInput> for ProtocolInput {
+    fn from(i: PublishProtocolInput) -> Self {
+        ProtocolInput {
+            title: i.title,
+            summary: i.summary,
+            phase: i.phase,
+            primary_endpoint: i.primary_endpoint,
+            secondary_endpoints: i.secondary_endpoints,
+            target_enrollment: i.target_enrollment,
+            criteria: i.criteria,
+            eligibility_text: i.eligibility_text,
+            site_ids: i.site_ids.into_iter().map(|id| id.to_string()).collect(),
+            ethics_board_id: i.ethics_board_id.map(|id| id.to_string()),
+            conditions: i.conditions,
+            keywords: i.keywords,
+            status: i.status,
+            nct_id: i.nct_id,
+        }
+    }
+}
+
+/// A field that differs from the previous version.
+#[derive(SimpleObject)]
+pub struct Change {
+    field: String,
+    before: String,
+    after: String,
+}
+
+impl From<FieldChange> for Change {
+    fn from(c: FieldChange) -> Self {
+        Self {
+            field: c.field,
+            before: c.before,
+            after: c.after,
+        }
+    }
+}
+
+/// One version of a protocol, with its ledger entry.
+#[derive(SimpleObject)]
+pub struct ProtocolVersion {
+    version: i32,
+    /// The `protocol.published` / `protocol.amended` entry.
+    ledger_seq: i64,
+    /// SHA-256 of the canonical protocol document (the entry's payload hash).
+    hash: String,
+    reason: Option<String>,
+    /// For ethics review, e.g. `primary_endpoint_changed_after_enrollment`.
+    flags: Vec<String>,
+    /// What changed since the previous version.
+    changes: Vec<Change>,
+    created_at: DateTime<Utc>,
+    title: String,
+    summary: String,
+    phase: String,
+    primary_endpoint: String,
+    secondary_endpoints: Vec<String>,
+    target_enrollment: u32,
+    criteria: String,
+    eligibility_text: String,
+    site_ids: Vec<String>,
+    ethics_board_id: Option<String>,
+    conditions: Vec<String>,
+    keywords: Vec<String>,
+}
+
+/// A trial with every version of its protocol.
+#[derive(SimpleObject)]
+pub struct Trial {
+    id: ID,
+    title: String,
+    status: TrialStatus,
+    nct_id: Option<String>,
+    sponsor_id: ID,
+    current_version: i32,
+    /// Every version, oldest first.
+    versions: Vec<ProtocolVersion>,
+}
+
+impl TryFrom<TrialView> for Trial {
+    type Error = AppError;
+
+    fn try_from(view: TrialView) -> Result<Self, AppError> {
+        let mut versions = Vec::with_capacity(view.versions.len());
+        let mut previous = None;
+        for v in &view.versions {
+            let changes = match previous {
+                Some(prev) => audit::changes(prev, &v.document)?
+                    .into_iter()
+                    .map(Change::from)
+                    .collect(),
+                None => Vec::new(),
+            };
+            let d = v.document.clone();
+            versions.push(ProtocolVersion {
+                version: v.row.version,
+                ledger_seq: v.row.ledger_seq,
+                hash: v.row.document_hash.clone(),
+                reason: v.row.reason.clone(),
+                flags: serde_json::from_str(&v.row.flags).map_err(anyhow::Error::from)?,
+                changes,
+                created_at: v.row.created_at,
+                title: d.title,
+                summary: d.summary,
+                phase: d.phase,
+                primary_endpoint: d.primary_endpoint,
+                secondary_endpoints: d.secondary_endpoints,
+                target_enrollment: d.target_enrollment,
+                criteria: d.criteria,
+                eligibility_text: d.eligibility_text,
+                site_ids: d.site_ids,
+                ethics_board_id: d.ethics_board_id,
+                conditions: d.conditions,
+                keywords: d.keywords,
+            });
+            previous = Some(&v.document);
+        }
+        Ok(Self {
+            id: view.trial.id.clone().into(),
+            title: view.trial.title.clone(),
+            status: from_stored(&view.trial.status)?,
+            nct_id: view.trial.nct_id.clone(),
+            sponsor_id: view.trial.sponsor_org_id.clone().into(),
+            current_version: view.trial.current_version,
+            versions,
+        })
+    }
+}
+
+/// A trial's audit trail.
+#[derive(SimpleObject)]
+pub struct AuditTrail {
+    trial: Trial,
+    /// Every ledger entry about the trial, in order.
+    events: Vec<LedgerEntry>,
+}
+
+#[derive(Default)]
+pub struct TrialQuery;
+
+#[Object]
+impl TrialQuery {
+    /// A trial the caller may see.
+    async fn trial(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Trial> {
+        let (state, caller) = parts(ctx);
+        let who = caller.principal()?;
+        Ok(protocols::readable_trial(state, who, &id)
+            .await?
+            .try_into()?)
+    }
+
+    /// The trials the caller may see, newest first.
+    async fn trials(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<TrialStatus>,
+    ) -> ApiResult<Vec<Trial>> {
+        let (state, caller) = parts(ctx);
+        let who = caller.principal()?;
+        let views = protocols::list(state, who, status).await?;
+        Ok(views
+            .into_iter()
+            .map(Trial::try_from)
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// Every ledger entry about a trial, with its protocol versions side by side.
+    async fn audit_trail(&self, ctx: &Context<'_>, trial_id: ID) -> ApiResult<AuditTrail> {
+        let (state, caller) = parts(ctx);
+        let who = caller.principal()?;
+        let (view, entries) = audit::audit_trail(state, who, &trial_id).await?;
+        Ok(AuditTrail {
+            trial: view.try_into()?,
+            events: entries.into_iter().map(LedgerEntry::from).collect(),
+        })
+    }
+}
+
+#[derive(Default)]
+pub struct TrialMutation;
+
+#[Object]
+impl TrialMutation {
+    /// Publishes a new trial with version 1 of its protocol (sponsors).
+    async fn publish_protocol(
+        &self,
+        ctx: &Context<'_>,
+        input: PublishProtocolInput,
+    ) -> ApiResult<Trial> {
+        let (state, caller) = parts(ctx);
+        let who = caller.principal()?;
+        Ok(protocols::publish(state, who, input.into())
+            .await?
+            .try_into()?)
+    }
+
+    /// Adds a new version of the sponsor's own protocol, with the reason.
+    async fn amend_protocol(
+        &self,
+        ctx: &Context<'_>,
+        trial_id: ID,
+        input: PublishProtocolInput,
+        reason: String,
+    ) -> ApiResult<Trial> {
+        let (state, caller) = parts(ctx);
+        let who = caller.principal()?;
+        Ok(
+            protocols::amend(state, who, &trial_id, input.into(), &reason)
+                .await?
+                .try_into()?,
+        )
+    }
+}

@@ -1,0 +1,390 @@
+//! Patients (anonymised profiles registered by their site) and their consents.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::Utc;
+use ledger::EntryKind;
+use ledger::payload::commitment;
+use matcher::profile::{Lab, Profile, Sex};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    TransactionTrait,
+};
+
+use super::anonymise::{PatientRecord, anonymise};
+use super::ledger::{self as ledger_service, Actor, NewEntry};
+use crate::auth::Principal;
+use crate::datadir::random_secret;
+use crate::domain::{ConsentScope, Role};
+use crate::entities::{consent, patient, patient_code, patient_lab, trial};
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+
+/// The pseudonym of a site's local patient id: HMAC-SHA-256 under the site's own secret,
+/// so only that site can link it back to a person (outside Veritrial).
+pub fn pseudonym(state: &AppState, site_org_id: &str, local_id: &str) -> AppResult<String> {
+    let local_id = local_id.trim();
+    if local_id.is_empty() {
+        return Err(AppError::bad_input("the local patient id is empty"));
+    }
+    let secret = state
+        .data_dir
+        .load_or_create_secret(&format!("pseudonym-{site_org_id}.key"), random_secret)?;
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &secret);
+    Ok(hex::encode(ring::hmac::sign(&key, local_id.as_bytes())))
+}
+
+/// Registers (or updates) the anonymised profile of a site's patient. Only the profile is
+/// stored; when the patient consents to recruitment contact, the index sees it at once.
+pub async fn register(
+    state: &AppState,
+    site: &Principal,
+    record: &PatientRecord,
+) -> AppResult<Profile> {
+    site.require(&[Role::Site])?;
+    let pseudonym = pseudonym(state, &site.org_id, &record.local_id)?;
+    let existing = patient::Entity::find_by_id(pseudonym.clone())
+        .one(&state.db)
+        .await?;
+    if existing.is_some_and(|row| row.site_org_id != site.org_id) {
+        return Err(AppError::conflict("this pseudonym belongs to another site"));
+    }
+    let profile = anonymise(record, &pseudonym, &site.org_id, Utc::now().date_naive())?;
+    let txn = state.db.begin().await?;
+    store_profile(&txn, &profile).await?;
+    txn.commit().await?;
+    if has_active_consent(
+        &state.db,
+        &pseudonym,
+        ConsentScope::RecruitmentContact,
+        None,
+    )
+    .await?
+    {
+        state
+            .matching
+            .set_profile(Some(profile.clone()), &pseudonym)?;
+    }
+    Ok(profile)
+}
+
+/// Writes `profile`'s rows, replacing any previous ones.
+async fn store_profile(db: &impl ConnectionTrait, profile: &Profile) -> AppResult<()> {
+    let row = patient::ActiveModel {
+        pseudonym: Set(profile.pseudonym.clone()),
+        site_org_id: Set(profile.site_id.clone()),
+        age: Set(i16::from(profile.age)),
+        sex: Set(sex_name(profile.sex).to_string()),
+        zip3: Set(profile.zip3.clone()),
+        updated_at: Set(Utc::now()),
+    };
+    patient::Entity::insert(row)
+        .on_conflict(
+            OnConflict::column(patient::Column::Pseudonym)
+                .update_columns([
+                    patient::Column::Age,
+                    patient::Column::Sex,
+                    patient::Column::Zip3,
+                    patient::Column::UpdatedAt,
+                ])
+                .to_owned(),
+        )
+        .exec(db)
+        .await?;
+    patient_code::Entity::delete_many()
+        .filter(patient_code::Column::Pseudonym.eq(&profile.pseudonym))
+        .exec(db)
+        .await?;
+    patient_lab::Entity::delete_many()
+        .filter(patient_lab::Column::Pseudonym.eq(&profile.pseudonym))
+        .exec(db)
+        .await?;
+    let codes: Vec<patient_code::ActiveModel> = [
+        ("condition", &profile.conditions),
+        ("medication", &profile.medications),
+        ("procedure", &profile.procedures),
+        ("term", &profile.terms),
+    ]
+    .into_iter()
+    .flat_map(|(kind, codes)| {
+        let mut unique: Vec<&String> = codes.iter().collect();
+        unique.sort();
+        unique.dedup();
+        unique
+            .into_iter()
+            .map(move |code| patient_code::ActiveModel {
+                pseudonym: Set(profile.pseudonym.clone()),
+                kind: Set(kind.to_string()),
+                code: Set(code.clone()),
+            })
+    })
+    .collect();
+    if !codes.is_empty() {
+        patient_code::Entity::insert_many(codes).exec(db).await?;
+    }
+    let labs: Vec<patient_lab::ActiveModel> = profile
+        .labs
+        .iter()
+        .map(|lab| patient_lab::ActiveModel {
+            pseudonym: Set(profile.pseudonym.clone()),
+            code: Set(lab.code.clone()),
+            value: Set(lab.value),
+            unit: Set(lab.unit.clone()),
+            year: Set(lab.year),
+        })
+        .collect();
+    if !labs.is_empty() {
+        patient_lab::Entity::insert_many(labs).exec(db).await?;
+    }
+    Ok(())
+}
+
+/// The stored profile of `pseudonym`, if the caller's site registered it.
+pub async fn own_profile(
+    db: &impl ConnectionTrait,
+    site: &Principal,
+    pseudonym: &str,
+) -> AppResult<Profile> {
+    let not_found = || {
+        AppError::not_found(format!(
+            "your site has no patient with pseudonym {pseudonym:?}"
+        ))
+    };
+    let row = patient::Entity::find_by_id(pseudonym.to_string())
+        .one(db)
+        .await?
+        .ok_or_else(not_found)?;
+    if row.site_org_id != site.org_id {
+        return Err(not_found());
+    }
+    let mut profiles = load_profiles(db, vec![row]).await?;
+    profiles.pop().ok_or_else(not_found)
+}
+
+/// Rebuilds profiles from their rows.
+async fn load_profiles(
+    db: &impl ConnectionTrait,
+    rows: Vec<patient::Model>,
+) -> AppResult<Vec<Profile>> {
+    let ids: Vec<String> = rows.iter().map(|r| r.pseudonym.clone()).collect();
+    let mut codes: HashMap<String, Vec<patient_code::Model>> = HashMap::new();
+    let mut labs: HashMap<String, Vec<patient_lab::Model>> = HashMap::new();
+    for chunk in ids.chunks(500) {
+        for code in patient_code::Entity::find()
+            .filter(patient_code::Column::Pseudonym.is_in(chunk.to_vec()))
+            .all(db)
+            .await?
+        {
+            codes.entry(code.pseudonym.clone()).or_default().push(code);
+        }
+        for lab in patient_lab::Entity::find()
+            .filter(patient_lab::Column::Pseudonym.is_in(chunk.to_vec()))
+            .all(db)
+            .await?
+        {
+            labs.entry(lab.pseudonym.clone()).or_default().push(lab);
+        }
+    }
+    rows.into_iter()
+        .map(|row| {
+            let mut profile = Profile {
+                pseudonym: row.pseudonym.clone(),
+                site_id: row.site_org_id,
+                age: u8::try_from(row.age).map_err(anyhow::Error::from)?,
+                sex: parse_sex(&row.sex)?,
+                zip3: row.zip3,
+                conditions: vec![],
+                medications: vec![],
+                procedures: vec![],
+                labs: vec![],
+                terms: vec![],
+            };
+            for code in codes.remove(&row.pseudonym).unwrap_or_default() {
+                match code.kind.as_str() {
+                    "condition" => profile.conditions.push(code.code),
+                    "medication" => profile.medications.push(code.code),
+                    "procedure" => profile.procedures.push(code.code),
+                    _ => profile.terms.push(code.code),
+                }
+            }
+            profile.labs = labs
+                .remove(&row.pseudonym)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|lab| Lab {
+                    code: lab.code,
+                    value: lab.value,
+                    unit: lab.unit,
+                    year: lab.year,
+                })
+                .collect();
+            Ok(profile.normalised())
+        })
+        .collect()
+}
+
+/// Every profile whose recruitment-contact consent is in force (what the index holds).
+pub async fn consenting_profiles(db: &impl ConnectionTrait) -> AppResult<Vec<Profile>> {
+    let latest = latest_consents(db, ConsentScope::RecruitmentContact).await?;
+    let ids: Vec<String> = latest
+        .into_iter()
+        .filter(|(_, granted)| *granted)
+        .map(|(key, _)| key.0)
+        .collect();
+    let mut profiles = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(2_000) {
+        let rows = patient::Entity::find()
+            .filter(patient::Column::Pseudonym.is_in(chunk.to_vec()))
+            .all(db)
+            .await?;
+        profiles.extend(load_profiles(db, rows).await?);
+    }
+    Ok(profiles)
+}
+
+/// The consent in force for every (pseudonym, trial) of `scope`: true when granted.
+async fn latest_consents(
+    db: &impl ConnectionTrait,
+    scope: ConsentScope,
+) -> AppResult<BTreeMap<(String, String), bool>> {
+    let rows = consent::Entity::find()
+        .filter(consent::Column::Scope.eq(scope.as_str()))
+        .order_by_asc(consent::Column::LedgerSeq)
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| ((row.pseudonym, row.trial_id), row.granted))
+        .collect())
+}
+
+/// Whether the latest consent of `scope` (for `trial_id`, if any) is a grant.
+pub async fn has_active_consent(
+    db: &impl ConnectionTrait,
+    pseudonym: &str,
+    scope: ConsentScope,
+    trial_id: Option<&str>,
+) -> AppResult<bool> {
+    Ok(latest_consent(db, pseudonym, scope, trial_id)
+        .await?
+        .is_some_and(|row| row.granted))
+}
+
+/// The consent event in force for one subject and scope.
+pub async fn latest_consent(
+    db: &impl ConnectionTrait,
+    pseudonym: &str,
+    scope: ConsentScope,
+    trial_id: Option<&str>,
+) -> AppResult<Option<consent::Model>> {
+    Ok(consent::Entity::find()
+        .filter(consent::Column::Pseudonym.eq(pseudonym))
+        .filter(consent::Column::Scope.eq(scope.as_str()))
+        .filter(consent::Column::TrialId.eq(trial_id.unwrap_or("")))
+        .order_by_desc(consent::Column::LedgerSeq)
+        .one(db)
+        .await?)
+}
+
+/// Records a grant or withdrawal of consent for one of the site's patients, with its ledger
+/// entry (which carries a salted commitment to the pseudonym, not the pseudonym).
+pub async fn record_consent(
+    state: &AppState,
+    site: &Principal,
+    pseudonym: &str,
+    scope: ConsentScope,
+    trial_id: Option<&str>,
+    granted: bool,
+) -> AppResult<consent::Model> {
+    site.require(&[Role::Site])?;
+    let profile = own_profile(&state.db, site, pseudonym).await?;
+    let trial_id = match (scope, trial_id) {
+        (ConsentScope::TrialParticipation, Some(id)) => {
+            trial::Entity::find_by_id(id.to_string())
+                .one(&state.db)
+                .await?
+                .ok_or_else(|| AppError::not_found(format!("no trial has id {id:?}")))?;
+            id.to_string()
+        }
+        (ConsentScope::TrialParticipation, None) => {
+            return Err(AppError::bad_input(
+                "trial participation consent needs a trialId",
+            ));
+        }
+        (ConsentScope::RecruitmentContact, Some(_)) => {
+            return Err(AppError::bad_input(
+                "recruitment contact consent is not tied to a trial: leave trialId out",
+            ));
+        }
+        (ConsentScope::RecruitmentContact, None) => String::new(),
+    };
+    let salt = random_secret()?;
+    let committed = commitment(&salt, pseudonym).to_hex();
+    let mut subjects = BTreeMap::from([("participant".to_string(), committed.clone())]);
+    if !trial_id.is_empty() {
+        subjects.insert("trial".to_string(), trial_id.clone());
+    }
+    let entry = NewEntry {
+        kind: if granted {
+            EntryKind::ConsentGranted
+        } else {
+            EntryKind::ConsentWithdrawn
+        },
+        actor: Actor {
+            user_id: site.user_id.clone(),
+            org_id: site.org_id.clone(),
+        },
+        subjects,
+        payload: serde_json::json!({
+            "participant": committed,
+            "scope": scope.as_str(),
+            "trialId": (!trial_id.is_empty()).then_some(&trial_id),
+            "granted": granted,
+        }),
+    };
+    let txn = ledger_service::begin_write(&state.db).await?;
+    let appended = ledger_service::append(&txn, &state.ledger, vec![entry]).await?;
+    let row = consent::ActiveModel {
+        id: Set(uuid::Uuid::new_v4().to_string()),
+        pseudonym: Set(pseudonym.to_string()),
+        scope: Set(scope.as_str().to_string()),
+        trial_id: Set(trial_id),
+        granted: Set(granted),
+        ledger_seq: Set(super::ledger::seq_i64(appended[0].seq)),
+        salt: Set(Some(hex::encode(&salt))),
+        recorded_by: Set(site.user_id.clone()),
+        recorded_at: Set(Utc::now()),
+    };
+    let row = consent::Entity::insert(row)
+        .exec_with_returning(&txn)
+        .await?;
+    txn.commit().await?;
+    if scope == ConsentScope::RecruitmentContact {
+        state
+            .matching
+            .set_profile(granted.then_some(profile), pseudonym)?;
+    }
+    Ok(row)
+}
+
+fn sex_name(sex: Sex) -> &'static str {
+    match sex {
+        Sex::Female => "female",
+        Sex::Male => "male",
+        Sex::Other => "other",
+        Sex::Unknown => "unknown",
+    }
+}
+
+fn parse_sex(text: &str) -> AppResult<Sex> {
+    match text {
+        "female" => Ok(Sex::Female),
+        "male" => Ok(Sex::Male),
+        "other" => Ok(Sex::Other),
+        "unknown" => Ok(Sex::Unknown),
+        other => Err(AppError::Internal(anyhow::anyhow!(
+            "stored sex {other:?} is unknown"
+        ))),
+    }
+}

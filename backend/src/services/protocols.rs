@@ -1,0 +1,464 @@
+//! Trials and their protocols: publishing, amending (with flags for ethics review), reading.
+
+use std::collections::BTreeMap;
+
+use chrono::Utc;
+use ledger::EntryKind;
+use ledger::payload::{canonical_json, payload_hash};
+use matcher::criteria::{Expr, parse};
+use matcher::trials::TrialDoc;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder,
+};
+use serde::{Deserialize, Serialize};
+
+use super::ledger::{self as ledger_service, Actor, NewEntry, seq_i64};
+use crate::auth::Principal;
+use crate::domain::{OrgKind, Role, TrialStatus, from_stored};
+use crate::entities::{
+    enrollment, ledger_payload, organization, protocol_version, submission, trial,
+};
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+
+/// Flag: the primary endpoint changed after the first enrollment (outcome switching).
+pub const FLAG_ENDPOINT_AFTER_ENROLLMENT: &str = "primary_endpoint_changed_after_enrollment";
+/// Flag: the protocol changed after trial data were submitted.
+pub const FLAG_AFTER_DATA: &str = "amended_after_data_submission";
+
+/// What a sponsor writes: the fields of a protocol version.
+#[derive(Clone, Debug)]
+pub struct ProtocolInput {
+    pub title: String,
+    pub summary: String,
+    pub phase: String,
+    pub primary_endpoint: String,
+    pub secondary_endpoints: Vec<String>,
+    pub target_enrollment: u32,
+    /// Eligibility in the criteria language; empty for none.
+    pub criteria: String,
+    pub eligibility_text: String,
+    /// Participating sites; empty means every site may enroll.
+    pub site_ids: Vec<String>,
+    /// The ethics board reviewing the trial; `None` lets every board read it.
+    pub ethics_board_id: Option<String>,
+    pub conditions: Vec<String>,
+    pub keywords: Vec<String>,
+    pub status: TrialStatus,
+    pub nct_id: Option<String>,
+}
+
+/// The protocol document of one version: what the ledger attests, byte for byte.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProtocolDocument {
+    pub trial_id: String,
+    pub version: i32,
+    pub title: String,
+    pub summary: String,
+    pub phase: String,
+    pub primary_endpoint: String,
+    pub secondary_endpoints: Vec<String>,
+    pub target_enrollment: u32,
+    pub criteria: String,
+    pub eligibility_text: String,
+    pub site_ids: Vec<String>,
+    pub ethics_board_id: Option<String>,
+    pub conditions: Vec<String>,
+    pub keywords: Vec<String>,
+    pub status: String,
+    pub nct_id: Option<String>,
+    /// Hash of the previous version's document (amendments only).
+    pub previous_version_hash: Option<String>,
+    /// Why it was amended (amendments only).
+    pub reason: Option<String>,
+}
+
+impl ProtocolDocument {
+    /// The parsed eligibility criteria, if any.
+    pub fn criteria_expr(&self) -> AppResult<Option<Expr>> {
+        parse_criteria(&self.criteria)
+    }
+
+    /// Whether an organisation's site may enroll in this trial.
+    pub fn site_participates(&self, org_id: &str) -> bool {
+        self.site_ids.is_empty() || self.site_ids.iter().any(|s| s == org_id)
+    }
+}
+
+/// A protocol version and its document.
+#[derive(Clone, Debug)]
+pub struct Version {
+    pub row: protocol_version::Model,
+    pub document: ProtocolDocument,
+}
+
+/// A trial with every protocol version, oldest first.
+#[derive(Clone, Debug)]
+pub struct TrialView {
+    pub trial: trial::Model,
+    pub versions: Vec<Version>,
+}
+
+impl TrialView {
+    /// The version in force.
+    pub fn current(&self) -> AppResult<&Version> {
+        self.versions.last().ok_or_else(|| {
+            AppError::Internal(anyhow::anyhow!(
+                "trial {} has no protocol version",
+                self.trial.id
+            ))
+        })
+    }
+}
+
+/// Parses criteria text; empty text means no criteria. Errors carry line and column.
+pub fn parse_criteria(text: &str) -> AppResult<Option<Expr>> {
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    parse(text)
+        .map(Some)
+        .map_err(|err| AppError::BadCriteria(format!("criteria: {err}")))
+}
+
+/// Publishes version 1 of a new trial's protocol (`protocol.published`).
+pub async fn publish(
+    state: &AppState,
+    sponsor: &Principal,
+    input: ProtocolInput,
+) -> AppResult<TrialView> {
+    sponsor.require(&[Role::Sponsor])?;
+    validate(&state.db, &input).await?;
+    let trial_id = uuid::Uuid::new_v4().to_string();
+    let document = document(&trial_id, 1, &input, None, None);
+    let now = Utc::now();
+    let txn = ledger_service::begin_write(&state.db).await?;
+    trial::Entity::insert(trial::ActiveModel {
+        id: Set(trial_id.clone()),
+        sponsor_org_id: Set(sponsor.org_id.clone()),
+        title: Set(input.title.trim().to_string()),
+        status: Set(input.status.as_str().to_string()),
+        nct_id: Set(input.nct_id.clone()),
+        current_version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .exec(&txn)
+    .await
+    .map_err(|err| match err.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => AppError::conflict(format!(
+            "a trial with NCT id {} already exists",
+            input.nct_id.as_deref().unwrap_or_default()
+        )),
+        _ => err.into(),
+    })?;
+    store_version(
+        &txn,
+        state,
+        sponsor,
+        &document,
+        EntryKind::ProtocolPublished,
+        Vec::new(),
+    )
+    .await?;
+    txn.commit().await?;
+    let view = trial_view(&state.db, &trial_id).await?;
+    state.matching.set_trial(trial_doc(&view)?)?;
+    Ok(view)
+}
+
+/// Adds version n+1 of the sponsor's own trial (`protocol.amended`), flagging what an
+/// ethics board should look at.
+pub async fn amend(
+    state: &AppState,
+    sponsor: &Principal,
+    trial_id: &str,
+    input: ProtocolInput,
+    reason: &str,
+) -> AppResult<TrialView> {
+    sponsor.require(&[Role::Sponsor])?;
+    if reason.trim().is_empty() {
+        return Err(AppError::bad_input("an amendment needs a reason"));
+    }
+    validate(&state.db, &input).await?;
+    let txn = ledger_service::begin_write(&state.db).await?;
+    let view = trial_view(&txn, trial_id).await?;
+    if view.trial.sponsor_org_id != sponsor.org_id {
+        return Err(AppError::forbidden("only the trial's sponsor may amend it"));
+    }
+    let current = view.current()?;
+    let version = current.row.version + 1;
+    let document = document(
+        trial_id,
+        version,
+        &input,
+        Some(current.row.document_hash.clone()),
+        Some(reason.trim().to_string()),
+    );
+    let mut flags = Vec::new();
+    let enrolled = enrollment::Entity::find()
+        .filter(enrollment::Column::TrialId.eq(trial_id))
+        .count(&txn)
+        .await?;
+    if enrolled > 0 && document.primary_endpoint.trim() != current.document.primary_endpoint.trim()
+    {
+        flags.push(FLAG_ENDPOINT_AFTER_ENROLLMENT.to_string());
+    }
+    let submitted = submission::Entity::find()
+        .filter(submission::Column::TrialId.eq(trial_id))
+        .count(&txn)
+        .await?;
+    if submitted > 0 {
+        flags.push(FLAG_AFTER_DATA.to_string());
+    }
+    store_version(
+        &txn,
+        state,
+        sponsor,
+        &document,
+        EntryKind::ProtocolAmended,
+        flags,
+    )
+    .await?;
+    trial::Entity::update(trial::ActiveModel {
+        id: Set(trial_id.to_string()),
+        title: Set(document.title.clone()),
+        status: Set(document.status.clone()),
+        current_version: Set(version),
+        updated_at: Set(Utc::now()),
+        ..Default::default()
+    })
+    .exec(&txn)
+    .await?;
+    txn.commit().await?;
+    let view = trial_view(&state.db, trial_id).await?;
+    state.matching.set_trial(trial_doc(&view)?)?;
+    Ok(view)
+}
+
+async fn validate(db: &impl ConnectionTrait, input: &ProtocolInput) -> AppResult<()> {
+    for (name, value) in [
+        ("title", &input.title),
+        ("primaryEndpoint", &input.primary_endpoint),
+    ] {
+        if value.trim().is_empty() {
+            return Err(AppError::bad_input(format!("the {name} is empty")));
+        }
+    }
+    if input.target_enrollment == 0 {
+        return Err(AppError::bad_input(
+            "the target enrollment must be at least 1",
+        ));
+    }
+    parse_criteria(&input.criteria)?;
+    for site in &input.site_ids {
+        expect_org(db, site, OrgKind::Site).await?;
+    }
+    if let Some(board) = &input.ethics_board_id {
+        expect_org(db, board, OrgKind::Ethics).await?;
+    }
+    Ok(())
+}
+
+async fn expect_org(db: &impl ConnectionTrait, id: &str, kind: OrgKind) -> AppResult<()> {
+    let org = organization::Entity::find_by_id(id.to_string())
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("no organisation has id {id:?}")))?;
+    if from_stored::<OrgKind>(&org.kind)? != kind {
+        return Err(AppError::bad_input(format!(
+            "{:?} is not a {kind} organisation",
+            org.name
+        )));
+    }
+    Ok(())
+}
+
+fn document(
+    trial_id: &str,
+    version: i32,
+    input: &ProtocolInput,
+    previous_version_hash: Option<String>,
+    reason: Option<String>,
+) -> ProtocolDocument {
+    let trimmed = |v: &[String]| -> Vec<String> {
+        v.iter()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
+    };
+    ProtocolDocument {
+        trial_id: trial_id.to_string(),
+        version,
+        title: input.title.trim().to_string(),
+        summary: input.summary.trim().to_string(),
+        phase: input.phase.trim().to_string(),
+        primary_endpoint: input.primary_endpoint.trim().to_string(),
+        secondary_endpoints: trimmed(&input.secondary_endpoints),
+        target_enrollment: input.target_enrollment,
+        criteria: input.criteria.trim().to_string(),
+        eligibility_text: input.eligibility_text.trim().to_string(),
+        site_ids: trimmed(&input.site_ids),
+        ethics_board_id: input.ethics_board_id.clone(),
+        conditions: trimmed(&input.conditions),
+        keywords: trimmed(&input.keywords),
+        status: input.status.as_str().to_string(),
+        nct_id: input.nct_id.clone(),
+        previous_version_hash,
+        reason,
+    }
+}
+
+async fn store_version(
+    txn: &sea_orm::DatabaseTransaction,
+    state: &AppState,
+    sponsor: &Principal,
+    document: &ProtocolDocument,
+    kind: EntryKind,
+    flags: Vec<String>,
+) -> AppResult<()> {
+    let payload = serde_json::to_value(document).map_err(anyhow::Error::from)?;
+    let hash = payload_hash(&canonical_json(&payload));
+    let subjects = BTreeMap::from([
+        ("trial".to_string(), document.trial_id.clone()),
+        ("version".to_string(), document.version.to_string()),
+    ]);
+    let appended = ledger_service::append(
+        txn,
+        &state.ledger,
+        vec![NewEntry {
+            kind,
+            actor: Actor {
+                user_id: sponsor.user_id.clone(),
+                org_id: sponsor.org_id.clone(),
+            },
+            subjects,
+            payload,
+        }],
+    )
+    .await?;
+    protocol_version::Entity::insert(protocol_version::ActiveModel {
+        id: Set(uuid::Uuid::new_v4().to_string()),
+        trial_id: Set(document.trial_id.clone()),
+        version: Set(document.version),
+        ledger_seq: Set(seq_i64(appended[0].seq)),
+        document_hash: Set(hash.to_hex()),
+        reason: Set(document.reason.clone()),
+        flags: Set(serde_json::to_string(&flags).map_err(anyhow::Error::from)?),
+        created_by: Set(sponsor.user_id.clone()),
+        created_at: Set(Utc::now()),
+    })
+    .exec(txn)
+    .await?;
+    Ok(())
+}
+
+/// A trial and all its versions, with documents read from the ledger payloads.
+pub async fn trial_view(db: &impl ConnectionTrait, trial_id: &str) -> AppResult<TrialView> {
+    let trial = trial::Entity::find_by_id(trial_id.to_string())
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("no trial has id {trial_id:?}")))?;
+    let rows = protocol_version::Entity::find()
+        .filter(protocol_version::Column::TrialId.eq(trial_id))
+        .order_by_asc(protocol_version::Column::Version)
+        .all(db)
+        .await?;
+    let mut versions = Vec::with_capacity(rows.len());
+    for row in rows {
+        let payload = ledger_payload::Entity::find_by_id(row.ledger_seq)
+            .one(db)
+            .await?
+            .and_then(|p| p.body)
+            .ok_or_else(|| {
+                AppError::Internal(anyhow::anyhow!(
+                    "the protocol document of {trial_id} v{} is missing",
+                    row.version
+                ))
+            })?;
+        let document = serde_json::from_str(&payload).map_err(anyhow::Error::from)?;
+        versions.push(Version { row, document });
+    }
+    Ok(TrialView { trial, versions })
+}
+
+/// Whether `who` may see this trial: its sponsor, its sites, any recruiter while it
+/// recruits, its ethics board, and admins.
+pub fn may_read(who: &Principal, view: &TrialView) -> AppResult<bool> {
+    let doc = &view.current()?.document;
+    Ok(match who.role {
+        Role::Admin => true,
+        Role::Sponsor => view.trial.sponsor_org_id == who.org_id,
+        Role::Recruiter => view.trial.status == TrialStatus::Recruiting.as_str(),
+        Role::Site => doc.site_participates(&who.org_id),
+        Role::Ethics => doc
+            .ethics_board_id
+            .as_deref()
+            .is_none_or(|b| b == who.org_id),
+    })
+}
+
+/// A trial the caller may read, or `NOT_FOUND` (hiding that it exists).
+pub async fn readable_trial(
+    state: &AppState,
+    who: &Principal,
+    trial_id: &str,
+) -> AppResult<TrialView> {
+    let view = trial_view(&state.db, trial_id).await?;
+    if may_read(who, &view)? {
+        Ok(view)
+    } else {
+        Err(AppError::not_found(format!("no trial has id {trial_id:?}")))
+    }
+}
+
+/// Every trial the caller may read, optionally of one status, newest first.
+pub async fn list(
+    state: &AppState,
+    who: &Principal,
+    status: Option<TrialStatus>,
+) -> AppResult<Vec<TrialView>> {
+    let mut query = trial::Entity::find().order_by_desc(trial::Column::CreatedAt);
+    if let Some(status) = status {
+        query = query.filter(trial::Column::Status.eq(status.as_str()));
+    }
+    if who.role == Role::Sponsor {
+        query = query.filter(trial::Column::SponsorOrgId.eq(&who.org_id));
+    }
+    let mut views = Vec::new();
+    for row in query.all(&state.db).await? {
+        let view = trial_view(&state.db, &row.id).await?;
+        if may_read(who, &view)? {
+            views.push(view);
+        }
+    }
+    Ok(views)
+}
+
+/// The trial's entry in the trial index.
+pub fn trial_doc(view: &TrialView) -> AppResult<TrialDoc> {
+    let doc = &view.current()?.document;
+    Ok(TrialDoc {
+        trial_id: view.trial.id.clone(),
+        title: doc.title.clone(),
+        conditions: doc.conditions.clone(),
+        keywords: doc.keywords.clone(),
+        eligibility_text: format!("{}\n{}", doc.summary, doc.eligibility_text),
+        min_age: None,
+        max_age: None,
+        sex: None,
+        criteria: doc.criteria_expr()?,
+        recruiting: view.trial.status == TrialStatus::Recruiting.as_str(),
+    })
+}
+
+/// Every trial's index entry (for rebuilding the trial index).
+pub async fn trial_docs(db: &impl ConnectionTrait) -> AppResult<Vec<TrialDoc>> {
+    let mut docs = Vec::new();
+    for row in trial::Entity::find().all(db).await? {
+        docs.push(trial_doc(&trial_view(db, &row.id).await?)?);
+    }
+    Ok(docs)
+}

@@ -1,0 +1,432 @@
+//! Enrollment and case-report data: every change is ledgered; data are never overwritten,
+//! corrections add versions with who and why (the audit trail 21 CFR Part 11 expects).
+
+use std::collections::BTreeMap;
+
+use chrono::Utc;
+use ledger::EntryKind;
+use ledger::payload::{canonical_json, payload_hash};
+use matcher::eval::explain;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+};
+
+use super::ledger::{self as ledger_service, Actor, NewEntry, seq_i64};
+use super::patients::{has_active_consent, own_profile};
+use super::protocols;
+use crate::auth::Principal;
+use crate::domain::{ConsentScope, Role, TrialStatus};
+use crate::entities::{enrollment, ledger_payload, submission, submission_version};
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+
+/// Largest case-report record accepted, in canonical JSON bytes.
+pub const MAX_DATA_BYTES: usize = 256 * 1024;
+
+const ENROLLED: &str = "enrolled";
+const WITHDRAWN: &str = "withdrawn";
+
+fn actor(who: &Principal) -> Actor {
+    Actor {
+        user_id: who.user_id.clone(),
+        org_id: who.org_id.clone(),
+    }
+}
+
+/// Enrolls one of the site's patients, re-checking consent and the criteria in force.
+pub async fn enroll(
+    state: &AppState,
+    site: &Principal,
+    trial_id: &str,
+    pseudonym: &str,
+) -> AppResult<enrollment::Model> {
+    site.require(&[Role::Site])?;
+    let profile = own_profile(&state.db, site, pseudonym).await?;
+    let view = protocols::readable_trial(state, site, trial_id).await?;
+    let current = view.current()?;
+    if view.trial.status != TrialStatus::Recruiting.as_str() {
+        return Err(AppError::conflict("the trial is not recruiting"));
+    }
+    if !has_active_consent(
+        &state.db,
+        pseudonym,
+        ConsentScope::TrialParticipation,
+        Some(trial_id),
+    )
+    .await?
+    {
+        return Err(AppError::conflict(
+            "the patient has no active consent to take part in this trial: record it first",
+        ));
+    }
+    if let Some(expr) = current.document.criteria_expr()? {
+        let explanation = explain(&expr, &profile);
+        if !explanation.matched {
+            let failing: Vec<String> = explanation
+                .clauses
+                .into_iter()
+                .filter(|c| !c.met)
+                .map(|c| c.clause)
+                .collect();
+            return Err(AppError::conflict(format!(
+                "the patient does not meet the criteria of protocol version {}: fails {}",
+                current.row.version,
+                failing.join("; ")
+            )));
+        }
+    }
+    let already = enrollment::Entity::find()
+        .filter(enrollment::Column::TrialId.eq(trial_id))
+        .filter(enrollment::Column::Pseudonym.eq(pseudonym))
+        .filter(enrollment::Column::Status.eq(ENROLLED))
+        .one(&state.db)
+        .await?;
+    if already.is_some() {
+        return Err(AppError::conflict(
+            "the patient is already enrolled in this trial",
+        ));
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    let txn = ledger_service::begin_write(&state.db).await?;
+    let appended = ledger_service::append(
+        &txn,
+        &state.ledger,
+        vec![NewEntry {
+            kind: EntryKind::EnrollmentCreated,
+            actor: actor(site),
+            subjects: BTreeMap::from([
+                ("trial".to_string(), trial_id.to_string()),
+                ("enrollment".to_string(), id.clone()),
+            ]),
+            payload: serde_json::json!({
+                "enrollmentId": id,
+                "trialId": trial_id,
+                "siteId": site.org_id,
+                "protocolVersion": current.row.version,
+            }),
+        }],
+    )
+    .await?;
+    let row = enrollment::Entity::insert(enrollment::ActiveModel {
+        id: Set(id),
+        trial_id: Set(trial_id.to_string()),
+        pseudonym: Set(pseudonym.to_string()),
+        site_org_id: Set(site.org_id.clone()),
+        protocol_version: Set(current.row.version),
+        status: Set(ENROLLED.to_string()),
+        ledger_seq: Set(seq_i64(appended[0].seq)),
+        withdrawn_ledger_seq: Set(None),
+        withdraw_reason: Set(None),
+        created_at: Set(Utc::now()),
+    })
+    .exec_with_returning(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+/// One of the site's own enrollments.
+async fn own_enrollment(
+    db: &impl ConnectionTrait,
+    site: &Principal,
+    id: &str,
+) -> AppResult<enrollment::Model> {
+    let row = enrollment::Entity::find_by_id(id.to_string())
+        .one(db)
+        .await?;
+    match row {
+        Some(row) if row.site_org_id == site.org_id => Ok(row),
+        _ => Err(AppError::not_found(format!(
+            "your site has no enrollment with id {id:?}"
+        ))),
+    }
+}
+
+/// Withdraws a participant (`enrollment.withdrawn`); their data stay, new data are refused.
+pub async fn withdraw(
+    state: &AppState,
+    site: &Principal,
+    enrollment_id: &str,
+    reason: &str,
+) -> AppResult<enrollment::Model> {
+    site.require(&[Role::Site])?;
+    if reason.trim().is_empty() {
+        return Err(AppError::bad_input("a withdrawal needs a reason"));
+    }
+    let txn = ledger_service::begin_write(&state.db).await?;
+    let row = own_enrollment(&txn, site, enrollment_id).await?;
+    if row.status == WITHDRAWN {
+        return Err(AppError::conflict("the participant is already withdrawn"));
+    }
+    let appended = ledger_service::append(
+        &txn,
+        &state.ledger,
+        vec![NewEntry {
+            kind: EntryKind::EnrollmentWithdrawn,
+            actor: actor(site),
+            subjects: BTreeMap::from([
+                ("trial".to_string(), row.trial_id.clone()),
+                ("enrollment".to_string(), row.id.clone()),
+            ]),
+            payload: serde_json::json!({ "enrollmentId": row.id, "reason": reason.trim() }),
+        }],
+    )
+    .await?;
+    let updated = enrollment::Entity::update(enrollment::ActiveModel {
+        id: Set(row.id.clone()),
+        status: Set(WITHDRAWN.to_string()),
+        withdrawn_ledger_seq: Set(Some(seq_i64(appended[0].seq))),
+        withdraw_reason: Set(Some(reason.trim().to_string())),
+        ..Default::default()
+    })
+    .exec(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// One version of a submission, with its data.
+#[derive(Clone, Debug)]
+pub struct SubmissionVersionView {
+    pub submission: submission::Model,
+    pub version: submission_version::Model,
+    pub data: serde_json::Value,
+}
+
+fn check_data(data: &serde_json::Value) -> AppResult<()> {
+    if !data.is_object() {
+        return Err(AppError::bad_input("trial data must be a JSON object"));
+    }
+    let size = canonical_json(data).len();
+    if size > MAX_DATA_BYTES {
+        return Err(AppError::bad_input(format!(
+            "trial data are {size} bytes; at most {MAX_DATA_BYTES} are accepted (attach large files instead)"
+        )));
+    }
+    Ok(())
+}
+
+/// Submits a case-report-form record for an enrolled participant (`data.submitted`).
+pub async fn submit(
+    state: &AppState,
+    site: &Principal,
+    enrollment_id: &str,
+    form: &str,
+    visit: &str,
+    data: serde_json::Value,
+) -> AppResult<SubmissionVersionView> {
+    site.require(&[Role::Site])?;
+    check_data(&data)?;
+    for (name, value) in [("form", form), ("visit", visit)] {
+        if value.trim().is_empty() {
+            return Err(AppError::bad_input(format!("the {name} is empty")));
+        }
+    }
+    let txn = ledger_service::begin_write(&state.db).await?;
+    let enrolled = own_enrollment(&txn, site, enrollment_id).await?;
+    if enrolled.status != ENROLLED {
+        return Err(AppError::conflict(
+            "the participant was withdrawn: no new data may be submitted",
+        ));
+    }
+    let submission = submission::Model {
+        id: uuid::Uuid::new_v4().to_string(),
+        enrollment_id: enrolled.id.clone(),
+        trial_id: enrolled.trial_id.clone(),
+        site_org_id: site.org_id.clone(),
+        form: form.trim().to_string(),
+        visit: visit.trim().to_string(),
+        current_version: 1,
+        created_at: Utc::now(),
+    };
+    submission::Entity::insert(submission::ActiveModel {
+        id: Set(submission.id.clone()),
+        enrollment_id: Set(submission.enrollment_id.clone()),
+        trial_id: Set(submission.trial_id.clone()),
+        site_org_id: Set(submission.site_org_id.clone()),
+        form: Set(submission.form.clone()),
+        visit: Set(submission.visit.clone()),
+        current_version: Set(1),
+        created_at: Set(submission.created_at),
+    })
+    .exec(&txn)
+    .await?;
+    let version = add_version(&txn, state, site, &submission, 1, None, data.clone()).await?;
+    txn.commit().await?;
+    Ok(SubmissionVersionView {
+        submission,
+        version,
+        data,
+    })
+}
+
+/// Corrects a submission by adding version n+1 with the reason (`data.corrected`).
+pub async fn correct(
+    state: &AppState,
+    site: &Principal,
+    submission_id: &str,
+    data: serde_json::Value,
+    reason: &str,
+) -> AppResult<SubmissionVersionView> {
+    site.require(&[Role::Site])?;
+    check_data(&data)?;
+    if reason.trim().is_empty() {
+        return Err(AppError::bad_input("a correction needs a reason"));
+    }
+    let txn = ledger_service::begin_write(&state.db).await?;
+    let mut submission = submission::Entity::find_by_id(submission_id.to_string())
+        .one(&txn)
+        .await?
+        .filter(|s| s.site_org_id == site.org_id)
+        .ok_or_else(|| {
+            AppError::not_found(format!(
+                "your site has no submission with id {submission_id:?}"
+            ))
+        })?;
+    let next = submission.current_version + 1;
+    let version = add_version(
+        &txn,
+        state,
+        site,
+        &submission,
+        next,
+        Some(reason.trim()),
+        data.clone(),
+    )
+    .await?;
+    submission::Entity::update(submission::ActiveModel {
+        id: Set(submission.id.clone()),
+        current_version: Set(next),
+        ..Default::default()
+    })
+    .exec(&txn)
+    .await?;
+    txn.commit().await?;
+    submission.current_version = next;
+    Ok(SubmissionVersionView {
+        submission,
+        version,
+        data,
+    })
+}
+
+async fn add_version(
+    txn: &sea_orm::DatabaseTransaction,
+    state: &AppState,
+    site: &Principal,
+    submission: &submission::Model,
+    version: i32,
+    reason: Option<&str>,
+    data: serde_json::Value,
+) -> AppResult<submission_version::Model> {
+    let payload = serde_json::json!({
+        "submissionId": submission.id,
+        "enrollmentId": submission.enrollment_id,
+        "trialId": submission.trial_id,
+        "form": submission.form,
+        "visit": submission.visit,
+        "version": version,
+        "reason": reason,
+        "data": data,
+    });
+    let hash = payload_hash(&canonical_json(&payload));
+    let appended = ledger_service::append(
+        txn,
+        &state.ledger,
+        vec![NewEntry {
+            kind: if version == 1 {
+                EntryKind::DataSubmitted
+            } else {
+                EntryKind::DataCorrected
+            },
+            actor: actor(site),
+            subjects: BTreeMap::from([
+                ("trial".to_string(), submission.trial_id.clone()),
+                ("submission".to_string(), submission.id.clone()),
+            ]),
+            payload,
+        }],
+    )
+    .await?;
+    Ok(
+        submission_version::Entity::insert(submission_version::ActiveModel {
+            id: Set(uuid::Uuid::new_v4().to_string()),
+            submission_id: Set(submission.id.clone()),
+            version: Set(version),
+            ledger_seq: Set(seq_i64(appended[0].seq)),
+            content_hash: Set(hash.to_hex()),
+            reason: Set(reason.map(str::to_string)),
+            created_by: Set(site.user_id.clone()),
+            created_at: Set(Utc::now()),
+        })
+        .exec_with_returning(txn)
+        .await?,
+    )
+}
+
+/// Every version of every submission of an enrollment: for its site, and for the trial's
+/// ethics board (read-only).
+pub async fn submissions(
+    state: &AppState,
+    who: &Principal,
+    enrollment_id: &str,
+) -> AppResult<Vec<SubmissionVersionView>> {
+    who.require(&[Role::Site, Role::Ethics, Role::Admin])?;
+    let not_found = || AppError::not_found(format!("no enrollment has id {enrollment_id:?}"));
+    let enrolled = enrollment::Entity::find_by_id(enrollment_id.to_string())
+        .one(&state.db)
+        .await?
+        .ok_or_else(not_found)?;
+    let allowed = match who.role {
+        Role::Site => enrolled.site_org_id == who.org_id,
+        _ => protocols::readable_trial(state, who, &enrolled.trial_id)
+            .await
+            .is_ok(),
+    };
+    if !allowed {
+        return Err(not_found());
+    }
+    let subs = submission::Entity::find()
+        .filter(submission::Column::EnrollmentId.eq(enrollment_id))
+        .order_by_asc(submission::Column::CreatedAt)
+        .all(&state.db)
+        .await?;
+    let mut out = Vec::new();
+    for sub in subs {
+        let versions = submission_version::Entity::find()
+            .filter(submission_version::Column::SubmissionId.eq(&sub.id))
+            .order_by_asc(submission_version::Column::Version)
+            .all(&state.db)
+            .await?;
+        for version in versions {
+            let data = ledger_payload::Entity::find_by_id(version.ledger_seq)
+                .one(&state.db)
+                .await?
+                .and_then(|p| p.body)
+                .and_then(|body| serde_json::from_str::<serde_json::Value>(&body).ok())
+                .map(|payload| payload["data"].clone())
+                .unwrap_or(serde_json::Value::Null);
+            out.push(SubmissionVersionView {
+                submission: sub.clone(),
+                version,
+                data,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The site's enrollments in a trial.
+pub async fn enrollments(
+    state: &AppState,
+    site: &Principal,
+    trial_id: &str,
+) -> AppResult<Vec<enrollment::Model>> {
+    site.require(&[Role::Site])?;
+    Ok(enrollment::Entity::find()
+        .filter(enrollment::Column::TrialId.eq(trial_id))
+        .filter(enrollment::Column::SiteOrgId.eq(&site.org_id))
+        .order_by_asc(enrollment::Column::CreatedAt)
+        .all(&state.db)
+        .await?)
+}

@@ -1,15 +1,23 @@
-//! `veritrial demo`: a ready-made world of organisations and users to try every role.
+//! `veritrial demo`: a ready-made world to try every role at once: organisations of every
+//! kind, one user per role, a few trials, and a few thousand synthetic consenting patients.
 
 use std::net::SocketAddr;
 
-use sea_orm::DatabaseConnection;
+use sea_orm::{EntityTrait, PaginatorTrait};
 
-use crate::domain::{OrgKind, Role};
+use crate::auth::Principal;
+use crate::domain::{OrgKind, Role, TrialStatus, from_stored};
 use crate::error::AppError;
 use crate::services::accounts::{self, NewUser};
+use crate::services::patients;
+use crate::services::protocols::{self, ProtocolInput};
+use crate::state::AppState;
 
 /// The password of every demo account (the demo lives in its own data directory).
 pub const DEMO_PASSWORD: &str = "veritrial-demo";
+
+/// Synthetic patients per demo site.
+const PATIENTS_PER_SITE: usize = 1_500;
 
 const ORGANIZATIONS: &[(&str, OrgKind)] = &[
     ("Helix Therapeutics", OrgKind::Sponsor),
@@ -19,7 +27,7 @@ const ORGANIZATIONS: &[(&str, OrgKind)] = &[
     ("Regional Ethics Board", OrgKind::Ethics),
 ];
 
-const ACCOUNTS: &[(&str, &str, Role)] = &[
+const ACCOUNTS: &[DemoAccount] = &[
     (
         "admin@demo.veritrial.org",
         "Helix Therapeutics",
@@ -52,15 +60,11 @@ const ACCOUNTS: &[(&str, &str, Role)] = &[
 pub type DemoAccount = (&'static str, &'static str, Role);
 
 /// Creates whatever part of the demo world is missing; running it twice changes nothing.
-pub async fn ensure_world(db: &DatabaseConnection) -> anyhow::Result<Vec<DemoAccount>> {
+pub async fn ensure_world(state: &AppState) -> anyhow::Result<Vec<DemoAccount>> {
     for (name, kind) in ORGANIZATIONS {
-        match accounts::create_organization(db, name, *kind).await {
+        match accounts::create_organization(&state.db, name, *kind).await {
             Ok(_) | Err(AppError::Conflict(_)) => {}
-            Err(err) => {
-                return Err(anyhow::anyhow!(
-                    "creating the demo organisation {name}: {err}"
-                ));
-            }
+            Err(err) => anyhow::bail!("creating the demo organisation {name}: {err}"),
         }
     }
     for (email, org_name, role) in ACCOUNTS {
@@ -70,12 +74,106 @@ pub async fn ensure_world(db: &DatabaseConnection) -> anyhow::Result<Vec<DemoAcc
             role: *role,
             password: DEMO_PASSWORD,
         };
-        match accounts::create_user(db, new).await {
+        match accounts::create_user(&state.db, new).await {
             Ok(_) | Err(AppError::Conflict(_)) => {}
-            Err(err) => return Err(anyhow::anyhow!("creating the demo user {email}: {err}")),
+            Err(err) => anyhow::bail!("creating the demo user {email}: {err}"),
         }
     }
+    let sites = [
+        accounts::organization_by_name(&state.db, "St Mary's Hospital").await?,
+        accounts::organization_by_name(&state.db, "Northside Clinic").await?,
+    ];
+    let board = accounts::organization_by_name(&state.db, "Regional Ethics Board").await?;
+    if crate::entities::trial::Entity::find()
+        .count(&state.db)
+        .await?
+        == 0
+    {
+        let sponsor = principal(state, "sponsor@demo.veritrial.org").await?;
+        let site_ids: Vec<String> = sites.iter().map(|s| s.id.clone()).collect();
+        for input in trials(&site_ids, &board.id) {
+            protocols::publish(state, &sponsor, input).await?;
+        }
+    }
+    if crate::entities::patient::Entity::find()
+        .count(&state.db)
+        .await?
+        == 0
+    {
+        for (i, (email, site)) in [
+            ("site@demo.veritrial.org", &sites[0]),
+            ("northside@demo.veritrial.org", &sites[1]),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let who = principal(state, email).await?;
+            let profiles =
+                matcher::synth::profiles(2026 + i as u64, PATIENTS_PER_SITE, &[site.id.as_str()]);
+            patients::seed_consenting(state, &who, profiles.collect()).await?;
+        }
+        state.matching.rebuild(&state.db).await?;
+    }
     Ok(ACCOUNTS.to_vec())
+}
+
+async fn principal(state: &AppState, email: &str) -> anyhow::Result<Principal> {
+    let user = accounts::user_by_email(&state.db, email).await?;
+    Ok(Principal {
+        user_id: user.id,
+        org_id: user.org_id,
+        role: from_stored(&user.role)?,
+    })
+}
+
+fn trials(site_ids: &[String], board_id: &str) -> Vec<ProtocolInput> {
+    let trial = |title: &str,
+                 summary: &str,
+                 endpoint: &str,
+                 criteria: &str,
+                 conditions: &[&str],
+                 keywords: &[&str]| ProtocolInput {
+        title: title.to_string(),
+        summary: summary.to_string(),
+        phase: "PHASE3".to_string(),
+        primary_endpoint: endpoint.to_string(),
+        secondary_endpoints: vec!["Serious adverse events".to_string()],
+        target_enrollment: 240,
+        criteria: criteria.to_string(),
+        eligibility_text: String::new(),
+        site_ids: site_ids.to_vec(),
+        ethics_board_id: Some(board_id.to_string()),
+        conditions: conditions.iter().map(|s| s.to_string()).collect(),
+        keywords: keywords.iter().map(|s| s.to_string()).collect(),
+        status: TrialStatus::Recruiting,
+        nct_id: None,
+    };
+    vec![
+        trial(
+            "Extended-release metformin in poorly controlled type 2 diabetes",
+            "Does extended-release metformin lower HbA1c more than standard release?",
+            "Change in HbA1c at 24 weeks",
+            "age between 40 and 75 and condition = icd10:E11* and lab loinc:4548-4 between 7.0 and 10.0 and not condition = icd10:N18*",
+            &["Type 2 diabetes mellitus"],
+            &["metformin", "HbA1c", "diabetes"],
+        ),
+        trial(
+            "SGLT2 inhibition to slow chronic kidney disease",
+            "Does an SGLT2 inhibitor slow the decline of kidney function in CKD stage 3?",
+            "Annual eGFR slope",
+            "age >= 18 and condition = icd10:N18* and lab loinc:2160-0 < 3.0",
+            &["Chronic kidney disease"],
+            &["CKD", "eGFR", "SGLT2"],
+        ),
+        trial(
+            "Home blood-pressure telemonitoring in hypertension",
+            "Does telemonitoring improve blood-pressure control in adults with hypertension?",
+            "Systolic blood pressure at 12 months",
+            "age between 30 and 80 and condition = icd10:I10*",
+            &["Essential hypertension"],
+            &["hypertension", "telemonitoring"],
+        ),
+    ]
 }
 
 /// Prints where the demo runs and how to sign in.
@@ -92,10 +190,13 @@ pub fn print_welcome(addr: SocketAddr, accounts: &[DemoAccount]) {
     println!();
     println!("In GraphiQL, run:");
     println!(
-        "  mutation {{ login(email: \"sponsor@demo.veritrial.org\", password: \"{DEMO_PASSWORD}\") {{ token }} }}"
+        "  mutation {{ login(email: \"recruiter@demo.veritrial.org\", password: \"{DEMO_PASSWORD}\") {{ token }} }}"
     );
     println!("then add the header {{\"Authorization\": \"Bearer <token>\"}} and run:");
-    println!("  {{ me {{ email role organization {{ name kind }} }} }}");
+    println!("  {{ me {{ email role organization {{ name }} }} trials {{ id title }} }}");
+    println!(
+        "  {{ cohort(criteria: \"age >= 40 and condition = icd10:E11*\") {{ display funnel {{ clause remaining }} }} }}"
+    );
     println!();
     println!("Press Ctrl-C to stop.");
 }

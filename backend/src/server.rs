@@ -120,7 +120,11 @@ pub struct BoundServer {
 impl BoundServer {
     /// Loads the state and binds the listening socket (port 0 picks a free port).
     pub async fn bind(config: &ServeConfig) -> anyhow::Result<Self> {
-        let state = load_state(config).await?;
+        Self::bind_with(load_state(config).await?, config).await
+    }
+
+    /// Binds the listening socket for an already loaded state.
+    pub async fn bind_with(state: AppState, config: &ServeConfig) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;

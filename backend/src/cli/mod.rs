@@ -40,6 +40,8 @@ enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Rebuild the search indexes (patients, trials) from the database.
+    Reindex(StoreArgs),
     /// Export, verify or inspect this node's ledger.
     #[command(subcommand)]
     Ledger(ledger::LedgerCommand),
@@ -200,10 +202,9 @@ impl Cli {
             Command::Serve(args) => serve(args.config(DATA_DIR)).await,
             Command::Demo(args) => {
                 let config = args.config(DEMO_DIR);
-                let stores = server::open_stores(&config.store).await?;
-                let accounts = demo::ensure_world(&stores.db).await?;
-                drop(stores);
-                let bound = BoundServer::bind(&config).await?;
+                let state = server::load_state(&config).await?;
+                let accounts = demo::ensure_world(&state).await?;
+                let bound = BoundServer::bind_with(state, &config).await?;
                 demo::print_welcome(bound.local_addr()?, &accounts);
                 bound.run(server::shutdown_signal()).await
             }
@@ -248,6 +249,13 @@ impl Cli {
                     "added {} user {} to {:?} (id {})",
                     user.role, user.email, org, user.id
                 );
+                Ok(())
+            }
+            Command::Reindex(store) => {
+                let stores = server::open_stores(&store.config(DATA_DIR)).await?;
+                let matching = server::open_matching(&stores, 11).await?;
+                let (profiles, trials) = matching.rebuild(&stores.db).await?;
+                println!("indexed {profiles} consenting patient profiles and {trials} trials");
                 Ok(())
             }
             Command::Ledger(command) => command.run(DATA_DIR).await,

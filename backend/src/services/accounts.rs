@@ -121,6 +121,15 @@ pub async fn user(db: &impl ConnectionTrait, id: &str) -> AppResult<user::Model>
         .ok_or_else(|| AppError::not_found(format!("no user has id {id:?}")))
 }
 
+/// The user with `email`.
+pub async fn user_by_email(db: &impl ConnectionTrait, email: &str) -> AppResult<user::Model> {
+    user::Entity::find()
+        .filter(user::Column::Email.eq(email.trim().to_lowercase()))
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("no user has email {email:?}")))
+}
+
 /// Every user of the organisation `org_id`, by email.
 pub async fn users_of(db: &impl ConnectionTrait, org_id: &str) -> AppResult<Vec<user::Model>> {
     Ok(user::Entity::find()

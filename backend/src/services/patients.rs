@@ -368,6 +368,67 @@ pub async fn record_consent(
     Ok(row)
 }
 
+/// Stores already anonymised profiles of the site's patients, each with recruitment consent
+/// granted in one ledger batch (synthetic data for the demo and benchmarks). The caller
+/// rebuilds the index afterwards.
+pub async fn seed_consenting(
+    state: &AppState,
+    site: &Principal,
+    profiles: Vec<Profile>,
+) -> AppResult<()> {
+    site.require(&[Role::Site])?;
+    for chunk in profiles.chunks(500) {
+        let txn = ledger_service::begin_write(&state.db).await?;
+        let mut entries = Vec::with_capacity(chunk.len());
+        let mut salts = Vec::with_capacity(chunk.len());
+        for profile in chunk {
+            if profile.site_id != site.org_id {
+                return Err(AppError::forbidden(
+                    "profiles must belong to the caller's site",
+                ));
+            }
+            store_profile(&txn, profile).await?;
+            let salt = random_secret()?;
+            let committed = commitment(&salt, &profile.pseudonym).to_hex();
+            entries.push(NewEntry {
+                kind: EntryKind::ConsentGranted,
+                actor: Actor {
+                    user_id: site.user_id.clone(),
+                    org_id: site.org_id.clone(),
+                },
+                subjects: BTreeMap::from([("participant".to_string(), committed.clone())]),
+                payload: serde_json::json!({
+                    "participant": committed,
+                    "scope": ConsentScope::RecruitmentContact.as_str(),
+                    "trialId": null,
+                    "granted": true,
+                }),
+            });
+            salts.push(salt);
+        }
+        let appended = ledger_service::append(&txn, &state.ledger, entries).await?;
+        let rows: Vec<consent::ActiveModel> = chunk
+            .iter()
+            .zip(appended)
+            .zip(salts)
+            .map(|((profile, entry), salt)| consent::ActiveModel {
+                id: Set(uuid::Uuid::new_v4().to_string()),
+                pseudonym: Set(profile.pseudonym.clone()),
+                scope: Set(ConsentScope::RecruitmentContact.as_str().to_string()),
+                trial_id: Set(String::new()),
+                granted: Set(true),
+                ledger_seq: Set(super::ledger::seq_i64(entry.seq)),
+                salt: Set(Some(hex::encode(salt))),
+                recorded_by: Set(site.user_id.clone()),
+                recorded_at: Set(Utc::now()),
+            })
+            .collect();
+        consent::Entity::insert_many(rows).exec(&txn).await?;
+        txn.commit().await?;
+    }
+    Ok(())
+}
+
 fn sex_name(sex: Sex) -> &'static str {
     match sex {
         Sex::Female => "female",

@@ -1,0 +1,306 @@
+//! Every operation, tried by every role from its own and from a foreign organisation:
+//! who gets through and who is refused (UNAUTHENTICATED, FORBIDDEN or NOT_FOUND).
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::{Backend, TestServer};
+use serde_json::{Value, json};
+use veritrial::domain::{OrgKind, Role};
+
+/// Everyone who tries: the first organisation of each kind owns the fixture; the second
+/// is foreign to it.
+const ACTORS: &[&str] = &[
+    "anonymous",
+    "admin",
+    "sponsor",
+    "foreign_sponsor",
+    "site",
+    "foreign_site",
+    "recruiter",
+    "ethics",
+    "foreign_ethics",
+];
+
+struct Fixture {
+    tokens: BTreeMap<&'static str, String>,
+    vars: Value,
+}
+
+async fn fixture(server: &TestServer) -> Fixture {
+    let helix = "Helix";
+    server.org(helix, OrgKind::Sponsor).await;
+    server.org("Other Pharma", OrgKind::Sponsor).await;
+    let site = server.org("St Mary's", OrgKind::Site).await;
+    server.org("Elsewhere Clinic", OrgKind::Site).await;
+    server.org("TrialReach", OrgKind::Recruiter).await;
+    let board = server.org("Board One", OrgKind::Ethics).await;
+    server.org("Board Two", OrgKind::Ethics).await;
+    let mut tokens = BTreeMap::new();
+    for (actor, email, org, role) in [
+        ("admin", "admin@helix.com", helix, Role::Admin),
+        ("sponsor", "s@helix.com", helix, Role::Sponsor),
+        (
+            "foreign_sponsor",
+            "s@other.com",
+            "Other Pharma",
+            Role::Sponsor,
+        ),
+        ("site", "crc@stmarys.org", "St Mary's", Role::Site),
+        (
+            "foreign_site",
+            "crc@elsewhere.org",
+            "Elsewhere Clinic",
+            Role::Site,
+        ),
+        (
+            "recruiter",
+            "r@trialreach.com",
+            "TrialReach",
+            Role::Recruiter,
+        ),
+        ("ethics", "irb@one.org", "Board One", Role::Ethics),
+        ("foreign_ethics", "irb@two.org", "Board Two", Role::Ethics),
+    ] {
+        tokens.insert(actor, server.user(email, org, role).await);
+    }
+    let t = |actor: &str| tokens[actor].clone();
+    let protocol = json!({ "title": "T", "primaryEndpoint": "E", "targetEnrollment": 10, "criteria": "age >= 18", "siteIds": [site], "ethicsBoardId": board });
+    let trial = server
+        .ok(
+            Some(&t("sponsor")),
+            "mutation($i: PublishProtocolInput!) { publishProtocol(input: $i) { id } }",
+            json!({ "i": protocol.clone() }),
+        )
+        .await["publishProtocol"]["id"]
+        .clone();
+    let patient =
+        json!({ "localId": "MRN-1", "birthDate": "1970-01-01", "sex": "FEMALE", "zip": "02139" });
+    let pseudonym = server
+        .ok(
+            Some(&t("site")),
+            "mutation($i: RegisterPatientInput!) { registerPatient(input: $i) { pseudonym } }",
+            json!({ "i": patient.clone() }),
+        )
+        .await["registerPatient"]["pseudonym"]
+        .clone();
+    let consent = "mutation($p: String!, $s: ConsentScope!, $t: ID) { recordConsent(pseudonym: $p, scope: $s, trialId: $t, granted: true) { id } }";
+    server
+        .ok(
+            Some(&t("site")),
+            consent,
+            json!({ "p": pseudonym, "s": "RECRUITMENT_CONTACT" }),
+        )
+        .await;
+    server
+        .ok(
+            Some(&t("site")),
+            consent,
+            json!({ "p": pseudonym, "s": "TRIAL_PARTICIPATION", "t": trial }),
+        )
+        .await;
+    let enrollment = server
+        .ok(Some(&t("site")), "mutation($t: ID!, $p: String!) { enrollParticipant(trialId: $t, pseudonym: $p) { id } }", json!({ "t": trial, "p": pseudonym }))
+        .await["enrollParticipant"]["id"]
+        .clone();
+    let submission = server
+        .ok(Some(&t("site")), "mutation($e: ID!) { submitTrialData(enrollmentId: $e, form: \"f\", visit: \"v\", data: {a: 1}) { id } }", json!({ "e": enrollment }))
+        .await["submitTrialData"]["id"]
+        .clone();
+    let vars = json!({
+        "trial": trial, "pseudonym": pseudonym, "enrollment": enrollment, "submission": submission,
+        "protocol": protocol, "patient": patient,
+    });
+    Fixture { tokens, vars }
+}
+
+/// (operation, document, actors allowed through).
+const MATRIX: &[(&str, &str, &[&str])] = &[
+    (
+        "me",
+        "{ me { email } }",
+        &[
+            "admin",
+            "sponsor",
+            "foreign_sponsor",
+            "site",
+            "foreign_site",
+            "recruiter",
+            "ethics",
+            "foreign_ethics",
+        ],
+    ),
+    ("organizations", "{ organizations { id } }", &["admin"]),
+    (
+        "createOrganization",
+        "mutation { createOrganization(name: \"New Org\", kind: SITE) { id } }",
+        &["admin"],
+    ),
+    (
+        "trial",
+        "query($trial: ID!) { trial(id: $trial) { id } }",
+        &["admin", "sponsor", "site", "recruiter", "ethics"],
+    ),
+    (
+        "trials",
+        "{ trials { id } }",
+        &[
+            "admin",
+            "sponsor",
+            "foreign_sponsor",
+            "site",
+            "foreign_site",
+            "recruiter",
+            "ethics",
+            "foreign_ethics",
+        ],
+    ),
+    (
+        "publishProtocol",
+        "mutation($protocol: PublishProtocolInput!) { publishProtocol(input: $protocol) { id } }",
+        &["sponsor", "foreign_sponsor"],
+    ),
+    (
+        "amendProtocol",
+        "mutation($trial: ID!, $protocol: PublishProtocolInput!) { amendProtocol(trialId: $trial, input: $protocol, reason: \"r\") { id } }",
+        &["sponsor"],
+    ),
+    (
+        "registerPatient",
+        "mutation($patient: RegisterPatientInput!) { registerPatient(input: $patient) { pseudonym } }",
+        &["site", "foreign_site"],
+    ),
+    (
+        "patient",
+        "query($pseudonym: String!) { patient(pseudonym: $pseudonym) { age } }",
+        &["site"],
+    ),
+    (
+        "recordConsent",
+        "mutation($pseudonym: String!) { recordConsent(pseudonym: $pseudonym, scope: RECRUITMENT_CONTACT, granted: true) { id } }",
+        &["site"],
+    ),
+    (
+        "consentReceipt",
+        "query($pseudonym: String!) { consentReceipt(pseudonym: $pseudonym, scope: RECRUITMENT_CONTACT) { seq } }",
+        &["site"],
+    ),
+    (
+        "cohort",
+        "{ cohort(criteria: \"age >= 18\") { display } }",
+        &["admin", "sponsor", "foreign_sponsor", "recruiter"],
+    ),
+    (
+        "cohortOfTrial",
+        "query($trial: ID!) { cohort(trialId: $trial) { display } }",
+        &["admin", "sponsor", "recruiter"],
+    ),
+    (
+        "inviteCohort",
+        "mutation($trial: ID!) { inviteCohort(trialId: $trial) { trialId } }",
+        &["sponsor", "recruiter"],
+    ),
+    (
+        "invitations",
+        "query($trial: ID!) { invitations(trialId: $trial) { id } }",
+        &["site"],
+    ),
+    (
+        "explainMatch",
+        "query($pseudonym: String!) { explainMatch(pseudonym: $pseudonym, criteria: \"age >= 18\") { matched } }",
+        &["site"],
+    ),
+    (
+        "matchingTrials",
+        "query($pseudonym: String!) { matchingTrials(pseudonym: $pseudonym) { score } }",
+        &["site"],
+    ),
+    (
+        "enrollParticipant",
+        "mutation($trial: ID!, $pseudonym: String!) { enrollParticipant(trialId: $trial, pseudonym: $pseudonym) { id } }",
+        &["site"],
+    ),
+    (
+        "enrollments",
+        "query($trial: ID!) { enrollments(trialId: $trial) { id } }",
+        &["site", "foreign_site"],
+    ),
+    (
+        "submitTrialData",
+        "mutation($enrollment: ID!) { submitTrialData(enrollmentId: $enrollment, form: \"f\", visit: \"v2\", data: {b: 2}) { id } }",
+        &["site"],
+    ),
+    (
+        "correctTrialData",
+        "mutation($submission: ID!) { correctTrialData(submissionId: $submission, data: {a: 2}, reason: \"typo\") { id } }",
+        &["site"],
+    ),
+    (
+        "submissions",
+        "query($enrollment: ID!) { submissions(enrollmentId: $enrollment) { id } }",
+        &["admin", "site", "ethics"],
+    ),
+    (
+        "auditTrail",
+        "query($trial: ID!) { auditTrail(trialId: $trial) { events { seq } } }",
+        &["admin", "sponsor", "ethics"],
+    ),
+    (
+        "ledgerHead",
+        "{ ledgerHead { size } }",
+        &["admin", "ethics", "foreign_ethics"],
+    ),
+    (
+        "ledgerEntries",
+        "{ ledgerEntries { seq } }",
+        &["admin", "ethics", "foreign_ethics"],
+    ),
+    (
+        "verifyLedger",
+        "{ verifyLedger { ok } }",
+        &["admin", "ethics", "foreign_ethics"],
+    ),
+    (
+        "withdrawParticipant",
+        "mutation($enrollment: ID!) { withdrawParticipant(enrollmentId: $enrollment, reason: \"moved\") { id } }",
+        &["site"],
+    ),
+];
+
+const REFUSALS: &[&str] = &["UNAUTHENTICATED", "FORBIDDEN", "NOT_FOUND"];
+
+async fn every_operation_checks_role_and_organisation(backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
+    let fixture = fixture(&server).await;
+    let mut wrong = Vec::new();
+    for (operation, document, allowed) in MATRIX {
+        for actor in ACTORS {
+            let token = fixture.tokens.get(actor).map(String::as_str);
+            let body = server.gql(token, document, fixture.vars.clone()).await;
+            let code = body["errors"][0]["extensions"]["code"]
+                .as_str()
+                .unwrap_or("");
+            let refused = REFUSALS.contains(&code);
+            let should_pass = allowed.contains(actor);
+            if refused == should_pass {
+                wrong.push(format!(
+                    "{operation} by {actor}: expected {}, got {body}",
+                    if should_pass { "access" } else { "refusal" }
+                ));
+            }
+            if *actor == "anonymous" {
+                assert_eq!(code, "UNAUTHENTICATED", "{operation}: {body}");
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "authorization matrix violated:\n{}",
+        wrong.join("\n")
+    );
+}
+
+on_both_databases!(every_operation_checks_role_and_organisation);

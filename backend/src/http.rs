@@ -4,10 +4,10 @@ use std::time::Duration;
 
 use async_graphql::http::GraphiQLSource;
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use tokio_stream::StreamExt;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -19,7 +19,7 @@ use crate::domain::Role;
 use crate::error::AppError;
 use crate::frontend;
 use crate::graphql::VeritrialSchema;
-use crate::services::ledger;
+use crate::services::{attachments, ledger};
 use crate::state::AppState;
 
 /// Limits of the HTTP surface.
@@ -29,6 +29,8 @@ pub struct HttpLimits {
     pub max_body_bytes: usize,
     /// Longest time a request may take before it is answered with 408.
     pub request_timeout: Duration,
+    /// Largest attachment accepted by `POST /attachments` (streamed, never held in memory).
+    pub max_upload_bytes: u64,
 }
 
 impl Default for HttpLimits {
@@ -36,6 +38,7 @@ impl Default for HttpLimits {
         Self {
             max_body_bytes: 1024 * 1024,
             request_timeout: Duration::from_secs(30),
+            max_upload_bytes: 4 * 1024 * 1024 * 1024,
         }
     }
 }
@@ -44,22 +47,35 @@ impl Default for HttpLimits {
 struct Shared {
     state: AppState,
     schema: VeritrialSchema,
+    limits: HttpLimits,
 }
 
 /// The application's router.
 pub fn router(state: AppState, schema: VeritrialSchema, limits: HttpLimits) -> Router {
-    Router::new()
+    let api = Router::new()
         .route("/graphql", get(graphiql).post(graphql))
         .route("/healthz", get(healthz))
         .route("/ledger/export", get(ledger_export))
         .merge(frontend::router())
-        .with_state(Shared { state, schema })
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             limits.request_timeout,
-        ))
+        ));
+    // Uploads and downloads stream for as long as they take, within their own size limit.
+    let files = Router::new()
+        .route("/attachments", post(upload_attachment))
+        .route("/attachments/{id}", get(download_attachment))
+        .layer(DefaultBodyLimit::disable());
+    Router::new()
+        .merge(api)
+        .merge(files)
+        .with_state(Shared {
+            state,
+            schema,
+            limits,
+        })
         .layer(TraceLayer::new_for_http())
 }
 
@@ -120,6 +136,81 @@ async fn ledger_export(State(shared): State<Shared>, headers: HeaderMap) -> Resp
         body,
     )
         .into_response()
+}
+
+/// Where an upload goes: `POST /attachments?submissionId=…&fileName=…`.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UploadParams {
+    submission_id: String,
+    file_name: String,
+}
+
+/// `POST /attachments`: the raw file as the body, streamed to storage while hashed.
+async fn upload_attachment(
+    State(shared): State<Shared>,
+    headers: HeaderMap,
+    Query(params): Query<UploadParams>,
+    body: axum::body::Body,
+) -> Response {
+    let who = match caller(&shared.state, &headers).require(&[Role::Site]) {
+        Ok(who) => who.clone(),
+        Err(err) => return error_response(err),
+    };
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/octet-stream")
+        .to_string();
+    let upload = attachments::Upload {
+        submission_id: params.submission_id,
+        file_name: params.file_name,
+        content_type,
+        max_bytes: shared.limits.max_upload_bytes,
+    };
+    match attachments::add(&shared.state, &who, upload, body.into_data_stream()).await {
+        Ok(row) => (
+            StatusCode::CREATED,
+            Json(serde_json::json!({
+                "id": row.id,
+                "sha256": row.sha256,
+                "sizeBytes": row.size_bytes,
+                "ledgerSeq": row.ledger_seq,
+            })),
+        )
+            .into_response(),
+        Err(err) => error_response(err),
+    }
+}
+
+/// `GET /attachments/{id}`: the stored file, streamed.
+async fn download_attachment(
+    State(shared): State<Shared>,
+    headers: HeaderMap,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
+    let who = match caller(&shared.state, &headers).principal() {
+        Ok(who) => who.clone(),
+        Err(err) => return error_response(err),
+    };
+    match attachments::open(&shared.state, &who, &id).await {
+        Ok((row, file)) => {
+            let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(file));
+            let disposition = format!(
+                "attachment; filename=\"{}\"",
+                row.file_name.replace('"', "'")
+            );
+            (
+                [
+                    (header::CONTENT_TYPE, row.content_type),
+                    (header::CONTENT_DISPOSITION, disposition),
+                ],
+                body,
+            )
+                .into_response()
+        }
+        Err(err) => error_response(err),
+    }
 }
 
 /// A JSON error body `{"error": {"code", "message"}}` with the matching HTTP status.

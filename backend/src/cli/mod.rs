@@ -116,6 +116,9 @@ struct ServeArgs {
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "VERITRIAL_MAX_BODY_BYTES", default_value_t = 1024 * 1024, value_name = "BYTES")]
     max_body_bytes: usize,
+    /// Largest attachment accepted, in bytes (uploads are streamed, never held in memory).
+    #[arg(long, env = "VERITRIAL_MAX_UPLOAD_BYTES", default_value_t = 4 * 1024 * 1024 * 1024, value_name = "BYTES")]
+    max_upload_bytes: u64,
     /// Cohort counts below this are shown as "fewer than N", never as the number.
     #[arg(
         long,
@@ -145,6 +148,7 @@ impl ServeArgs {
             limits: HttpLimits {
                 max_body_bytes: self.max_body_bytes,
                 request_timeout: Duration::from_secs(self.request_timeout_secs),
+                max_upload_bytes: self.max_upload_bytes,
             },
         }
     }

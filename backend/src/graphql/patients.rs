@@ -312,6 +312,35 @@ impl From<SubmissionVersionView> for Submission {
     }
 }
 
+/// A file attached to a submission; download it from `GET /attachments/{id}`.
+#[derive(SimpleObject)]
+pub struct Attachment {
+    id: ID,
+    submission_id: ID,
+    sha256: String,
+    size_bytes: i64,
+    file_name: String,
+    content_type: String,
+    /// The `attachment.added` entry.
+    ledger_seq: i64,
+    created_at: DateTime<Utc>,
+}
+
+impl From<crate::entities::attachment::Model> for Attachment {
+    fn from(a: crate::entities::attachment::Model) -> Self {
+        Self {
+            id: a.id.into(),
+            submission_id: a.submission_id.into(),
+            sha256: a.sha256,
+            size_bytes: a.size_bytes,
+            file_name: a.file_name,
+            content_type: a.content_type,
+            ledger_seq: a.ledger_seq,
+            created_at: a.created_at,
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct PatientQuery;
 
@@ -466,6 +495,18 @@ impl PatientQuery {
         let who = caller.principal()?;
         let rows = trial_data::enrollments(state, who, &trial_id).await?;
         Ok(rows.into_iter().map(Enrollment::from).collect())
+    }
+
+    /// The files attached to a submission (upload with `POST /attachments`).
+    async fn attachments(
+        &self,
+        ctx: &Context<'_>,
+        submission_id: ID,
+    ) -> ApiResult<Vec<Attachment>> {
+        let (state, caller) = parts(ctx);
+        let who = caller.principal()?;
+        let rows = crate::services::attachments::list(state, who, &submission_id).await?;
+        Ok(rows.into_iter().map(Attachment::from).collect())
     }
 
     /// Every version of every record of an enrollment.

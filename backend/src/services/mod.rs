@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod anonymise;
+pub mod attachments;
 pub mod audit;
 pub mod ledger;
 pub mod matching;

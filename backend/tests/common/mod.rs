@@ -77,7 +77,13 @@ pub struct TestServer {
     pub store: TestStore,
     pub addr: SocketAddr,
     pub http: reqwest::Client,
-    shutdown: Option<oneshot::Sender<()>>,
+    running: Running,
+}
+
+/// How the server runs: as a task of the test process, or as a `veritrial serve` process.
+enum Running {
+    InProcess(Option<oneshot::Sender<()>>),
+    Process(std::process::Child),
 }
 
 impl TestServer {
@@ -107,8 +113,52 @@ impl TestServer {
             store,
             addr,
             http: reqwest::Client::new(),
-            shutdown: Some(tx),
+            running: Running::InProcess(Some(tx)),
         })
+    }
+
+    /// Starts `veritrial serve` as a child process on a free port, for tests that measure
+    /// the server alone (its memory, its crash behaviour).
+    pub async fn spawn_process(backend: Backend) -> Option<Self> {
+        let store = TestStore::new(backend).await?;
+        open_stores(&store.config()).await.expect("stores migrate");
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port");
+        let child = store
+            .cli()
+            .args(["serve", "--listen", &addr.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("veritrial serve starts");
+        let server = Self {
+            store,
+            addr,
+            http: reqwest::Client::new(),
+            running: Running::Process(child),
+        };
+        for _ in 0..200 {
+            if let Ok(response) = server.http.get(server.url("/healthz")).send().await {
+                if response.status().is_success() {
+                    return Some(server);
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("veritrial serve did not become healthy");
+    }
+
+    /// The server process's peak resident memory (VmHWM) in KiB; `None` when in-process.
+    pub fn process_peak_rss_kib(&self) -> Option<u64> {
+        let Running::Process(child) = &self.running else {
+            return None;
+        };
+        let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).ok()?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -187,8 +237,16 @@ impl TestServer {
 
 impl Drop for TestServer {
     fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
+        match &mut self.running {
+            Running::InProcess(shutdown) => {
+                if let Some(tx) = shutdown.take() {
+                    let _ = tx.send(());
+                }
+            }
+            Running::Process(child) => {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod error;
 pub mod frontend;
 pub mod graphql;
 pub mod http;
+pub mod import;
 pub mod server;
 pub mod services;
 pub mod state;

@@ -1,29 +1,83 @@
-// Sign-in: exchanges an email and password for a token and shows who is signed in.
-const form = document.querySelector('#login');
-const message = document.querySelector('#message');
+// Entry point: the header (who is signed in, sign-out, the role's menu) and the page for the hash.
 
-async function graphql(query, variables, token) {
-  const headers = { 'Content-Type': 'application/json' };
-  if (token) headers.Authorization = `Bearer ${token}`;
-  const response = await fetch('/graphql', { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
-  const body = await response.json();
-  if (body.errors?.length) throw new Error(body.errors[0].message);
-  return body.data;
+import { clearSession, session, whenExpired } from './api.js';
+import { h } from './dom.js';
+import { renderLogin } from './login.js';
+import { listen, match } from './router.js';
+import * as sponsor from './sponsor.js';
+import * as recruiter from './recruiter.js';
+import * as site from './site.js';
+import * as ethics from './ethics.js';
+
+/** Each role's pages; admins get the ethics board's read-only ledger pages. */
+const AREAS = { SPONSOR: sponsor, RECRUITER: recruiter, SITE: site, ETHICS: ethics, ADMIN: ethics };
+
+const main = document.querySelector('#app');
+const nav = document.querySelector('#nav');
+const who = document.querySelector('#who');
+let expiredNotice = false;
+
+function renderHeader(current) {
+  nav.replaceChildren();
+  who.replaceChildren();
+  if (!current) return;
+  const area = AREAS[current.user.role];
+  nav.append(...(area?.menu ?? []).map(([label, target]) => h('a', { href: target }, label)));
+  who.append(
+    h('span', { class: 'org' }, current.user.organization.name),
+    h('span', { class: 'role', id: 'role' }, current.user.role.toLowerCase()),
+    h('span', { class: 'email' }, current.user.email),
+    h('button', { type: 'button', class: 'secondary', id: 'sign-out', onclick: signOut }, 'Sign out'),
+  );
 }
 
-form.addEventListener('submit', async (event) => {
-  event.preventDefault();
-  message.textContent = '';
-  try {
-    const data = await graphql(
-      'mutation($email: String!, $password: String!) { login(email: $email, password: $password) { token user { email role organization { name } } } }',
-      { email: form.email.value, password: form.password.value },
-    );
-    const { user } = data.login;
-    sessionStorage.setItem('token', data.login.token);
-    document.querySelector('#who').textContent = `${user.email} · ${user.organization.name} · ${user.role}`;
-    form.hidden = true;
-  } catch (err) {
-    message.textContent = err.message;
+function signOut() {
+  clearSession();
+  location.hash = '#/';
+  render();
+}
+
+let rendering = 0;
+
+/** Renders the page for the hash; a page finished after a newer render started is dropped. */
+async function render() {
+  const ticket = (rendering += 1);
+  const current = session();
+  renderHeader(current);
+  main.replaceChildren();
+  if (!current) {
+    renderLogin(main, expiredNotice, () => {
+      expiredNotice = false;
+      render();
+    });
+    return;
   }
+  const area = AREAS[current.user.role];
+  if (!area) {
+    main.append(h('p', {}, 'This role has no pages in the web app.'));
+    return;
+  }
+  const found = match(location.hash);
+  if (!found || !location.hash.startsWith(`#/${area.prefix}`)) {
+    location.replace(`#/${area.prefix}`);
+    return;
+  }
+  const page = h('div', { class: 'page' }, h('p', { class: 'hint' }, 'Loading…'));
+  main.append(page);
+  const content = h('div', { class: 'page' });
+  try {
+    await found.render(content, found.params);
+  } catch (err) {
+    if (err.code === 'UNAUTHENTICATED') return;
+    content.append(h('p', { class: 'status', 'data-kind': 'error', role: 'alert' }, err.message));
+  }
+  if (ticket !== rendering) return;
+  page.replaceWith(content);
+  main.focus({ preventScroll: true });
+}
+
+whenExpired(() => {
+  expiredNotice = true;
+  render();
 });
+listen(render);

@@ -1,0 +1,572 @@
+//! The web app in a real browser: headless Chromium driven through ChromeDriver against a
+//! server on a free port. Each role's main path is clicked through, the ledger page turns
+//! red after the database is tampered with, and an expired session sends the user back to
+//! sign in. Screenshots go to `target/test-artifacts/screenshots/`.
+//!
+//! Needs Debian's `chromium` and `chromium-driver`; without them the test fails under
+//! `CI=true` and is skipped (loudly) elsewhere.
+
+mod common;
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use common::{Backend, PASSWORD, TestServer};
+use sea_orm::ConnectionTrait;
+use serde_json::{Value, json};
+use thirtyfour::components::SelectElement;
+use thirtyfour::prelude::*;
+use veritrial::domain::{OrgKind, Role};
+use veritrial::server::open_stores;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const WAIT: Duration = Duration::from_secs(15);
+
+const CRITERIA: &str = "age between 40 and 75 and condition = icd10:E11*";
+const BAD_CRITERIA: &str = "age >= 40 and condition == icd10:E11";
+/// Eligible consenting patients seeded at each site: St Mary's is counted, Northside suppressed.
+const ST_MARYS_ELIGIBLE: usize = 14;
+const NORTHSIDE_ELIGIBLE: usize = 3;
+
+/// ChromeDriver on a free port, stopped on drop.
+struct ChromeDriver {
+    child: Child,
+    url: String,
+}
+
+impl ChromeDriver {
+    fn start() -> anyhow::Result<Self> {
+        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let child = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting chromedriver")?;
+        Ok(Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        })
+    }
+
+    async fn ready(&self) -> anyhow::Result<()> {
+        let deadline = Instant::now() + WAIT;
+        while Instant::now() < deadline {
+            if let Ok(response) = reqwest::get(format!("{}/status", self.url)).await
+                && response.status().is_success()
+            {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        bail!("chromedriver did not answer on {}", self.url)
+    }
+}
+
+impl Drop for ChromeDriver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Whether the browser tools are installed; under `CI=true` their absence is a failure.
+fn browser_available() -> bool {
+    let missing: Vec<&str> = [CHROMIUM, CHROMEDRIVER]
+        .into_iter()
+        .filter(|path| !Path::new(path).exists())
+        .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    let why = format!("{missing:?} not installed (apt-get install chromium chromium-driver)");
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "browser tests cannot run under CI: {why}"
+    );
+    eprintln!("\n==== SKIPPED (browser tests): {why} ====\n");
+    false
+}
+
+async fn open_browser(driver: &ChromeDriver, profile: &Path) -> anyhow::Result<WebDriver> {
+    let mut caps = DesiredCapabilities::chrome();
+    caps.set_binary(CHROMIUM)?;
+    for arg in [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1280,1000",
+    ] {
+        caps.add_arg(arg)?;
+    }
+    caps.add_arg(&format!("--user-data-dir={}", profile.display()))?;
+    Ok(WebDriver::new(driver.url.as_str(), caps).await?)
+}
+
+fn screenshot_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-artifacts/screenshots")
+}
+
+/// The page, with the server's address and shortcuts for what the test does most.
+struct Page<'a> {
+    driver: &'a WebDriver,
+    base: String,
+}
+
+impl Page<'_> {
+    async fn open(&self, hash: &str) -> anyhow::Result<()> {
+        self.driver.goto(format!("{}/{hash}", self.base)).await?;
+        Ok(())
+    }
+
+    async fn find(&self, css: &str) -> anyhow::Result<WebElement> {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            match self.driver.find(By::Css(css)).await {
+                Ok(el) => return Ok(el),
+                Err(err) if Instant::now() > deadline => {
+                    bail!("no element {css}: {err}")
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    }
+
+    /// Waits until `css` shows text containing `needle`; returns the whole text.
+    async fn wait_text(&self, css: &str, needle: &str) -> anyhow::Result<String> {
+        let deadline = Instant::now() + WAIT;
+        let mut last = String::new();
+        loop {
+            if let Ok(el) = self.driver.find(By::Css(css)).await
+                && let Ok(text) = el.text().await
+            {
+                if text.contains(needle) {
+                    return Ok(text);
+                }
+                last = text;
+            }
+            if Instant::now() > deadline {
+                bail!("{css} never showed {needle:?}; it showed {last:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn click(&self, css: &str) -> anyhow::Result<()> {
+        self.find(css).await?.click().await?;
+        Ok(())
+    }
+
+    async fn type_into(&self, css: &str, text: &str) -> anyhow::Result<()> {
+        let el = self.find(css).await?;
+        el.clear().await?;
+        el.send_keys(text).await?;
+        Ok(())
+    }
+
+    /// Sets a value directly (date inputs take typed text in the locale's format).
+    async fn set_value(&self, css: &str, value: &str) -> anyhow::Result<()> {
+        let el = self.find(css).await?;
+        self.driver
+            .execute(
+                "arguments[0].value = arguments[1];",
+                vec![el.to_json()?, json!(value)],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn select(&self, css: &str, value: &str) -> anyhow::Result<()> {
+        let el = self.find(css).await?;
+        SelectElement::new(&el)
+            .await?
+            .select_by_value(value)
+            .await?;
+        Ok(())
+    }
+
+    /// Saves a screenshot with `css` scrolled to the top of the window.
+    async fn screenshot(&self, name: &str, css: &str) -> anyhow::Result<()> {
+        let el = self.find(css).await?;
+        self.driver
+            .execute(
+                "arguments[0].scrollIntoView({ block: 'start' });",
+                vec![el.to_json()?],
+            )
+            .await?;
+        let dir = screenshot_dir();
+        std::fs::create_dir_all(&dir)?;
+        self.driver
+            .screenshot(&dir.join(format!("{name}.png")))
+            .await?;
+        Ok(())
+    }
+
+    async fn sign_in(&self, email: &str) -> anyhow::Result<()> {
+        self.open("#/").await?;
+        self.driver
+            .execute("sessionStorage.clear();", vec![])
+            .await?;
+        self.driver.refresh().await?;
+        self.type_into("#login input[name=email]", email).await?;
+        self.type_into("#login input[name=password]", PASSWORD)
+            .await?;
+        self.click("#login button[type=submit]").await?;
+        self.find("#sign-out").await?;
+        Ok(())
+    }
+}
+
+const REGISTER: &str =
+    "mutation($i: RegisterPatientInput!) { registerPatient(input: $i) { pseudonym } }";
+const CONSENT: &str = "mutation($p: String!) { recordConsent(pseudonym: $p, scope: RECRUITMENT_CONTACT, granted: true) { ledgerSeq } }";
+
+async fn seed_patients(server: &TestServer, token: &str, prefix: &str, eligible: usize) {
+    for i in 0..eligible + 2 {
+        let diabetic = i < eligible;
+        let input = json!({
+            "localId": format!("{prefix}-{i}"),
+            "birthDate": "1968-03-01",
+            "sex": if i % 2 == 0 { "FEMALE" } else { "MALE" },
+            "zip": "02139",
+            "conditions": if diabetic { vec!["icd10:E11.9"] } else { vec!["icd10:I10"] },
+        });
+        let data = server
+            .ok(Some(token), REGISTER, json!({ "i": input }))
+            .await;
+        let pseudonym = data["registerPatient"]["pseudonym"].clone();
+        server
+            .ok(Some(token), CONSENT, json!({ "p": pseudonym }))
+            .await;
+    }
+}
+
+/// Organisations, users and consenting patients, seeded over GraphQL and the harness.
+async fn seed(server: &TestServer) {
+    server.org("Helix Therapeutics", OrgKind::Sponsor).await;
+    server.org("St Mary's Hospital", OrgKind::Site).await;
+    server.org("Northside Clinic", OrgKind::Site).await;
+    server.org("TrialReach", OrgKind::Recruiter).await;
+    server.org("Regional Ethics Board", OrgKind::Ethics).await;
+    server
+        .user("sponsor@helix.test", "Helix Therapeutics", Role::Sponsor)
+        .await;
+    let site = server
+        .user("crc@stmarys.test", "St Mary's Hospital", Role::Site)
+        .await;
+    let north = server
+        .user("crc@northside.test", "Northside Clinic", Role::Site)
+        .await;
+    server
+        .user("rec@trialreach.test", "TrialReach", Role::Recruiter)
+        .await;
+    server
+        .user("irb@board.test", "Regional Ethics Board", Role::Ethics)
+        .await;
+    seed_patients(server, &site, "SM", ST_MARYS_ELIGIBLE).await;
+    seed_patients(server, &north, "NS", NORTHSIDE_ELIGIBLE).await;
+}
+
+/// The trial the sponsor published, as the API reports it.
+async fn the_trial(server: &TestServer) -> Value {
+    let token = server.login("sponsor@helix.test").await;
+    server
+        .ok(
+            Some(&token),
+            "{ trials { id versions { version ledgerSeq hash } } }",
+            json!({}),
+        )
+        .await["trials"][0]
+        .clone()
+}
+
+async fn sponsor(page: &Page<'_>, server: &TestServer) -> anyhow::Result<Value> {
+    page.sign_in("sponsor@helix.test").await?;
+    page.wait_text("#who", "Helix Therapeutics").await?;
+    page.wait_text("#role", "sponsor").await?;
+    page.open("#/sponsor/new").await?;
+    page.type_into(
+        "#protocol-form input[name=title]",
+        "Metformin XR in type 2 diabetes",
+    )
+    .await?;
+    page.type_into(
+        "#protocol-form input[name=primaryEndpoint]",
+        "Change in HbA1c at 24 weeks",
+    )
+    .await?;
+    page.type_into("#criteria", BAD_CRITERIA).await?;
+    let error = page.wait_text("#criteria-error", "line 1, column").await?;
+    let mark = page.find("#criteria-error-mark").await?.text().await?;
+    assert_eq!(mark, "=", "the error is marked at its position: {error}");
+    page.type_into("#criteria", CRITERIA).await?;
+    page.wait_text("#criteria-ok", "valid").await?;
+    let total = (ST_MARYS_ELIGIBLE + NORTHSIDE_ELIGIBLE).to_string();
+    page.wait_text("#cohort-count", &total).await?;
+    page.wait_text("#funnel", "condition").await?;
+    page.screenshot("sponsor-protocol", "#protocol-form .criteria-editor")
+        .await?;
+    page.click("#protocol-form button[type=submit]").await?;
+    page.wait_text("#versions", "Protocol versions").await?;
+    let trial = the_trial(server).await;
+    let v1 = &trial["versions"][0];
+    let seq = format!("#{}", v1["ledgerSeq"]);
+    let versions = page.wait_text("#versions", &seq).await?;
+    let hash = v1["hash"].as_str().context("hash")?;
+    assert!(versions.contains(&hash[..12]), "{versions}");
+
+    // An amendment with its reason becomes version 2.
+    page.type_into("#amend-form input[name=targetEnrollment]", "150")
+        .await?;
+    page.type_into("#amend-form input[name=reason]", "Power recalculated")
+        .await?;
+    page.click("#amend-form button[type=submit]").await?;
+    page.wait_text("#versions", "Power recalculated").await?;
+    page.wait_text("#versions", "targetEnrollment").await?;
+
+    page.open("#/sponsor").await?;
+    page.wait_text("main", "Metformin XR in type 2 diabetes")
+        .await?;
+    page.wait_text("main", "0 / 150").await?;
+    page.screenshot("sponsor", "body").await?;
+    Ok(trial)
+}
+
+async fn recruiter(page: &Page<'_>, trial_id: &str) -> anyhow::Result<()> {
+    page.sign_in("rec@trialreach.test").await?;
+    page.wait_text("#role", "recruiter").await?;
+    page.select("#trial-pick", trial_id).await?;
+    let total = (ST_MARYS_ELIGIBLE + NORTHSIDE_ELIGIBLE).to_string();
+    page.wait_text("#cohort-count", &total).await?;
+    let cohort = page
+        .wait_text("#trial-cohort", "St Mary's Hospital")
+        .await?;
+    assert!(cohort.contains("Northside Clinic"), "{cohort}");
+    assert!(
+        cohort.contains("fewer than 11"),
+        "Northside is suppressed: {cohort}"
+    );
+    page.click("#invite").await?;
+    page.wait_text("#invite-message", &format!("Invited: {total}"))
+        .await?;
+    page.screenshot("recruiter", "body").await?;
+
+    page.select("#trial-pick", "").await?;
+    page.type_into("#criteria", "age > 200").await?;
+    page.wait_text("#cohort-count", "fewer than 11").await?;
+    Ok(())
+}
+
+/// Registers a patient through the form and returns the pseudonym the page shows.
+async fn register(page: &Page<'_>, local_id: &str, birth: &str) -> anyhow::Result<String> {
+    page.open("#/site").await?;
+    page.wait_text("#privacy-note", "Discarded").await?;
+    page.type_into("#register-form input[name=localId]", local_id)
+        .await?;
+    page.set_value("#register-form input[name=birthDate]", birth)
+        .await?;
+    page.type_into("#register-form input[name=zip]", "02139-4307")
+        .await?;
+    page.type_into("#register-form input[name=conditions]", "icd10:E11.9")
+        .await?;
+    page.click("#register-form button[type=submit]").await?;
+    let pseudonym = page.find("#pseudonym").await?.text().await?;
+    assert!(
+        pseudonym.len() >= 32,
+        "a pseudonym, not the local id: {pseudonym}"
+    );
+    page.wait_text("main", "021").await?;
+    Ok(pseudonym)
+}
+
+async fn consent_to_trial(page: &Page<'_>, trial_id: &str) -> anyhow::Result<()> {
+    page.select("#consent select[name=scope]", "TRIAL_PARTICIPATION")
+        .await?;
+    page.select("#consent select[name=trial]", trial_id).await?;
+    page.click("#grant-consent").await?;
+    page.wait_text("#consent-message", "Consent granted (ledger entry #")
+        .await?;
+    Ok(())
+}
+
+async fn site(page: &Page<'_>, trial_id: &str) -> anyhow::Result<()> {
+    page.sign_in("crc@stmarys.test").await?;
+    page.wait_text("#who", "St Mary's Hospital").await?;
+    page.wait_text("#privacy-note", "Discarded").await?;
+    page.screenshot("site-register", "body").await?;
+
+    // An ineligible patient (too young) is refused with the reason.
+    register(page, "SM-UI-YOUNG", "2012-05-04").await?;
+    consent_to_trial(page, trial_id).await?;
+    page.click("#enroll-button").await?;
+    page.wait_text("#enroll-message", "Refused:").await?;
+    page.wait_text("#enroll-message", "does not meet the criteria")
+        .await?;
+
+    // An eligible one is enrolled, and the consent receipt is shown.
+    register(page, "SM-UI-1", "1965-09-14").await?;
+    consent_to_trial(page, trial_id).await?;
+    page.click("#enroll-button").await?;
+    page.wait_text("#enroll-message", "Enrolled under protocol version 2")
+        .await?;
+    page.select("#receipt-card select[name=scope]", "TRIAL_PARTICIPATION")
+        .await?;
+    page.select("#receipt-card select[name=trial]", trial_id)
+        .await?;
+    page.click("#show-receipt").await?;
+    page.wait_text("#receipt", "consent.granted").await?;
+    page.wait_text("#receipt", "Download .json").await?;
+    page.screenshot("site-patient", "#receipt-card").await?;
+
+    // Invitations from the recruiter, the enrollment, and its case-report data.
+    page.open(&format!("#/site/trial/{trial_id}")).await?;
+    page.wait_text("#invitations", "Patients invited").await?;
+    page.wait_text("#enrollments", "enrolled").await?;
+    page.screenshot("site", "body").await?;
+    page.click("#enrollments a[href*=enrollment]").await?;
+    page.click("#submit-form button[type=submit]").await?;
+    page.wait_text("#submissions", "vitals").await?;
+    page.type_into(
+        "#correct-form textarea[name=data]",
+        r#"{"weightKg": 80.5, "systolic": 132}"#,
+    )
+    .await?;
+    page.type_into("#correct-form input[name=reason]", "Scale misread")
+        .await?;
+    page.click("#correct-form button[type=submit]").await?;
+    page.wait_text("#submissions", "Scale misread").await?;
+    let scan = tempfile::tempdir()?;
+    let scan_path = scan.path().join("ecg.txt");
+    std::fs::write(&scan_path, "ECG 12-lead: sinus rhythm")?;
+    page.find("#attachment-file")
+        .await?
+        .send_keys(scan_path.display().to_string())
+        .await?;
+    page.click("#attachment-form button[type=submit]").await?;
+    let sha = hex::encode(ring::digest::digest(
+        &ring::digest::SHA256,
+        b"ECG 12-lead: sinus rhythm",
+    ));
+    page.wait_text("#upload-message", &format!("SHA-256 {sha}"))
+        .await?;
+    let progress = page.find("#upload-progress").await?.prop("value").await?;
+    assert_eq!(progress.as_deref(), Some("1"), "the progress bar is full");
+    page.screenshot("site-data", "#submissions").await?;
+    Ok(())
+}
+
+async fn ethics(page: &Page<'_>, server: &TestServer, trial_id: &str) -> anyhow::Result<()> {
+    page.sign_in("irb@board.test").await?;
+    page.wait_text("#role", "ethics").await?;
+    page.wait_text("#checkpoint", "\u{2014} ").await?;
+    page.wait_text("#public-key", "+").await?;
+    page.click("#verify-ledger").await?;
+    page.wait_text("#verdict", "Ledger verified").await?;
+    page.screenshot("ethics", "body").await?;
+
+    page.open(&format!("#/ethics/trial/{trial_id}")).await?;
+    let timeline = page.wait_text("#timeline", "enrollment.created").await?;
+    assert!(timeline.contains("protocol.amended"), "{timeline}");
+    let versions = page.wait_text("#versions", "Version 2").await?;
+    assert!(versions.contains("Power recalculated"), "{versions}");
+    page.screenshot("ethics-trail", "body").await?;
+
+    // Someone edits the stored payload of the enrollment behind the ledger's back.
+    let token = server.login("irb@board.test").await;
+    let trail = server
+        .ok(
+            Some(&token),
+            "query($t: ID!) { auditTrail(trialId: $t) { events { seq kind } } }",
+            json!({ "t": trial_id }),
+        )
+        .await;
+    let seq = trail["auditTrail"]["events"]
+        .as_array()
+        .context("events")?
+        .iter()
+        .find(|e| e["kind"] == "enrollment.created")
+        .and_then(|e| e["seq"].as_i64())
+        .context("the enrollment's entry")?;
+    let stores = open_stores(&server.store.config()).await?;
+    stores
+        .db
+        .execute_unprepared(&format!(
+            "UPDATE ledger_payloads SET body = '{{\"tampered\":true}}' WHERE seq = {seq}"
+        ))
+        .await?;
+    page.open("#/ethics").await?;
+    page.click("#verify-ledger").await?;
+    page.wait_text("#verdict", &format!("FAILED at entry #{seq}"))
+        .await?;
+    let color = page.find("#verdict").await?.css_value("color").await?;
+    assert_eq!(color, "rgba(160, 0, 0, 1)", "the verdict is red");
+    page.screenshot("ethics-tampered", "body").await?;
+    Ok(())
+}
+
+/// A token the server no longer accepts sends the user back to sign in, saying why.
+async fn expired_session(page: &Page<'_>) -> anyhow::Result<()> {
+    page.driver
+        .execute(
+            "const s = JSON.parse(sessionStorage.getItem('veritrial.session'));\
+             s.token = 'expired.token.value';\
+             sessionStorage.setItem('veritrial.session', JSON.stringify(s));",
+            vec![],
+        )
+        .await?;
+    page.open("#/").await?;
+    page.wait_text("#login-message", "Your session expired, sign in again.")
+        .await?;
+    page.find("#login input[name=email]").await?;
+    assert!(page.driver.find(By::Css("#sign-out")).await.is_err());
+    page.screenshot("sign-in", "body").await?;
+    Ok(())
+}
+
+async fn every_role(page: &Page<'_>, server: &TestServer) -> anyhow::Result<()> {
+    let trial = sponsor(page, server).await.context("sponsor")?;
+    let trial_id = trial["id"].as_str().context("trial id")?;
+    recruiter(page, trial_id).await.context("recruiter")?;
+    site(page, trial_id).await.context("site")?;
+    ethics(page, server, trial_id).await.context("ethics")?;
+    expired_session(page).await.context("session expiry")?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_role_in_the_browser() {
+    if !browser_available() {
+        return;
+    }
+    let server = TestServer::start(Backend::Sqlite)
+        .await
+        .expect("SQLite server");
+    seed(&server).await;
+    let chromedriver = ChromeDriver::start().expect("chromedriver starts");
+    chromedriver.ready().await.expect("chromedriver ready");
+    let profile = tempfile::tempdir().expect("profile directory");
+    let driver = open_browser(&chromedriver, profile.path())
+        .await
+        .expect("a Chromium session");
+    let page = Page {
+        driver: &driver,
+        base: server.url(""),
+    };
+    let outcome = every_role(&page, &server).await;
+    if outcome.is_err() {
+        let _ = page.screenshot("failure", "body").await;
+    }
+    let _ = driver.quit().await;
+    if let Err(err) = outcome {
+        panic!("browser test failed: {err:#}");
+    }
+}

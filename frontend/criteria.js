@@ -1,0 +1,90 @@
+// The criteria editor: checks the criteria as they are typed (debounced `cohort` query),
+// marks a syntax error at its line and column, and shows the live cohort.
+
+import { gql } from './api.js';
+import { field, h } from './dom.js';
+import { COHORT_FIELDS, cohortView } from './cohort.js';
+
+const COHORT = `query($criteria: String!) { cohort(criteria: $criteria) { ${COHORT_FIELDS} } }`;
+const DELAY_MS = 400;
+
+/** The error's line with the character at `column` marked. */
+function errorPointer(text, line, column) {
+  const source = text.split('\n')[line - 1] ?? '';
+  const at = Math.max(0, column - 1);
+  return h(
+    'pre',
+    { class: 'error-pointer', 'aria-hidden': 'true' },
+    source.slice(0, at),
+    h('mark', { id: 'criteria-error-mark' }, source.slice(at, at + 1) || ' '),
+    source.slice(at + 1),
+  );
+}
+
+/** Index in `text` of 1-based `line` and `column`. */
+function offsetOf(text, line, column) {
+  const lines = text.split('\n').slice(0, line - 1);
+  return lines.reduce((sum, l) => sum + l.length + 1, 0) + column - 1;
+}
+
+/** A labelled criteria textarea with live checking; `.value` reads the text. */
+export function criteriaEditor(initial = '') {
+  const input = h('textarea', {
+    name: 'criteria',
+    id: 'criteria',
+    rows: 4,
+    spellcheck: false,
+    class: 'code',
+  });
+  input.value = initial;
+  const feedback = h('div', { id: 'criteria-feedback', 'aria-live': 'polite' });
+  let timer;
+  let asked = 0;
+
+  async function check() {
+    const text = input.value;
+    const ticket = (asked += 1);
+    if (!text.trim()) {
+      input.removeAttribute('aria-invalid');
+      feedback.replaceChildren(h('p', { class: 'hint' }, 'No criteria yet: type some to see who fits.'));
+      return;
+    }
+    feedback.replaceChildren(h('p', { class: 'hint' }, 'Checking…'));
+    try {
+      const data = await gql(COHORT, { criteria: text });
+      if (ticket !== asked) return;
+      input.removeAttribute('aria-invalid');
+      feedback.replaceChildren(h('p', { class: 'ok', id: 'criteria-ok' }, 'Criteria are valid.'), cohortView(data.cohort));
+    } catch (err) {
+      if (ticket !== asked) return;
+      const where = /line (\d+), column (\d+)/.exec(err.message);
+      input.setAttribute('aria-invalid', 'true');
+      const parts = [h('p', { class: 'error', id: 'criteria-error', role: 'alert' }, err.message)];
+      if (err.code === 'BAD_CRITERIA' && where) {
+        const [line, column] = [Number(where[1]), Number(where[2])];
+        parts.push(errorPointer(text, line, column));
+        const offset = offsetOf(text, line, column);
+        if (document.activeElement !== input) input.setSelectionRange(offset, offset + 1);
+      }
+      feedback.replaceChildren(...parts);
+    }
+  }
+
+  input.addEventListener('input', () => {
+    clearTimeout(timer);
+    timer = setTimeout(check, DELAY_MS);
+  });
+  const element = h(
+    'div',
+    { class: 'criteria-editor' },
+    field('Eligibility criteria', input, 'For example: age between 18 and 65 and condition = icd10:E11* and lab loinc:4548-4 between 7.0 and 10.0'),
+    feedback,
+  );
+  check();
+  return {
+    element,
+    get value() {
+      return input.value;
+    },
+  };
+}

@@ -1,0 +1,83 @@
+// Ethics-board pages: the ledger, and per trial the audit trail as a timeline with the
+// protocol versions side by side.
+
+import { gql } from './api.js';
+import { attempt, h, shortHash, status, when } from './dom.js';
+import { ledgerPanel } from './ledger-panel.js';
+import { href, route } from './router.js';
+import { loadTrials, statusBadge, trialsTable } from './trials.js';
+
+export const prefix = 'ethics';
+export const menu = [['Ledger and trials', '#/ethics']];
+
+const AUDIT = `query($id: ID!) { auditTrail(trialId: $id) {
+  trial { title status versions { version ledgerSeq hash reason flags createdAt changes { field before after }
+    title phase primaryEndpoint secondaryEndpoints targetEnrollment criteria eligibilityText } }
+  events { seq kind timestamp actorUser actorOrg subjects { key value } payloadHash } } }`;
+
+/** The fields compared across versions, as [label, field]. */
+const COMPARED = [
+  ['Title', 'title'],
+  ['Phase', 'phase'],
+  ['Primary endpoint', 'primaryEndpoint'],
+  ['Secondary endpoints', 'secondaryEndpoints'],
+  ['Target enrollment', 'targetEnrollment'],
+  ['Criteria', 'criteria'],
+  ['Eligibility in words', 'eligibilityText'],
+];
+
+function timeline(events) {
+  return h(
+    'ol',
+    { class: 'timeline', id: 'timeline' },
+    events.map((e) =>
+      h(
+        'li',
+        { class: `event ${e.kind.split('.')[0]}` },
+        h('span', { class: 'seq' }, `#${e.seq}`),
+        h('strong', {}, e.kind),
+        h('time', { datetime: e.timestamp }, when(e.timestamp)),
+        h('span', { class: 'actor' }, `by ${e.actorUser} (${e.actorOrg})`),
+        h('span', { class: 'hint' }, 'payload ', shortHash(e.payloadHash)),
+      ),
+    ),
+  );
+}
+
+function versionColumn(v) {
+  const changed = new Set(v.changes.map((c) => c.field));
+  const value = (f) => (Array.isArray(v[f]) ? v[f].join('; ') : String(v[f] ?? '')) || '—';
+  return h(
+    'article',
+    { class: 'version', 'aria-label': `Version ${v.version}` },
+    h('h4', {}, `Version ${v.version}`),
+    h('p', { class: 'hint' }, `Ledger entry #${v.ledgerSeq}, ${when(v.createdAt)}, hash `, shortHash(v.hash)),
+    v.reason ? h('p', {}, h('strong', {}, 'Reason: '), v.reason) : null,
+    v.flags.length ? h('p', { class: 'flag' }, v.flags.map((f) => h('span', { class: 'badge flag' }, f))) : null,
+    h(
+      'dl',
+      {},
+      COMPARED.map(([label, f]) => [h('dt', {}, label), h('dd', { class: changed.has(f) ? 'changed' : '' }, value(f))]),
+    ),
+    v.changes.length
+      ? h('details', {}, h('summary', {}, `${v.changes.length} change(s) from the previous version`), h('ul', {}, v.changes.map((c) => h('li', {}, h('strong', {}, c.field), `: ${c.before || '∅'} → ${c.after || '∅'}`))))
+      : null,
+  );
+}
+
+route('ethics', async (page) => {
+  const message = status('trials-message');
+  const audits = h('section', { class: 'card', id: 'audit-trails' }, h('h3', {}, 'Audit trails'), message);
+  page.append(h('h2', {}, 'Ledger and trials'), ledgerPanel(), audits);
+  // The ledger panel stays usable even when trials cannot be read (e.g. a tampered payload).
+  await attempt(message, async () => audits.append(trialsTable(await loadTrials(), (t) => href('ethics', 'trial', t.id))));
+});
+
+route('ethics/trial/:id', async (page, { id }) => {
+  const { trial, events } = (await gql(AUDIT, { id })).auditTrail;
+  page.append(
+    h('h2', {}, trial.title, ' ', statusBadge(trial.status)),
+    h('section', { class: 'card' }, h('h3', {}, 'Protocol versions side by side'), h('div', { class: 'versions', id: 'versions' }, trial.versions.map(versionColumn))),
+    h('section', { class: 'card' }, h('h3', {}, `Audit trail (${events.length} entries)`), timeline(events)),
+  );
+});

@@ -1,0 +1,86 @@
+// The protocol form, for a new protocol and for an amendment (which also asks for a reason).
+
+import { field, form, h, items, status } from './dom.js';
+import { criteriaEditor } from './criteria.js';
+
+const PHASES = ['', 'EARLY_PHASE1', 'PHASE1', 'PHASE2', 'PHASE3', 'PHASE4', 'NA'];
+const STATUSES = ['RECRUITING', 'DRAFT', 'CLOSED'];
+
+/** A select of `options`, with `value` chosen (added when it is not among them). */
+function select(name, options, value) {
+  const all = options.includes(value) ? options : [...options, value];
+  const el = h('select', { name }, all.map((o) => h('option', { value: o }, o || '(not given)')));
+  el.value = value;
+  return el;
+}
+
+/**
+ * A protocol form prefilled from `version` (may be empty). `submit(input, reason)` runs on
+ * submit; `amend` adds the required reason field.
+ */
+export function protocolForm({ version = {}, status: trialStatus = 'RECRUITING', amend = false, submit }) {
+  const input = (name, value = '', props = {}) => {
+    const el = h('input', { name, ...props });
+    el.value = value;
+    return el;
+  };
+  const area = (name, value = '') => {
+    const el = h('textarea', { name, rows: 2 });
+    el.value = value;
+    return el;
+  };
+  const title = input('title', version.title, { required: true });
+  const summary = area('summary', version.summary);
+  const phase = select('phase', PHASES, version.phase ?? '');
+  const primary = input('primaryEndpoint', version.primaryEndpoint, { required: true });
+  const secondary = area('secondaryEndpoints', (version.secondaryEndpoints ?? []).join('\n'));
+  const target = input('targetEnrollment', version.targetEnrollment ?? 100, { type: 'number', min: 1, required: true });
+  const criteria = criteriaEditor(version.criteria ?? '');
+  const eligibility = area('eligibilityText', version.eligibilityText);
+  const conditions = input('conditions', (version.conditions ?? []).join(', '));
+  const keywords = input('keywords', (version.keywords ?? []).join(', '));
+  const state = select('status', STATUSES, trialStatus);
+  const reason = amend ? input('reason', '', { required: true }) : null;
+  const message = status('protocol-message');
+
+  const element = form(
+    { id: amend ? 'amend-form' : 'protocol-form', class: 'card' },
+    message,
+    async () => {
+      message.show('Saving…');
+      await submit(
+        {
+          title: title.value,
+          summary: summary.value,
+          phase: phase.value,
+          primaryEndpoint: primary.value,
+          secondaryEndpoints: items(secondary.value),
+          targetEnrollment: Number(target.value),
+          criteria: criteria.value,
+          eligibilityText: eligibility.value,
+          conditions: items(conditions.value),
+          keywords: items(keywords.value),
+          siteIds: version.siteIds ?? [],
+          ethicsBoardId: version.ethicsBoardId ?? null,
+          status: state.value,
+        },
+        reason?.value,
+      );
+      message.show('Saved.', 'ok');
+    },
+    h('h3', {}, amend ? 'Amend the protocol' : 'New protocol'),
+    field('Title', title),
+    field('Summary', summary),
+    h('div', { class: 'row' }, field('Phase', phase), field('Target enrollment', target), field('Status', state)),
+    field('Primary endpoint', primary),
+    field('Secondary endpoints', secondary, 'One per line.'),
+    criteria.element,
+    field('Eligibility in words', eligibility, 'Used when sites search trials for a patient.'),
+    field('Conditions', conditions, 'Comma-separated.'),
+    field('Keywords', keywords, 'Comma-separated.'),
+    reason ? field('Reason for the amendment', reason, 'Recorded on the ledger with the new version.') : null,
+    h('button', { type: 'submit' }, amend ? 'Publish amendment' : 'Publish protocol'),
+    message,
+  );
+  return element;
+}

@@ -1,0 +1,132 @@
+// A site's patient: the kept profile, recording and withdrawing consent, enrolling, and
+// the consent receipt (shown, downloadable as .json, printable).
+
+import { gql } from './api.js';
+import { attempt, field, h, saveBlob, status, table } from './dom.js';
+import { enroll } from './enroll.js';
+import { route } from './router.js';
+import { loadTrials } from './trials.js';
+
+const PATIENT = `query($p: String!) { patient(pseudonym: $p) {
+  pseudonym age sex zip3 conditions medications procedures labs { code value unit year } recruitmentConsent } }`;
+const CONSENT = `mutation($p: String!, $s: ConsentScope!, $t: ID, $g: Boolean!) {
+  recordConsent(pseudonym: $p, scope: $s, trialId: $t, granted: $g) { granted ledgerSeq } }`;
+const RECEIPT = `query($p: String!, $s: ConsentScope!, $t: ID) {
+  consentReceipt(pseudonym: $p, scope: $s, trialId: $t) { seq kind treeSize receipt } }`;
+
+/** A scope picker and a trial picker (used only for trial participation). */
+function consentTarget(trials) {
+  const scope = h(
+    'select',
+    { name: 'scope' },
+    h('option', { value: 'RECRUITMENT_CONTACT' }, 'Contact about trials (recruitment)'),
+    h('option', { value: 'TRIAL_PARTICIPATION' }, 'Taking part in a trial'),
+  );
+  const trial = trialPicker(trials);
+  const trialField = field('Trial', trial);
+  const sync = () => {
+    trialField.hidden = scope.value !== 'TRIAL_PARTICIPATION';
+  };
+  scope.addEventListener('change', sync);
+  sync();
+  return {
+    fields: [field('Consent to', scope), trialField],
+    values: () => ({ s: scope.value, t: scope.value === 'TRIAL_PARTICIPATION' ? trial.value : null }),
+  };
+}
+
+function trialPicker(trials) {
+  return h('select', { name: 'trial' }, trials.map((t) => h('option', { value: t.id }, t.title)));
+}
+
+function profileView(p) {
+  const list = (values) => values.join(', ') || '—';
+  return table('Kept profile', ['Field', 'Value'], [
+    ['Pseudonym', h('code', { id: 'pseudonym' }, p.pseudonym)],
+    ['Age', String(p.age)],
+    ['Sex', p.sex.toLowerCase()],
+    ['ZIP (first three digits)', p.zip3],
+    ['Conditions', list(p.conditions)],
+    ['Medications', list(p.medications)],
+    ['Procedures', list(p.procedures)],
+    ['Labs', list(p.labs.map((l) => `${l.code} ${l.value} ${l.unit} (${l.year})`))],
+    ['May be contacted about trials', p.recruitmentConsent ? 'yes' : 'no'],
+  ]);
+}
+
+function consentCard(pseudonym, trials) {
+  const target = consentTarget(trials);
+  const message = status('consent-message');
+  const record = (granted) =>
+    attempt(message, async () => {
+      const c = (await gql(CONSENT, { p: pseudonym, g: granted, ...target.values() })).recordConsent;
+      message.show(`Consent ${c.granted ? 'granted' : 'withdrawn'} (ledger entry #${c.ledgerSeq}).`, 'ok');
+    });
+  return h(
+    'section',
+    { class: 'card', id: 'consent' },
+    h('h3', {}, 'Consent'),
+    ...target.fields,
+    h(
+      'div',
+      { class: 'buttons' },
+      h('button', { type: 'button', id: 'grant-consent', onclick: () => record(true) }, 'Record consent'),
+      h('button', { type: 'button', class: 'secondary', id: 'withdraw-consent', onclick: () => record(false) }, 'Withdraw consent'),
+    ),
+    message,
+  );
+}
+
+function enrollCard(pseudonym, trials) {
+  const trial = trialPicker(trials);
+  const message = status('enroll-message');
+  return h(
+    'section',
+    { class: 'card', id: 'enroll' },
+    h('h3', {}, 'Enroll in a trial'),
+    field('Trial', trial),
+    h('button', { type: 'button', id: 'enroll-button', onclick: () => enroll(trial.value, pseudonym, message) }, 'Enroll'),
+    message,
+  );
+}
+
+function receiptCard(pseudonym, trials) {
+  const target = consentTarget(trials);
+  const message = status('receipt-message');
+  const shown = h('div', { class: 'receipt', id: 'receipt' });
+  const fetchReceipt = () =>
+    attempt(message, async () => {
+      const r = (await gql(RECEIPT, { p: pseudonym, ...target.values() })).consentReceipt;
+      const fileName = `consent-receipt-${r.seq}.json`;
+      message.show('');
+      shown.replaceChildren(
+        h('h4', {}, 'Consent receipt'),
+        h('p', {}, `Ledger entry #${r.seq} (${r.kind}), proven in a tree of ${r.treeSize} entries. Keep this file: `, h('code', {}, `veritrial verify ${fileName}`), ' checks it offline.'),
+        h('pre', { class: 'code' }, r.receipt),
+        h(
+          'div',
+          { class: 'buttons no-print' },
+          h('button', { type: 'button', onclick: () => saveBlob(new Blob([r.receipt], { type: 'application/json' }), fileName) }, 'Download .json'),
+          h('button', { type: 'button', class: 'secondary', onclick: () => window.print() }, 'Print'),
+        ),
+      );
+    });
+  return h(
+    'section',
+    { class: 'card', id: 'receipt-card' },
+    h('h3', {}, 'Consent receipt'),
+    ...target.fields,
+    h('button', { type: 'button', id: 'show-receipt', onclick: fetchReceipt }, 'Show receipt'),
+    message,
+    shown,
+  );
+}
+
+route('site/patient/:pseudonym', async (page, { pseudonym }) => {
+  const [patient, trials] = await Promise.all([gql(PATIENT, { p: pseudonym }), loadTrials()]);
+  page.append(
+    h('h2', {}, 'Patient'),
+    h('div', { class: 'columns' }, h('section', { class: 'card' }, profileView(patient.patient)), h('div', {}, consentCard(pseudonym, trials), enrollCard(pseudonym, trials))),
+    receiptCard(pseudonym, trials),
+  );
+});

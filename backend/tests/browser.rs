@@ -211,6 +211,27 @@ impl Page<'_> {
         Ok(())
     }
 
+    /// At phone width nothing scrolls sideways; back to 1280 px afterwards.
+    async fn at_phone_width(&self, name: &str) -> anyhow::Result<()> {
+        self.driver.set_window_rect(0, 0, 390, 844).await?;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let overflow = self
+            .driver
+            .execute(
+                "return document.documentElement.scrollWidth - window.innerWidth;",
+                vec![],
+            )
+            .await?
+            .convert::<i64>()?;
+        self.screenshot(name, "body").await?;
+        self.driver.set_window_rect(0, 0, 1280, 1000).await?;
+        assert!(
+            overflow <= 0,
+            "{name}: the page is {overflow} px wider than a phone"
+        );
+        Ok(())
+    }
+
     async fn sign_in(&self, email: &str) -> anyhow::Result<()> {
         self.open("#/").await?;
         self.driver
@@ -236,7 +257,7 @@ async fn seed_patients(server: &TestServer, token: &str, prefix: &str, eligible:
         let input = json!({
             "localId": format!("{prefix}-{i}"),
             "birthDate": "1968-03-01",
-            "sex": if i % 2 == 0 { "FEMALE" } else { "MALE" },
+            "sex": if i.is_multiple_of(2) { "FEMALE" } else { "MALE" },
             "zip": "02139",
             "conditions": if diabetic { vec!["icd10:E11.9"] } else { vec!["icd10:I10"] },
         });
@@ -308,6 +329,8 @@ async fn sponsor(page: &Page<'_>, server: &TestServer) -> anyhow::Result<Value> 
     let error = page.wait_text("#criteria-error", "line 1, column").await?;
     let mark = page.find("#criteria-error-mark").await?.text().await?;
     assert_eq!(mark, "=", "the error is marked at its position: {error}");
+    page.screenshot("sponsor-criteria-error", "#protocol-form .criteria-editor")
+        .await?;
     page.type_into("#criteria", CRITERIA).await?;
     page.wait_text("#criteria-ok", "valid").await?;
     let total = (ST_MARYS_ELIGIBLE + NORTHSIDE_ELIGIBLE).to_string();
@@ -359,6 +382,7 @@ async fn recruiter(page: &Page<'_>, trial_id: &str) -> anyhow::Result<()> {
     page.wait_text("#invite-message", &format!("Invited: {total}"))
         .await?;
     page.screenshot("recruiter", "body").await?;
+    page.at_phone_width("recruiter-phone").await?;
 
     page.select("#trial-pick", "").await?;
     page.type_into("#criteria", "age > 200").await?;
@@ -403,6 +427,7 @@ async fn site(page: &Page<'_>, trial_id: &str) -> anyhow::Result<()> {
     page.wait_text("#who", "St Mary's Hospital").await?;
     page.wait_text("#privacy-note", "Discarded").await?;
     page.screenshot("site-register", "body").await?;
+    page.at_phone_width("site-register-phone").await?;
 
     // An ineligible patient (too young) is refused with the reason.
     register(page, "SM-UI-YOUNG", "2012-05-04").await?;

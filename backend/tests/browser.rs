@@ -173,16 +173,19 @@ impl Page<'_> {
         Ok(())
     }
 
-    /// Sets a value directly (date inputs take typed text in the locale's format).
-    async fn set_value(&self, css: &str, value: &str) -> anyhow::Result<()> {
+    /// Runs `script` with the element `css` as `arguments[0]` and `arg` as `arguments[1]`.
+    async fn script_on(&self, css: &str, script: &str, arg: Value) -> anyhow::Result<()> {
         let el = self.find(css).await?;
         self.driver
-            .execute(
-                "arguments[0].value = arguments[1];",
-                vec![el.to_json()?, json!(value)],
-            )
+            .execute(script, vec![el.to_json()?, arg])
             .await?;
         Ok(())
+    }
+
+    /// Sets a value directly (date inputs take typed text in the locale's format).
+    async fn set_value(&self, css: &str, value: &str) -> anyhow::Result<()> {
+        self.script_on(css, "arguments[0].value = arguments[1];", json!(value))
+            .await
     }
 
     async fn select(&self, css: &str, value: &str) -> anyhow::Result<()> {
@@ -196,13 +199,12 @@ impl Page<'_> {
 
     /// Saves a screenshot with `css` scrolled to the top of the window.
     async fn screenshot(&self, name: &str, css: &str) -> anyhow::Result<()> {
-        let el = self.find(css).await?;
-        self.driver
-            .execute(
-                "arguments[0].scrollIntoView({ block: 'start' });",
-                vec![el.to_json()?],
-            )
-            .await?;
+        self.script_on(
+            css,
+            "arguments[0].scrollIntoView({ block: 'start' });",
+            Value::Null,
+        )
+        .await?;
         let dir = screenshot_dir();
         std::fs::create_dir_all(&dir)?;
         self.driver
@@ -554,6 +556,23 @@ async fn expired_session(page: &Page<'_>) -> anyhow::Result<()> {
     page.find("#login input[name=email]").await?;
     assert!(page.driver.find(By::Css("#sign-out")).await.is_err());
     page.screenshot("sign-in", "body").await?;
+
+    // Signing out forgets the session.
+    page.sign_in("irb@board.test").await?;
+    page.click("#sign-out").await?;
+    page.find("#login").await?;
+    let kept = page
+        .driver
+        .execute(
+            "return sessionStorage.getItem('veritrial.session');",
+            vec![],
+        )
+        .await?;
+    assert_eq!(
+        kept.json(),
+        &Value::Null,
+        "the token is gone after signing out"
+    );
     Ok(())
 }
 

@@ -48,6 +48,20 @@ pub struct ServeConfig {
     pub suppression_threshold: u64,
 }
 
+impl ServeConfig {
+    /// Defaults for command-line tools that load the application state without serving.
+    pub fn for_tools(store: StoreConfig) -> Self {
+        Self {
+            store,
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            jwt_secret_file: None,
+            token_lifetime: Duration::from_secs(8 * 3600),
+            limits: HttpLimits::default(),
+            suppression_threshold: 11,
+        }
+    }
+}
+
 /// The opened stores: a writable data directory and a migrated database.
 pub struct Stores {
     /// The data directory.

@@ -30,7 +30,7 @@ fn synthetic(prefix: &str, i: usize) -> Synthetic {
     Synthetic {
         local_id: format!("{prefix}-MRN-{i:04}"),
         birth_year: 1940 + (i as i32 * 7) % 60,
-        diabetic: i % 3 != 0,
+        diabetic: !i.is_multiple_of(3),
         hba1c: 5.5 + (i % 7) as f64 * 0.8,
     }
 }

@@ -9,6 +9,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
 mod bench;
+mod import;
 mod ledger;
 
 use crate::demo;
@@ -40,6 +41,9 @@ enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Import ClinicalTrials.gov studies or FHIR R4 patient bundles.
+    #[command(subcommand)]
+    Import(import::ImportCommand),
     /// Rebuild the search indexes (patients, trials) from the database.
     Reindex(StoreArgs),
     /// Export, verify or inspect this node's ledger.
@@ -255,6 +259,7 @@ impl Cli {
                 );
                 Ok(())
             }
+            Command::Import(command) => command.run(DATA_DIR).await,
             Command::Reindex(store) => {
                 let stores = server::open_stores(&store.config(DATA_DIR)).await?;
                 let matching = server::open_matching(&stores, 11).await?;

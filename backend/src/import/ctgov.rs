@@ -148,15 +148,16 @@ const RECRUITING_STATUSES: [&str; 3] = [
     "ENROLLING_BY_INVITATION",
 ];
 
+/// One study of a file: its 0-based position and what it parsed to.
+pub type ParsedStudy = (usize, Result<CtgovStudy, StudyProblem>);
+
 /// Parses ClinicalTrials.gov API v2 JSON (plain or gzip) into one result per study, with its
 /// 0-based position in the file.
 ///
 /// # Errors
 /// [`CtgovError`] only when the file as a whole is unusable (not JSON, empty, wrong shape);
 /// problems with single studies are returned in the list.
-pub fn parse_studies(
-    bytes: &[u8],
-) -> Result<Vec<(usize, Result<CtgovStudy, StudyProblem>)>, CtgovError> {
+pub fn parse_studies(bytes: &[u8]) -> Result<Vec<ParsedStudy>, CtgovError> {
     let text = decode_input(bytes)?;
     if is_blank(&text) {
         return Err(CtgovError::Empty);

@@ -33,9 +33,9 @@ impl Matching {
     ) -> anyhow::Result<Self> {
         let config = IndexConfig::default();
         let (profiles, opened_profiles) = ProfileIndex::open(dir.join("profiles"), config)
-            .with_context(|| format!("cannot open the profile index under {}", dir.display()))?;
+            .with_context(|| format!("cannot open the profile index under {} (is another veritrial process, such as a running server, using this data directory? stop it first)", dir.display()))?;
         let (trials, opened_trials) = TrialIndex::open(dir.join("trials"), config)
-            .with_context(|| format!("cannot open the trial index under {}", dir.display()))?;
+            .with_context(|| format!("cannot open the trial index under {} (is another veritrial process, such as a running server, using this data directory? stop it first)", dir.display()))?;
         let matching = Self {
             profiles: Arc::new(profiles),
             trials: Arc::new(trials),
@@ -69,6 +69,13 @@ impl Matching {
             .trials
             .rebuild(protocols::trial_docs(db).await?.into_iter())?;
         Ok((profiles, trials))
+    }
+
+    /// Rebuilds the trial index from the database; returns the trials indexed.
+    pub async fn rebuild_trials(&self, db: &DatabaseConnection) -> anyhow::Result<u64> {
+        Ok(self
+            .trials
+            .rebuild(protocols::trial_docs(db).await?.into_iter())?)
     }
 
     /// The profile index.

@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod anonymise;
 pub mod attachments;
 pub mod audit;
+pub mod imports;
 pub mod ledger;
 pub mod matching;
 pub mod patients;

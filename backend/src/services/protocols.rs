@@ -129,6 +129,17 @@ pub async fn publish(
     sponsor: &Principal,
     input: ProtocolInput,
 ) -> AppResult<TrialView> {
+    let view = publish_unindexed(state, sponsor, input).await?;
+    state.matching.set_trial(trial_doc(&view)?)?;
+    Ok(view)
+}
+
+/// [`publish`] without updating the trial index (bulk imports refresh it once at the end).
+pub async fn publish_unindexed(
+    state: &AppState,
+    sponsor: &Principal,
+    input: ProtocolInput,
+) -> AppResult<TrialView> {
     sponsor.require(&[Role::Sponsor])?;
     validate(&state.db, &input).await?;
     let trial_id = uuid::Uuid::new_v4().to_string();
@@ -164,14 +175,25 @@ pub async fn publish(
     )
     .await?;
     txn.commit().await?;
-    let view = trial_view(&state.db, &trial_id).await?;
-    state.matching.set_trial(trial_doc(&view)?)?;
-    Ok(view)
+    trial_view(&state.db, &trial_id).await
 }
 
 /// Adds version n+1 of the sponsor's own trial (`protocol.amended`), flagging what an
 /// ethics board should look at.
 pub async fn amend(
+    state: &AppState,
+    sponsor: &Principal,
+    trial_id: &str,
+    input: ProtocolInput,
+    reason: &str,
+) -> AppResult<TrialView> {
+    let view = amend_unindexed(state, sponsor, trial_id, input, reason).await?;
+    state.matching.set_trial(trial_doc(&view)?)?;
+    Ok(view)
+}
+
+/// [`amend`] without updating the trial index (bulk imports refresh it once at the end).
+pub async fn amend_unindexed(
     state: &AppState,
     sponsor: &Principal,
     trial_id: &str,
@@ -233,9 +255,7 @@ pub async fn amend(
     .exec(&txn)
     .await?;
     txn.commit().await?;
-    let view = trial_view(&state.db, trial_id).await?;
-    state.matching.set_trial(trial_doc(&view)?)?;
-    Ok(view)
+    trial_view(&state.db, trial_id).await
 }
 
 async fn validate(db: &impl ConnectionTrait, input: &ProtocolInput) -> AppResult<()> {
@@ -353,6 +373,18 @@ async fn store_version(
     .exec(txn)
     .await?;
     Ok(())
+}
+
+/// Whether `input` would produce the same protocol as `current` (bookkeeping fields aside).
+pub fn same_content(current: &ProtocolDocument, input: &ProtocolInput) -> bool {
+    let proposed = document(
+        &current.trial_id,
+        current.version,
+        input,
+        current.previous_version_hash.clone(),
+        current.reason.clone(),
+    );
+    &proposed == current
 }
 
 /// A trial and all its versions, with documents read from the ledger payloads.

@@ -60,6 +60,29 @@ impl TestStore {
         }
     }
 
+    /// Creates an organisation directly through the service layer.
+    pub async fn org(&self, name: &str, kind: OrgKind) -> String {
+        let stores = open_stores(&self.config()).await.expect("stores");
+        accounts::create_organization(&stores.db, name, kind)
+            .await
+            .expect("organisation created")
+            .id
+    }
+
+    /// Creates a user with the harness password.
+    pub async fn user(&self, email: &str, org: &str, role: Role) {
+        let stores = open_stores(&self.config()).await.expect("stores");
+        let new = NewUser {
+            email,
+            org_name: org,
+            role,
+            password: PASSWORD,
+        };
+        accounts::create_user(&stores.db, new)
+            .await
+            .expect("user created");
+    }
+
     /// The `veritrial` binary, pointed at this store.
     pub fn cli(&self) -> std::process::Command {
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_veritrial"));
@@ -94,7 +117,11 @@ impl TestServer {
 
     /// Like [`TestServer::start`] with explicit HTTP limits.
     pub async fn start_with(backend: Backend, limits: HttpLimits) -> Option<Self> {
-        let store = TestStore::new(backend).await?;
+        Some(Self::start_on(TestStore::new(backend).await?, limits).await)
+    }
+
+    /// Starts a server on an existing store (e.g. one a CLI command filled first).
+    pub async fn start_on(store: TestStore, limits: HttpLimits) -> Self {
         let config = ServeConfig {
             store: store.config(),
             listen: "127.0.0.1:0".parse().expect("address"),
@@ -109,12 +136,12 @@ impl TestServer {
         tokio::spawn(bound.run(async {
             let _ = rx.await;
         }));
-        Some(Self {
+        Self {
             store,
             addr,
             http: reqwest::Client::new(),
             running: Running::InProcess(Some(tx)),
-        })
+        }
     }
 
     /// Starts `veritrial serve` as a child process on a free port, for tests that measure
@@ -139,10 +166,9 @@ impl TestServer {
             running: Running::Process(child),
         };
         for _ in 0..200 {
-            if let Ok(response) = server.http.get(server.url("/healthz")).send().await {
-                if response.status().is_success() {
-                    return Some(server);
-                }
+            let healthy = server.http.get(server.url("/healthz")).send().await;
+            if healthy.is_ok_and(|response| response.status().is_success()) {
+                return Some(server);
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

@@ -1,0 +1,278 @@
+//! Real data in: 1,000 ClinicalTrials.gov studies and 40 Synthea FHIR R4 bundles, imported
+//! through the CLI, idempotently, then found by trial search and cohort queries; and no name
+//! or identifier from the bundles is stored.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use common::{Backend, TestServer, TestStore};
+use sea_orm::{ConnectionTrait, Statement};
+use serde_json::json;
+use veritrial::domain::{OrgKind, Role};
+use veritrial::http::HttpLimits;
+use veritrial::server::open_stores;
+
+fn testdata(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../testdata")
+        .join(path)
+}
+
+fn run(store: &TestStore, args: &[&str]) -> (Output, String) {
+    let out = store.cli().args(args).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    (out, stdout)
+}
+
+fn import_ctgov(store: &TestStore, file: &Path) -> (Output, String) {
+    run(
+        store,
+        &[
+            "import",
+            "ctgov",
+            file.to_str().unwrap(),
+            "--sponsor",
+            "Helix",
+        ],
+    )
+}
+
+fn import_fhir(store: &TestStore) -> (Output, String) {
+    let dir = testdata("fhir-r4-synthea");
+    run(
+        store,
+        &[
+            "import",
+            "fhir",
+            dir.to_str().unwrap(),
+            "--site",
+            "St Mary's",
+            "--consent-recruitment",
+        ],
+    )
+}
+
+/// The site's pseudonym of a local id, computed independently from the site's key file.
+fn pseudonym(server: &TestServer, site_id: &str, local_id: &str) -> String {
+    let secret = std::fs::read(
+        server
+            .data_dir()
+            .join(format!("keys/pseudonym-{site_id}.key")),
+    )
+    .unwrap();
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &secret);
+    hex::encode(ring::hmac::sign(&key, local_id.as_bytes()))
+}
+
+async fn studies_and_patients_import_cleanly(backend: Backend) {
+    let Some(store) = TestStore::new(backend).await else {
+        return;
+    };
+    store.org("Helix", OrgKind::Sponsor).await;
+    let site_id = store.org("St Mary's", OrgKind::Site).await;
+    store.org("TrialReach", OrgKind::Recruiter).await;
+    store.user("s@helix.com", "Helix", Role::Sponsor).await;
+    store.user("crc@stmarys.org", "St Mary's", Role::Site).await;
+    store
+        .user("r@trialreach.com", "TrialReach", Role::Recruiter)
+        .await;
+
+    // ClinicalTrials.gov: everything imports; the second time nothing changes.
+    let studies = testdata("ctgov/studies.json.gz");
+    let (out, stdout) = import_ctgov(&store, &studies);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        stdout.trim(),
+        "imported 1000, updated 0, unchanged 0, skipped 0, failed 0"
+    );
+    let (_, again) = import_ctgov(&store, &studies);
+    assert_eq!(
+        again.trim(),
+        "imported 0, updated 0, unchanged 1000, skipped 0, failed 0"
+    );
+
+    // A changed record is an amendment.
+    let all: serde_json::Value = serde_json::from_reader(flate2::read::GzDecoder::new(
+        std::fs::File::open(&studies).unwrap(),
+    ))
+    .unwrap();
+    let mut study = all["studies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["protocolSection"]["identificationModule"]["nctId"] == "NCT00001888")
+        .unwrap()
+        .clone();
+    study["protocolSection"]["eligibilityModule"]["minimumAge"] = json!("21 Years");
+    let changed = store.data_dir.path().join("changed.json");
+    std::fs::write(&changed, study.to_string()).unwrap();
+    let (_, updated) = import_ctgov(&store, &changed);
+    assert_eq!(
+        updated.trim(),
+        "imported 0, updated 1, unchanged 0, skipped 0, failed 0"
+    );
+
+    // FHIR: 38 patients, 4 deceased skipped, 1 without a postal code and 1 empty file fail.
+    let (out, stdout) = import_fhir(&store);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stdout.lines().last().unwrap(),
+        "imported 33, updated 0, unchanged 0, skipped 4, failed 2"
+    );
+    let (_, again) = import_fhir(&store);
+    assert_eq!(
+        again.lines().last().unwrap(),
+        "imported 0, updated 0, unchanged 33, skipped 4, failed 2"
+    );
+
+    let server = TestServer::start_on(store, HttpLimits::default()).await;
+    let sponsor = server.login("s@helix.com").await;
+    let site = server.login("crc@stmarys.org").await;
+    let recruiter = server.login("r@trialreach.com").await;
+
+    // One study checked field by field against its record, with its amendment.
+    let trials = server
+        .ok(Some(&sponsor), "{ trials { id nctId title status versions { reason phase primaryEndpoint targetEnrollment criteria conditions keywords } } }", json!({}))
+        .await;
+    let trials = trials["trials"].as_array().unwrap();
+    assert_eq!(trials.len(), 1000);
+    let asthma = trials.iter().find(|t| t["nctId"] == "NCT00001888").unwrap();
+    assert_eq!(
+        asthma["title"],
+        "Sample Collections From the Airways of Asthmatic Patients"
+    );
+    assert_eq!(asthma["status"], "RECRUITING");
+    let v1 = &asthma["versions"][0];
+    assert_eq!(v1["phase"], "NA");
+    assert_eq!(v1["criteria"], "age >= 18");
+    assert_eq!(v1["targetEnrollment"], 2000);
+    assert_eq!(v1["conditions"], json!(["Asthma"]));
+    assert_eq!(v1["keywords"][0], "Induced Sputum");
+    assert_eq!(
+        v1["primaryEndpoint"],
+        "Assess the role of apolipoprotein and lipid pathways in asthmatic and non-asthmatic subjects."
+    );
+    assert_eq!(asthma["versions"][1]["criteria"], "age >= 21");
+    assert_eq!(
+        asthma["versions"][1]["reason"],
+        "updated from the ClinicalTrials.gov record"
+    );
+
+    // A patient chosen by hand: her exact profile.
+    let bundle = std::fs::read(testdata(
+        "fhir-r4-synthea/Maida_Gerhold_40f86343-0170-40ca-b4ca-21ab9094da93.json.gz",
+    ))
+    .unwrap();
+    let parsed = veritrial::import::fhir::parse_bundle(&bundle).unwrap();
+    let maida = parsed.patients[0].1.as_ref().unwrap();
+    let profile = server
+        .ok(Some(&site), "query($p: String!) { patient(pseudonym: $p) { age sex zip3 conditions medications labs { code value unit year } recruitmentConsent } }", json!({ "p": pseudonym(&server, &site_id, &maida.local_id) }))
+        .await["patient"]
+        .clone();
+    let age = veritrial::services::anonymise::age_in_years(
+        maida.birth_date,
+        chrono::Utc::now().date_naive(),
+    )
+    .unwrap();
+    assert_eq!(profile["age"], age);
+    assert_eq!(profile["sex"], "FEMALE");
+    assert_eq!(profile["zip3"], maida.zip.as_deref().unwrap()[..3]);
+    assert_eq!(profile["conditions"], json!(maida.conditions));
+    assert_eq!(profile["recruitmentConsent"], true);
+    let hba1c = profile["labs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["code"] == "loinc:4548-4")
+        .unwrap();
+    assert_eq!(hba1c["value"], 6.069261311137464);
+    assert_eq!(hba1c["unit"], "%");
+    assert_eq!(hba1c["year"], 2019);
+
+    // Imported patients are counted; an imported trial is found for an imported patient.
+    let cohort = server
+        .ok(
+            Some(&recruiter),
+            "{ cohort(criteria: \"age >= 0\") { count } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(cohort["cohort"]["count"], 33);
+    let kermit_bundle = std::fs::read(testdata(
+        "fhir-r4-synthea/Kermit_Trantow_f1a650a5-737e-4fd7-828e-03c3348b9524.json.gz",
+    ))
+    .unwrap();
+    let kermit = veritrial::import::fhir::parse_bundle(&kermit_bundle)
+        .unwrap()
+        .patients[0]
+        .1
+        .clone()
+        .unwrap();
+    let found = server
+        .ok(
+            Some(&site),
+            "query($p: String!) { matchingTrials(pseudonym: $p) { trial { nctId } score } }",
+            json!({ "p": pseudonym(&server, &site_id, &kermit.local_id) }),
+        )
+        .await;
+    assert_eq!(
+        found["matchingTrials"][0]["trial"]["nctId"], "NCT00001888",
+        "{found}"
+    );
+
+    // No name, address or identifier from the bundles is anywhere in the database.
+    let stored = all_stored_text(&server, backend).await;
+    for secret in ["Maida", "Gerhold", "Kermit", "Trantow", &maida.local_id] {
+        assert!(!stored.contains(secret), "{secret:?} is stored");
+    }
+}
+
+/// Every byte the database holds, as text.
+async fn all_stored_text(server: &TestServer, backend: Backend) -> String {
+    let stores = open_stores(&server.store.config()).await.unwrap();
+    match backend {
+        Backend::Sqlite => {
+            stores
+                .db
+                .execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
+                .await
+                .unwrap();
+            let bytes = std::fs::read(server.data_dir().join("veritrial.db")).unwrap();
+            String::from_utf8_lossy(&bytes).into_owned()
+        }
+        Backend::Postgres => {
+            let tables = stores
+                .db
+                .query_all_raw(Statement::from_string(
+                    stores.db.get_database_backend(),
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public'",
+                ))
+                .await
+                .unwrap();
+            let mut text = String::new();
+            for row in tables {
+                let table: String = row.try_get("", "tablename").unwrap();
+                let rows = stores
+                    .db
+                    .query_all_raw(Statement::from_string(
+                        stores.db.get_database_backend(),
+                        format!("SELECT row_to_json(t)::text AS j FROM \"{table}\" t"),
+                    ))
+                    .await
+                    .unwrap();
+                for row in rows {
+                    text.push_str(&row.try_get::<String>("", "j").unwrap());
+                }
+            }
+            text
+        }
+    }
+}
+
+on_both_databases!(studies_and_patients_import_cleanly);

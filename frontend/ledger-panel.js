@@ -32,7 +32,11 @@ export function ledgerPanel() {
       message.show('');
     });
   const download = () =>
-    attempt(message, async () => saveBlob(await fetchFile('/ledger/export'), 'veritrial-ledger.jsonl'));
+    attempt(message, async () => {
+      const blob = await fetchFile('/ledger/export');
+      saveBlob(blob, 'veritrial-ledger.jsonl');
+      message.show(`Saved veritrial-ledger.jsonl (${blob.size} bytes).`, 'ok');
+    });
   attempt(message, async () => {
     const hd = (await gql(HEAD)).ledgerHead;
     head.replaceChildren(

@@ -498,6 +498,9 @@ async fn ethics(page: &Page<'_>, server: &TestServer, trial_id: &str) -> anyhow:
     page.wait_text("#public-key", "+").await?;
     page.click("#verify-ledger").await?;
     page.wait_text("#verdict", "Ledger verified").await?;
+    page.click("#download-export").await?;
+    page.wait_text("#ledger-message", "Saved veritrial-ledger.jsonl")
+        .await?;
     page.screenshot("ethics", "body").await?;
 
     page.open(&format!("#/ethics/trial/{trial_id}")).await?;

@@ -19,7 +19,7 @@ use crate::domain::Role;
 use crate::error::AppError;
 use crate::frontend;
 use crate::graphql::VeritrialSchema;
-use crate::services::{attachments, ledger};
+use crate::services::{attachments, ledger, report};
 use crate::state::AppState;
 
 /// Limits of the HTTP surface.
@@ -56,6 +56,7 @@ pub fn router(state: AppState, schema: VeritrialSchema, limits: HttpLimits) -> R
         .route("/graphql", get(graphiql).post(graphql))
         .route("/healthz", get(healthz))
         .route("/ledger/export", get(ledger_export))
+        .route("/trials/{id}/report", get(trial_report))
         .merge(frontend::router())
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
@@ -209,6 +210,32 @@ async fn download_attachment(
             )
                 .into_response()
         }
+        Err(err) => error_response(err),
+    }
+}
+
+/// `GET /trials/{id}/report`: the trial's self-contained HTML audit report.
+async fn trial_report(
+    State(shared): State<Shared>,
+    headers: HeaderMap,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
+    let who = match caller(&shared.state, &headers).principal() {
+        Ok(who) => who.clone(),
+        Err(err) => return error_response(err),
+    };
+    match report::trial_report(&shared.state, &who, &id).await {
+        Ok(html) => (
+            [
+                (header::CONTENT_TYPE, "text/html; charset=utf-8".to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"veritrial-audit-{id}.html\""),
+                ),
+            ],
+            html,
+        )
+            .into_response(),
         Err(err) => error_response(err),
     }
 }

@@ -489,6 +489,28 @@ async fn the_whole_story(backend: Backend) {
         "FORBIDDEN"
     );
 
+    // The audit report, as the ethics board downloads it.
+    let report = |token: String| {
+        let url = server.url(&format!("/trials/{trial_id}/report"));
+        let http = server.http.clone();
+        async move { http.get(url).bearer_auth(token).send().await.unwrap() }
+    };
+    let intact = report(ethics.clone()).await;
+    assert_eq!(intact.status(), 200);
+    let html = intact.text().await.unwrap();
+    assert!(html.contains("Intact:"), "{html}");
+    assert!(html.contains("primary_endpoint_changed_after_enrollment"));
+    assert!(html.contains(trial["versions"][0]["hash"].as_str().unwrap()));
+    assert!(
+        html.contains("enrollments (1)") && html.contains("data submissions (1)"),
+        "{html}"
+    );
+    assert!(
+        html.contains("— veritrial.local/ledger "),
+        "the signed note is in the report"
+    );
+    assert_eq!(report(recruiter.clone()).await.status(), 403);
+
     // Someone edits the stored submission behind the application's back.
     let stores = open_stores(&server.store.config()).await.unwrap();
     let seq = first["ledgerSeq"].as_i64().unwrap();
@@ -508,6 +530,11 @@ async fn the_whole_story(backend: Backend) {
         .await;
     assert_eq!(tampered["verifyLedger"]["ok"], false);
     assert_eq!(tampered["verifyLedger"]["firstBadSeq"], seq, "{tampered}");
+    let html = report(ethics.clone()).await.text().await.unwrap();
+    assert!(
+        html.contains(&format!("NOT intact (first bad entry {seq})")),
+        "{html}"
+    );
 
     // No local patient id reached the database.
     if matches!(backend, Backend::Sqlite) {

@@ -44,6 +44,9 @@ enum Command {
     /// Import ClinicalTrials.gov studies or FHIR R4 patient bundles.
     #[command(subcommand)]
     Import(import::ImportCommand),
+    /// Write a trial's self-contained HTML audit report (prints cleanly to PDF).
+    #[command(subcommand)]
+    Report(ReportCommand),
     /// Rebuild the search indexes (patients, trials) from the database.
     Reindex(StoreArgs),
     /// Export, verify or inspect this node's ledger.
@@ -159,6 +162,20 @@ impl ServeArgs {
 }
 
 #[derive(Debug, Subcommand)]
+enum ReportCommand {
+    /// The audit report of one trial.
+    Trial {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The trial's id.
+        id: String,
+        /// The HTML file to write.
+        #[arg(long, value_name = "FILE.html")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum OrgCommand {
     /// Add an organisation.
     Add {
@@ -260,6 +277,20 @@ impl Cli {
                 Ok(())
             }
             Command::Import(command) => command.run(DATA_DIR).await,
+            Command::Report(ReportCommand::Trial { store, id, out }) => {
+                let state =
+                    server::load_state(&ServeConfig::for_tools(store.config(DATA_DIR))).await?;
+                let operator = crate::auth::Principal {
+                    user_id: "operator".into(),
+                    org_id: "operator".into(),
+                    role: Role::Admin,
+                };
+                let html = crate::services::report::trial_report(&state, &operator, &id).await?;
+                std::fs::write(&out, html)
+                    .with_context(|| format!("cannot write {}", out.display()))?;
+                println!("wrote the audit report of trial {id} to {}", out.display());
+                Ok(())
+            }
             Command::Reindex(store) => {
                 let stores = server::open_stores(&store.config(DATA_DIR)).await?;
                 let matching = server::open_matching(&stores, 11).await?;

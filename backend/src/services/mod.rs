@@ -10,4 +10,5 @@ pub mod matching;
 pub mod patients;
 pub mod protocols;
 pub mod recruitment;
+pub mod report;
 pub mod trial_data;

@@ -1,0 +1,232 @@
+//! The audit report: one self-contained HTML document for a trial (protocol versions and
+//! their hashes, amendments and flags, enrollment and data counts over time, the ledger
+//! verification result, and the signed checkpoint) that prints cleanly to PDF.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use chrono::DateTime;
+use ledger::export::Report;
+
+use super::audit;
+use super::ledger::{self as ledger_service, Head, StoredEntry};
+use super::protocols::TrialView;
+use crate::auth::Principal;
+use crate::error::AppResult;
+use crate::state::AppState;
+
+/// The report of `trial_id` for `who` (who must be able to read its audit trail).
+pub async fn trial_report(state: &AppState, who: &Principal, trial_id: &str) -> AppResult<String> {
+    let (view, events) = audit::audit_trail(state, who, trial_id).await?;
+    let verification = ledger_service::verify(&state.db, &state.ledger).await?;
+    let head = match ledger_service::head(&state.db, &state.ledger).await? {
+        Some(head) => head,
+        None => state.ledger.sign_empty()?,
+    };
+    render(&view, &events, &verification, &head)
+}
+
+fn render(
+    view: &TrialView,
+    events: &[StoredEntry],
+    verification: &Report,
+    head: &Head,
+) -> AppResult<String> {
+    let mut html = String::new();
+    let title = format!("Audit report: {}", view.trial.title);
+    let _ = write!(
+        html,
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}</style></head><body>",
+        escape(&title)
+    );
+    let _ = write!(
+        html,
+        "<h1>{}</h1><p>Trial <code>{}</code>{} · status {} · generated {}</p>",
+        escape(&view.trial.title),
+        escape(&view.trial.id),
+        view.trial
+            .nct_id
+            .as_deref()
+            .map(|n| format!(" · {}", escape(n)))
+            .unwrap_or_default(),
+        escape(&view.trial.status),
+        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC")
+    );
+
+    html.push_str("<h2>Ledger verification</h2>");
+    if verification.ok {
+        let _ = write!(
+            html,
+            "<p class=\"ok\">Intact: {} entries verified against the signed checkpoint.</p>",
+            verification.entries_checked
+        );
+    } else {
+        let first = verification
+            .first_bad_seq
+            .map(|s| format!("first bad entry {s}"))
+            .unwrap_or_else(|| "the checkpoint".into());
+        let _ = write!(
+            html,
+            "<p class=\"bad\">NOT intact ({}): {} problems.</p><ul>",
+            escape(&first),
+            verification.problems.len()
+        );
+        for problem in verification.problems.iter().take(20) {
+            let _ = write!(html, "<li>{}</li>", escape(&problem.message));
+        }
+        html.push_str("</ul>");
+    }
+
+    html.push_str("<h2>Protocol versions</h2><table><tr><th>Version</th><th>Ledger entry</th><th>Document SHA-256</th><th>Primary endpoint</th><th>Reason</th><th>Flags</th></tr>");
+    for version in &view.versions {
+        let flags: Vec<String> =
+            serde_json::from_str(&version.row.flags).map_err(anyhow::Error::from)?;
+        let _ = write!(
+            html,
+            "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td class=\"{}\">{}</td></tr>",
+            version.row.version,
+            version.row.ledger_seq,
+            escape(&version.row.document_hash),
+            escape(&version.document.primary_endpoint),
+            escape(version.row.reason.as_deref().unwrap_or("")),
+            if flags.is_empty() { "" } else { "bad" },
+            escape(&flags.join(", "))
+        );
+    }
+    html.push_str("</table>");
+
+    html.push_str("<h2>Enrollment and data over time</h2>");
+    html.push_str(&chart(events));
+
+    html.push_str("<h2>Audit trail</h2><table><tr><th>Seq</th><th>When (UTC)</th><th>Kind</th><th>Organisation</th><th>Payload SHA-256</th></tr>");
+    for stored in events {
+        let e = &stored.entry;
+        let _ = write!(
+            html,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td><code>{}</code></td></tr>",
+            e.seq,
+            when(e.timestamp_ms),
+            escape(e.kind.as_str()),
+            escape(&e.actor_org),
+            e.payload_hash.to_hex()
+        );
+    }
+    html.push_str("</table>");
+
+    let _ = write!(
+        html,
+        "<h2>Signed checkpoint</h2><p>Tree size {} · root <code>{}</code> · signed {}</p><pre>{}</pre><p>Public key: <code>{}</code></p><p>Verify an export offline with <code>veritrial verify FILE --public-key KEY</code>.</p></body></html>",
+        head.size,
+        head.root.to_hex(),
+        when(head.timestamp_ms),
+        escape(&head.note),
+        escape(&head.public_key)
+    );
+    Ok(html)
+}
+
+/// Cumulative enrollments and data submissions per day, as an inline SVG line chart.
+fn chart(events: &[StoredEntry]) -> String {
+    let mut per_day: BTreeMap<String, (u32, u32)> = BTreeMap::new();
+    for stored in events {
+        let day = when(stored.entry.timestamp_ms)[..10].to_string();
+        let counts = per_day.entry(day).or_default();
+        match stored.entry.kind.as_str() {
+            "enrollment.created" => counts.0 += 1,
+            "data.submitted" => counts.1 += 1,
+            _ => {}
+        }
+    }
+    let (mut enrolled, mut submitted) = (0u32, 0u32);
+    let points: Vec<(String, u32, u32)> = per_day
+        .into_iter()
+        .map(|(day, (e, s))| {
+            enrolled += e;
+            submitted += s;
+            (day, enrolled, submitted)
+        })
+        .collect();
+    if enrolled + submitted == 0 {
+        return "<p>No enrollments or data submissions yet.</p>".to_string();
+    }
+    let max = points
+        .iter()
+        .map(|p| p.1.max(p.2))
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let (width, height) = (640.0, 200.0);
+    let step = if points.len() > 1 {
+        width / (points.len() - 1) as f64
+    } else {
+        0.0
+    };
+    let line = |pick: fn(&(String, u32, u32)) -> u32| -> String {
+        points
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                format!(
+                    "{:.1},{:.1}",
+                    i as f64 * step,
+                    height - f64::from(pick(p)) / f64::from(max) * height
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let mut svg = format!(
+        "<svg role=\"img\" aria-label=\"Cumulative enrollments and submissions\" viewBox=\"-10 -10 660 240\" width=\"660\" height=\"240\"><polyline fill=\"none\" stroke=\"#123c69\" stroke-width=\"2\" points=\"{}\"/><polyline fill=\"none\" stroke=\"#b5651d\" stroke-width=\"2\" points=\"{}\"/>",
+        line(|p| p.1),
+        line(|p| p.2)
+    );
+    if let (Some(first), Some(last)) = (points.first(), points.last()) {
+        let _ = write!(
+            svg,
+            "<text x=\"0\" y=\"225\">{}</text><text x=\"560\" y=\"225\">{}</text>",
+            first.0, last.0
+        );
+    }
+    svg.push_str("</svg>");
+    format!(
+        "{svg}<p><span style=\"color:#123c69\">■</span> enrollments ({enrolled}) · <span style=\"color:#b5651d\">■</span> data submissions ({submitted})</p>"
+    )
+}
+
+fn when(ms: i64) -> String {
+    DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
+}
+
+/// Text made safe for HTML element content and attribute values.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2rem;color:#1a1a1a}h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ccc}table{border-collapse:collapse;width:100%;font-size:.85rem}th,td{border:1px solid #ccc;padding:.3rem;text-align:left;vertical-align:top}code,pre{font-family:ui-monospace,monospace;font-size:.8rem;word-break:break-all;white-space:pre-wrap}.ok{color:#0a6b2d;font-weight:bold}.bad{color:#a00000;font-weight:bold}@media print{body{margin:0}h2{break-after:avoid}tr{break-inside:avoid}}";
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    #[test]
+    fn markup_is_escaped() {
+        assert_eq!(
+            escape("<script>\"x\" & 'y'</script>"),
+            "&lt;script&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/script&gt;"
+        );
+    }
+}

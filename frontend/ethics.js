@@ -1,8 +1,8 @@
 // Ethics-board pages: the ledger, and per trial the audit trail as a timeline with the
 // protocol versions side by side.
 
-import { gql } from './api.js';
-import { attempt, h, shortHash, status, when } from './dom.js';
+import { fetchFile, gql } from './api.js';
+import { attempt, h, saveBlob, shortHash, status, when } from './dom.js';
 import { ledgerPanel } from './ledger-panel.js';
 import { href, route } from './router.js';
 import { loadTrials, statusBadge, trialsTable } from './trials.js';
@@ -75,8 +75,21 @@ route('ethics', async (page) => {
 
 route('ethics/trial/:id', async (page, { id }) => {
   const { trial, events } = (await gql(AUDIT, { id })).auditTrail;
+  const message = status('report-message');
+  const downloadReport = () =>
+    attempt(message, async () => {
+      const blob = await fetchFile(`/trials/${id}/report`);
+      saveBlob(blob, `veritrial-audit-${id}.html`);
+      message.show(`Saved the audit report (${blob.size} bytes); it prints cleanly to PDF.`, 'ok');
+    });
   page.append(
     h('h2', {}, trial.title, ' ', statusBadge(trial.status)),
+    h(
+      'div',
+      { class: 'buttons' },
+      h('button', { type: 'button', class: 'secondary', id: 'download-report', onclick: downloadReport }, 'Download audit report (.html)'),
+      message,
+    ),
     h('section', { class: 'card' }, h('h3', {}, 'Protocol versions side by side'), h('div', { class: 'versions', id: 'versions' }, trial.versions.map(versionColumn))),
     h('section', { class: 'card' }, h('h3', {}, `Audit trail (${events.length} entries)`), timeline(events)),
   );

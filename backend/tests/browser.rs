@@ -509,6 +509,29 @@ async fn ethics(page: &Page<'_>, server: &TestServer, trial_id: &str) -> anyhow:
     let versions = page.wait_text("#versions", "Version 2").await?;
     assert!(versions.contains("Power recalculated"), "{versions}");
     page.screenshot("ethics-trail", "body").await?;
+    page.click("#download-report").await?;
+    page.wait_text("#report-message", "Saved the audit report")
+        .await?;
+
+    // The audit report opens in the browser and reads right.
+    let token = server.login("irb@board.test").await;
+    let report = server
+        .http
+        .get(server.url(&format!("/trials/{trial_id}/report")))
+        .bearer_auth(&token)
+        .send()
+        .await?
+        .text()
+        .await?;
+    let file = server.store.data_dir.path().join("audit-report.html");
+    std::fs::write(&file, report)?;
+    page.driver
+        .goto(format!("file://{}", file.display()))
+        .await?;
+    let body = page.driver.find(By::Css("body")).await?.text().await?;
+    assert!(body.contains("Intact:"), "{body}");
+    assert!(body.contains("Power recalculated"), "{body}");
+    page.screenshot("ethics-report", "body").await?;
 
     // Someone edits the stored payload of the enrollment behind the ledger's back.
     let token = server.login("irb@board.test").await;

@@ -167,6 +167,11 @@ const MATRIX: &[(&str, &str, &[&str])] = &[
         &["sponsor"],
     ),
     (
+        "importCtgov",
+        "mutation { importCtgov(json: \"{}\") { imported } }",
+        &["sponsor", "foreign_sponsor"],
+    ),
+    (
         "registerPatient",
         "mutation($patient: RegisterPatientInput!) { registerPatient(input: $patient) { pseudonym } }",
         &["site", "foreign_site"],

@@ -275,4 +275,54 @@ async fn all_stored_text(server: &TestServer, backend: Backend) -> String {
     }
 }
 
-on_both_databases!(studies_and_patients_import_cleanly);
+async fn sponsors_import_through_the_api(backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
+    server.org("Helix", OrgKind::Sponsor).await;
+    server.org("TrialReach", OrgKind::Recruiter).await;
+    let sponsor = server.user("s@helix.com", "Helix", Role::Sponsor).await;
+    let recruiter = server
+        .user("r@trialreach.com", "TrialReach", Role::Recruiter)
+        .await;
+    let all: serde_json::Value = serde_json::from_reader(flate2::read::GzDecoder::new(
+        std::fs::File::open(testdata("ctgov/studies.json.gz")).unwrap(),
+    ))
+    .unwrap();
+    let mut two = json!({ "studies": [all["studies"][0].clone(), all["studies"][1].clone()] });
+    two["studies"][1]["protocolSection"]["eligibilityModule"]["minimumAge"] = json!("18 Parsecs");
+    let import = "mutation($j: String!) { importCtgov(json: $j) { imported updated unchanged failed problems } }";
+    let first = server
+        .ok(Some(&sponsor), import, json!({ "j": two.to_string() }))
+        .await;
+    assert_eq!(first["importCtgov"]["imported"], 1);
+    assert_eq!(first["importCtgov"]["failed"], 1);
+    assert!(
+        first["importCtgov"]["problems"][0]
+            .as_str()
+            .unwrap()
+            .contains("position 1"),
+        "{first}"
+    );
+    let again = server
+        .ok(Some(&sponsor), import, json!({ "j": two.to_string() }))
+        .await;
+    assert_eq!(again["importCtgov"]["unchanged"], 1);
+    assert_eq!(
+        server
+            .error_code(Some(&sponsor), import, json!({ "j": "not json" }))
+            .await,
+        "BAD_INPUT"
+    );
+    assert_eq!(
+        server
+            .error_code(Some(&recruiter), import, json!({ "j": "{}" }))
+            .await,
+        "FORBIDDEN"
+    );
+}
+
+on_both_databases!(
+    studies_and_patients_import_cleanly,
+    sponsors_import_through_the_api
+);

@@ -8,6 +8,7 @@ use super::{ApiResult, parts};
 use crate::domain::{TrialStatus, from_stored};
 use crate::error::AppError;
 use crate::services::audit::{self, FieldChange};
+use crate::services::imports::{self, Outcome};
 use crate::services::protocols::{self, ProtocolInput, TrialView};
 
 /// A protocol as a sponsor writes it.
@@ -221,6 +222,17 @@ impl TrialQuery {
     }
 }
 
+/// What an import did.
+#[derive(SimpleObject, Default)]
+pub struct ImportSummary {
+    imported: u32,
+    updated: u32,
+    unchanged: u32,
+    failed: u32,
+    /// One line per study that could not be imported: its position and why.
+    problems: Vec<String>,
+}
+
 #[derive(Default)]
 pub struct TrialMutation;
 
@@ -237,6 +249,41 @@ impl TrialMutation {
         Ok(protocols::publish(state, who, input.into())
             .await?
             .try_into()?)
+    }
+
+    /// Imports ClinicalTrials.gov API v2 JSON (one study, or `{"studies": [...]}`) as the
+    /// sponsor's trials; a study already imported is amended only when its record changed.
+    async fn import_ctgov(&self, ctx: &Context<'_>, json: String) -> ApiResult<ImportSummary> {
+        let (state, caller) = parts(ctx);
+        let who = caller.require(&[crate::domain::Role::Sponsor])?;
+        let studies = crate::import::ctgov::parse_studies(json.as_bytes())
+            .map_err(|err| AppError::bad_input(format!("not ClinicalTrials.gov JSON: {err}")))?;
+        let mut summary = ImportSummary::default();
+        for (position, parsed) in studies {
+            let outcome = match parsed {
+                Ok(study) => imports::import_study(state, who, &study)
+                    .await
+                    .map_err(|err| {
+                        format!("study at position {position} ({}): {err}", study.nct_id)
+                    }),
+                Err(problem) => Err(problem.to_string()),
+            };
+            match outcome {
+                Ok(Outcome::Imported) => summary.imported += 1,
+                Ok(Outcome::Updated) => summary.updated += 1,
+                Ok(Outcome::Unchanged | Outcome::Skipped(_)) => summary.unchanged += 1,
+                Err(problem) => {
+                    summary.failed += 1;
+                    summary.problems.push(problem);
+                }
+            }
+        }
+        state
+            .matching
+            .rebuild_trials(&state.db)
+            .await
+            .map_err(AppError::Internal)?;
+        Ok(summary)
     }
 
     /// Adds a new version of the sponsor's own protocol, with the reason.

@@ -203,11 +203,9 @@ async fn readable_submission(
         .one(&state.db)
         .await?
         .ok_or_else(not_found)?;
-    let allowed = match who.role {
-        Role::Site => sub.site_org_id == who.org_id,
-        _ => protocols::readable_trial(state, who, &sub.trial_id)
-            .await
-            .is_ok(),
-    };
-    if allowed { Ok(sub) } else { Err(not_found()) }
+    if protocols::may_read_site_record(state, who, &sub.site_org_id, &sub.trial_id).await? {
+        Ok(sub)
+    } else {
+        Err(not_found())
+    }
 }

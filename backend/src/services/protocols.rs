@@ -446,6 +446,22 @@ pub async fn readable_trial(
     }
 }
 
+/// Whether `who` may read a participant-level record (enrollment, submission, attachment) that
+/// `site_org_id` holds in `trial_id`: that site itself, or whoever may read the trial's
+/// audit data (its ethics board, admins). Callers answer `NOT_FOUND` when it may not.
+pub async fn may_read_site_record(
+    state: &AppState,
+    who: &Principal,
+    site_org_id: &str,
+    trial_id: &str,
+) -> AppResult<bool> {
+    who.require(&[Role::Site, Role::Ethics, Role::Admin])?;
+    Ok(match who.role {
+        Role::Site => site_org_id == who.org_id,
+        _ => readable_trial(state, who, trial_id).await.is_ok(),
+    })
+}
+
 /// Every trial the caller may read, optionally of one status, newest first.
 pub async fn list(
     state: &AppState,

@@ -377,13 +377,9 @@ pub async fn submissions(
         .one(&state.db)
         .await?
         .ok_or_else(not_found)?;
-    let allowed = match who.role {
-        Role::Site => enrolled.site_org_id == who.org_id,
-        _ => protocols::readable_trial(state, who, &enrolled.trial_id)
-            .await
-            .is_ok(),
-    };
-    if !allowed {
+    if !protocols::may_read_site_record(state, who, &enrolled.site_org_id, &enrolled.trial_id)
+        .await?
+    {
         return Err(not_found());
     }
     let subs = submission::Entity::find()

@@ -70,7 +70,7 @@ pub async fn register(
 }
 
 /// Writes `profile`'s rows, replacing any previous ones.
-async fn store_profile(db: &impl ConnectionTrait, profile: &Profile) -> AppResult<()> {
+pub(crate) async fn store_profile(db: &impl ConnectionTrait, profile: &Profile) -> AppResult<()> {
     let row = patient::ActiveModel {
         pseudonym: Set(profile.pseudonym.clone()),
         site_org_id: Set(profile.site_id.clone()),

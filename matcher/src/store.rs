@@ -74,6 +74,22 @@ impl Store {
         self.writer.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Ends a batch: commits it and reloads the reader (so the next query sees it) when
+    /// `result` is `Ok`, rolls it back otherwise.
+    pub fn commit_or_rollback(&self, writer: &mut IndexWriter, result: Result<()>) -> Result<()> {
+        match result {
+            Ok(()) => {
+                writer.commit()?;
+                self.reader.reload()?;
+                Ok(())
+            }
+            Err(e) => {
+                writer.rollback()?;
+                Err(e)
+            }
+        }
+    }
+
     /// Removes the version file, so that a crash before [`Store::mark_complete`] makes the
     /// next open recreate the index (used around bulk rebuilds).
     pub fn mark_incomplete(&self) -> Result<()> {

@@ -94,17 +94,7 @@ impl ProfileIndex {
             }
             Ok(())
         });
-        match result {
-            Ok(()) => {
-                writer.commit()?;
-                self.store.reader.reload()?;
-                Ok(())
-            }
-            Err(e) => {
-                writer.rollback()?;
-                Err(e)
-            }
-        }
+        self.store.commit_or_rollback(&mut writer, result)
     }
 
     /// Replaces the whole content with `profiles` (duplicates by pseudonym: the last wins),

@@ -105,17 +105,7 @@ impl TrialIndex {
             }
             Ok(())
         });
-        match result {
-            Ok(()) => {
-                writer.commit()?;
-                self.store.reader.reload()?;
-                Ok(())
-            }
-            Err(e) => {
-                writer.rollback()?;
-                Err(e)
-            }
-        }
+        self.store.commit_or_rollback(&mut writer, result)
     }
 
     /// Replaces the whole content with `trials`. Returns the number of trials read.

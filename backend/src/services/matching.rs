@@ -10,9 +10,10 @@ use matcher::profile::Profile;
 use matcher::suppress::Suppression;
 use matcher::trials::{TrialChange, TrialDoc, TrialIndex};
 use matcher::{IndexConfig, Opened};
-use sea_orm::DatabaseConnection;
+use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
 
 use super::{patients, protocols};
+use crate::entities::trial;
 use crate::error::{AppError, AppResult};
 
 /// The node's indexes and its small-cell suppression rule.
@@ -32,30 +33,41 @@ impl Matching {
         suppression: Suppression,
     ) -> anyhow::Result<Self> {
         let config = IndexConfig::default();
-        let (profiles, opened_profiles) = ProfileIndex::open(dir.join("profiles"), config)
-            .with_context(|| format!("cannot open the profile index under {} (is another veritrial process, such as a running server, using this data directory? stop it first)", dir.display()))?;
-        let (trials, opened_trials) = TrialIndex::open(dir.join("trials"), config)
-            .with_context(|| format!("cannot open the trial index under {} (is another veritrial process, such as a running server, using this data directory? stop it first)", dir.display()))?;
+        let in_use = || {
+            format!(
+                "cannot open the search index under {} (is another veritrial process, such as a running server, using this data directory? stop it first)",
+                dir.display()
+            )
+        };
+        let (profiles, opened_profiles) =
+            ProfileIndex::open(dir.join("profiles"), config).with_context(in_use)?;
+        let (trials, opened_trials) =
+            TrialIndex::open(dir.join("trials"), config).with_context(in_use)?;
         let matching = Self {
             profiles: Arc::new(profiles),
             trials: Arc::new(trials),
             suppression,
         };
-        let consenting = patients::consenting_profiles(db).await?;
-        if opened_profiles == Opened::Fresh || matching.profiles.len() != consenting.len() as u64 {
+        // Counts decide; the documents are loaded only when an index must be rebuilt.
+        let consenting = patients::consenting_count(db).await?;
+        if opened_profiles == Opened::Fresh || matching.profiles.len() != consenting {
             tracing::info!(
-                profiles = consenting.len(),
+                profiles = consenting,
                 "rebuilding the profile index from the database"
             );
-            matching.profiles.rebuild(consenting.into_iter())?;
+            matching
+                .profiles
+                .rebuild(patients::consenting_profiles(db).await?.into_iter())?;
         }
-        let published = protocols::trial_docs(db).await?;
-        if opened_trials == Opened::Fresh || matching.trials.len() != published.len() as u64 {
+        let published = trial::Entity::find().count(db).await?;
+        if opened_trials == Opened::Fresh || matching.trials.len() != published {
             tracing::info!(
-                trials = published.len(),
+                trials = published,
                 "rebuilding the trial index from the database"
             );
-            matching.trials.rebuild(published.into_iter())?;
+            matching
+                .trials
+                .rebuild(protocols::trial_docs(db).await?.into_iter())?;
         }
         Ok(matching)
     }

@@ -224,14 +224,24 @@ async fn load_profiles(
         .collect()
 }
 
-/// Every profile whose recruitment-contact consent is in force (what the index holds).
-pub async fn consenting_profiles(db: &impl ConnectionTrait) -> AppResult<Vec<Profile>> {
+/// The pseudonyms whose recruitment-contact consent is in force (what the index holds).
+async fn consenting_pseudonyms(db: &impl ConnectionTrait) -> AppResult<Vec<String>> {
     let latest = latest_consents(db, ConsentScope::RecruitmentContact).await?;
-    let ids: Vec<String> = latest
+    Ok(latest
         .into_iter()
         .filter(|(_, granted)| *granted)
         .map(|(key, _)| key.0)
-        .collect();
+        .collect())
+}
+
+/// How many patients the profile index should hold.
+pub async fn consenting_count(db: &impl ConnectionTrait) -> AppResult<u64> {
+    Ok(consenting_pseudonyms(db).await?.len() as u64)
+}
+
+/// Every profile whose recruitment-contact consent is in force (what the index holds).
+pub async fn consenting_profiles(db: &impl ConnectionTrait) -> AppResult<Vec<Profile>> {
+    let ids = consenting_pseudonyms(db).await?;
     let mut profiles = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(2_000) {
         let rows = patient::Entity::find()

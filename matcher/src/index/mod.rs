@@ -4,6 +4,7 @@
 //! Writes go through [`ProfileIndex::apply`] (one commit per batch, then a reader reload, so
 //! the next query sees the change) or [`ProfileIndex::rebuild`].
 
+mod cohort;
 mod collectors;
 mod compile;
 mod schema;
@@ -22,6 +23,7 @@ use crate::error::Result;
 use crate::profile::Profile;
 use crate::store::{self, Store};
 
+pub use self::cohort::CohortCounts;
 pub use crate::store::{IndexConfig, Opened};
 
 /// Documents added between intermediate commits during [`ProfileIndex::rebuild`].
@@ -150,21 +152,16 @@ impl ProfileIndex {
     }
 
     /// For each top-level conjunct `k` of `expr`, the profiles matching conjuncts `1..=k`.
-    /// All steps are computed on the same snapshot of the index.
+    /// All steps are computed on the same snapshot of the index, in time linear in the
+    /// number of conjuncts.
     pub fn funnel(&self, expr: &Expr) -> Result<Vec<FunnelStep>> {
-        let searcher = self.searcher();
-        let conjuncts = expr.conjuncts();
-        let mut steps = Vec::with_capacity(conjuncts.len());
-        for k in 1..=conjuncts.len() {
-            let prefix = Expr::and(conjuncts[..k].to_vec());
-            let query = compile::compile(&self.fields, &prefix);
-            let remaining = searcher.search(query.as_ref(), &Count)? as u64;
-            steps.push(FunnelStep {
-                clause: conjuncts[k - 1].to_string(),
-                remaining,
-            });
-        }
-        Ok(steps)
+        Ok(self.cohort(expr, None)?.funnel)
+    }
+
+    /// The funnel, total and per-site counts of `expr` from one snapshot, optionally only
+    /// among the profiles of the site `within_site`.
+    pub fn cohort(&self, expr: &Expr, within_site: Option<&str>) -> Result<CohortCounts> {
+        cohort::count(&self.searcher(), &self.fields, expr, within_site)
     }
 
     /// Profiles matching `expr` per site id, sorted by site id; sites without a match are

@@ -219,7 +219,16 @@ proptest! {
             for p in &expected {
                 *sites.entry(p.site_id.clone()).or_insert(0) += 1;
             }
-            prop_assert_eq!(index.count_by_site(e).unwrap(), sites.into_iter().collect::<Vec<_>>());
+            prop_assert_eq!(index.count_by_site(e).unwrap(), sites.clone().into_iter().collect::<Vec<_>>());
+
+            let cohort = index.cohort(e, None).unwrap();
+            prop_assert_eq!(cohort.total, expected.len() as u64);
+            prop_assert_eq!(&cohort.by_site, &sites);
+            for (site, n) in &sites {
+                let mine = index.cohort(e, Some(site)).unwrap();
+                prop_assert_eq!(mine.total, *n);
+                prop_assert_eq!(mine.by_site.len(), 1);
+            }
 
             let conjuncts = e.conjuncts();
             let funnel = index.funnel(e).unwrap();
@@ -300,6 +309,46 @@ proptest! {
             let _ = e.to_string();
         }
     }
+}
+
+#[test]
+fn cohort_snapshots_name_the_index_content() {
+    let (_dir, index) = open_temp();
+    let e = expr("age >= 0");
+    index
+        .apply(&[IndexChange::Upsert(profile("a", 50, &[]))])
+        .unwrap();
+    let first = index.cohort(&e, None).unwrap();
+    assert_eq!(index.cohort(&e, None).unwrap().snapshot, first.snapshot);
+    index
+        .apply(&[IndexChange::Remove {
+            pseudonym: "a".into(),
+        }])
+        .unwrap();
+    let second = index.cohort(&e, None).unwrap();
+    assert_eq!(second.total, 0);
+    assert_ne!(second.snapshot, first.snapshot);
+    index
+        .apply(&[IndexChange::Upsert(profile("a", 50, &[]))])
+        .unwrap();
+    let third = index.cohort(&e, None).unwrap();
+    assert_eq!(third.total, 1);
+    assert_ne!(
+        third.snapshot, first.snapshot,
+        "same count, other content state"
+    );
+}
+
+#[test]
+fn a_thousand_clause_funnel_counts_every_step() {
+    let (_dir, index) = open_temp();
+    index
+        .apply(&[IndexChange::Upsert(profile("a", 50, &[]))])
+        .unwrap();
+    let clauses: Vec<Expr> = (0..1_000).map(|_| expr("age >= 18")).collect();
+    let cohort = index.cohort(&Expr::And(clauses), None).unwrap();
+    assert_eq!(cohort.funnel.len(), 1_000);
+    assert!(cohort.funnel.iter().all(|step| step.remaining == 1));
 }
 
 #[test]

@@ -24,6 +24,10 @@ pub enum AppError {
     /// The change conflicts with stored state (duplicate, wrong state).
     #[error("{0}")]
     Conflict(String),
+    /// The caller's privacy budget for cohort counts is spent for now; the message says
+    /// when it frees up.
+    #[error("{0}")]
+    BudgetExhausted(String),
     /// A fault on our side; details go to the log, not to the client.
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
@@ -39,6 +43,7 @@ impl AppError {
             AppError::BadInput(_) => "BAD_INPUT",
             AppError::BadCriteria(_) => "BAD_CRITERIA",
             AppError::Conflict(_) => "CONFLICT",
+            AppError::BudgetExhausted(_) => "PRIVACY_BUDGET_EXHAUSTED",
             AppError::Internal(_) => "INTERNAL",
         }
     }

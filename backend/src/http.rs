@@ -248,6 +248,7 @@ pub fn error_response(err: AppError) -> Response {
         AppError::NotFound(_) => StatusCode::NOT_FOUND,
         AppError::BadInput(_) | AppError::BadCriteria(_) => StatusCode::BAD_REQUEST,
         AppError::Conflict(_) => StatusCode::CONFLICT,
+        AppError::BudgetExhausted(_) => StatusCode::TOO_MANY_REQUESTS,
         AppError::Internal(inner) => {
             tracing::error!(error = ?inner, "internal error while serving a request");
             StatusCode::INTERNAL_SERVER_ERROR

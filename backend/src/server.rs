@@ -15,6 +15,7 @@ use crate::graphql::build_schema;
 use crate::http::{HttpLimits, router};
 use crate::services::ledger::LedgerKeys;
 use crate::services::matching::Matching;
+use crate::services::privacy::PrivacyPolicy;
 use crate::state::AppState;
 use matcher::suppress::Suppression;
 
@@ -46,6 +47,29 @@ pub struct ServeConfig {
     pub limits: HttpLimits,
     /// Counts below this are never shown to recruiters and sponsors.
     pub suppression_threshold: u64,
+    /// How cohort counts are released: noise and privacy budget.
+    pub privacy: PrivacySettings,
+}
+
+/// The privacy mechanism's settings for cohort counts (README, docs/privacy.md).
+#[derive(Clone, Copy, Debug)]
+pub struct PrivacySettings {
+    /// Standard deviation of the discrete Gaussian noise on every released count.
+    pub noise_sigma: u32,
+    /// zCDP budget ρ of one user over one window.
+    pub budget: f64,
+    /// The budget's rolling window.
+    pub window: Duration,
+}
+
+impl Default for PrivacySettings {
+    fn default() -> Self {
+        Self {
+            noise_sigma: 20,
+            budget: 0.1,
+            window: Duration::from_secs(24 * 3600),
+        }
+    }
 }
 
 impl ServeConfig {
@@ -58,6 +82,7 @@ impl ServeConfig {
             token_lifetime: Duration::from_secs(8 * 3600),
             limits: HttpLimits::default(),
             suppression_threshold: 11,
+            privacy: PrivacySettings::default(),
         }
     }
 }
@@ -99,12 +124,23 @@ pub async fn load_state(config: &ServeConfig) -> anyhow::Result<AppState> {
     };
     let tokens = TokenKeys::new(&secret, config.token_lifetime)?;
     let matching = open_matching(&stores, config.suppression_threshold).await?;
+    let noise_key = stores
+        .data_dir
+        .load_or_create_secret("cohort-noise.key", random_secret)?;
+    let privacy = PrivacyPolicy::new(
+        config.privacy.noise_sigma,
+        config.privacy.budget,
+        config.privacy.window,
+        matching.suppression(),
+        &noise_key,
+    )?;
     Ok(AppState {
         db: stores.db,
         tokens,
         ledger: stores.ledger,
         data_dir: stores.data_dir,
         matching,
+        privacy,
     })
 }
 

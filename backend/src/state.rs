@@ -6,6 +6,7 @@ use crate::auth::token::TokenKeys;
 use crate::datadir::DataDir;
 use crate::services::ledger::LedgerKeys;
 use crate::services::matching::Matching;
+use crate::services::privacy::PrivacyPolicy;
 
 /// Shared application state: cheap to clone (everything inside is reference-counted).
 #[derive(Clone)]
@@ -20,4 +21,6 @@ pub struct AppState {
     pub data_dir: DataDir,
     /// The search indexes and the suppression rule.
     pub matching: Matching,
+    /// How cohort counts are released to recruiters and sponsors.
+    pub privacy: PrivacyPolicy,
 }

@@ -15,7 +15,7 @@ mod ledger;
 use crate::demo;
 use crate::domain::{OrgKind, Role};
 use crate::http::HttpLimits;
-use crate::server::{self, BoundServer, ServeConfig, StoreConfig};
+use crate::server::{self, BoundServer, PrivacySettings, ServeConfig, StoreConfig};
 use crate::services::accounts;
 
 /// Veritrial: find consenting patients for clinical trials without seeing who they are,
@@ -134,6 +134,31 @@ struct ServeArgs {
         value_name = "N"
     )]
     suppression_threshold: u64,
+    /// Standard deviation of the noise added to every cohort count shown to recruiters,
+    /// sponsors and admins (docs/privacy.md).
+    #[arg(
+        long,
+        env = "VERITRIAL_COHORT_NOISE_SIGMA",
+        default_value_t = PrivacySettings::default().noise_sigma,
+        value_name = "SIGMA"
+    )]
+    cohort_noise_sigma: u32,
+    /// Privacy budget (zCDP ρ) of one user over one budget window.
+    #[arg(
+        long,
+        env = "VERITRIAL_COHORT_PRIVACY_BUDGET",
+        default_value_t = PrivacySettings::default().budget,
+        value_name = "RHO"
+    )]
+    cohort_privacy_budget: f64,
+    /// The privacy budget's rolling window, in hours.
+    #[arg(
+        long,
+        env = "VERITRIAL_COHORT_BUDGET_HOURS",
+        default_value_t = 24,
+        value_name = "HOURS"
+    )]
+    cohort_budget_hours: u64,
     /// Longest time a request may take, in seconds.
     #[arg(
         long,
@@ -152,6 +177,11 @@ impl ServeArgs {
             jwt_secret_file: self.jwt_secret_file.clone(),
             token_lifetime: Duration::from_secs(self.token_minutes * 60),
             suppression_threshold: self.suppression_threshold,
+            privacy: PrivacySettings {
+                noise_sigma: self.cohort_noise_sigma,
+                budget: self.cohort_privacy_budget,
+                window: Duration::from_secs(self.cohort_budget_hours * 3600),
+            },
             limits: HttpLimits {
                 max_body_bytes: self.max_body_bytes,
                 request_timeout: Duration::from_secs(self.request_timeout_secs),

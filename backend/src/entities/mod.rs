@@ -2,6 +2,7 @@
 
 pub mod attachment;
 pub mod checkpoint;
+pub mod cohort_release;
 pub mod consent;
 pub mod enrollment;
 pub mod invitation;

@@ -1,6 +1,7 @@
 //! The GraphQL API: thin resolvers that check who is asking, call one service and map errors.
 
 mod accounts;
+mod cohorts;
 mod ledger;
 mod patients;
 mod trials;
@@ -24,6 +25,7 @@ pub struct QueryRoot(
     ledger::LedgerQuery,
     trials::TrialQuery,
     patients::PatientQuery,
+    cohorts::CohortQuery,
 );
 
 /// Every mutation.

@@ -3,8 +3,8 @@
 use async_graphql::{Context, ID, InputObject, Json, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use matcher::profile::Profile;
-use matcher::suppress::SuppressedCount;
 
+use super::cohorts::Count;
 use super::trials::Trial;
 use super::{ApiResult, parts};
 use crate::domain::{ConsentScope, from_stored};
@@ -143,65 +143,15 @@ pub struct ConsentReceipt {
     receipt: String,
 }
 
-/// A count as recruiters may see it.
-#[derive(SimpleObject)]
-pub struct Count {
-    /// Null when suppressed.
-    count: Option<u64>,
-    suppressed: bool,
-    /// The number, or e.g. "fewer than 11".
-    display: String,
-}
-
-impl From<SuppressedCount> for Count {
-    fn from(c: SuppressedCount) -> Self {
-        Self {
-            count: c.count,
-            suppressed: c.suppressed,
-            display: c.display,
-        }
-    }
-}
-
-/// One funnel step.
-#[derive(SimpleObject)]
-pub struct FunnelStep {
-    clause: String,
-    remaining: Option<u64>,
-    suppressed: bool,
-    display: String,
-}
-
-/// One site's share of a cohort.
-#[derive(SimpleObject)]
-pub struct SiteCount {
-    site_id: ID,
-    site_name: String,
-    count: Option<u64>,
-    suppressed: bool,
-    display: String,
-}
-
-/// A cohort: suppressed counts, a funnel and per-site counts; never who.
-#[derive(SimpleObject)]
-pub struct Cohort {
-    /// The criteria counted, in canonical form.
-    criteria: String,
-    count: Option<u64>,
-    suppressed: bool,
-    display: String,
-    funnel: Vec<FunnelStep>,
-    sites: Vec<SiteCount>,
-}
-
 /// The result of inviting a cohort.
 #[derive(SimpleObject)]
 pub struct InvitationSummary {
     trial_id: ID,
-    /// Patients newly invited (suppressed below the threshold).
+    /// Patients newly invited: noisy and suppressed like a cohort count, or withheld when
+    /// the caller's privacy budget is spent.
     invited: Count,
-    /// The `invitation.created` entry, when anyone was invited.
-    ledger_seq: Option<u64>,
+    /// The round's `invitation.created` entry (written even when nobody new fits).
+    ledger_seq: u64,
 }
 
 /// An invitation for the site to act on.
@@ -389,52 +339,6 @@ impl PatientQuery {
             receipt: serde_json::to_string_pretty(&receipt)
                 .map_err(anyhow::Error::from)
                 .map_err(crate::error::AppError::from)?,
-        })
-    }
-
-    /// How many consenting patients fit `criteria` (or the trial's criteria when `criteria`
-    /// is empty), with the funnel and per-site counts; suppressed below the threshold.
-    async fn cohort(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(default)] criteria: String,
-        trial_id: Option<ID>,
-    ) -> ApiResult<Cohort> {
-        let (state, caller) = parts(ctx);
-        let who = caller.principal()?;
-        let cohort = recruitment::cohort(
-            state,
-            who,
-            &criteria,
-            trial_id.as_ref().map(|id| id.as_str()),
-        )
-        .await?;
-        Ok(Cohort {
-            criteria: cohort.criteria,
-            count: cohort.total.count,
-            suppressed: cohort.total.suppressed,
-            display: cohort.total.display,
-            funnel: cohort
-                .funnel
-                .into_iter()
-                .map(|s| FunnelStep {
-                    clause: s.clause,
-                    remaining: s.remaining.count,
-                    suppressed: s.remaining.suppressed,
-                    display: s.remaining.display,
-                })
-                .collect(),
-            sites: cohort
-                .sites
-                .into_iter()
-                .map(|s| SiteCount {
-                    site_id: s.site_id.into(),
-                    site_name: s.site_name,
-                    count: s.count.count,
-                    suppressed: s.count.suppressed,
-                    display: s.count.display,
-                })
-                .collect(),
         })
     }
 

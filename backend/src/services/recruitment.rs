@@ -1,5 +1,6 @@
-//! Recruitment: suppressed cohort counts and funnels, cohort invitations, and, for a
-//! patient's own site, which criteria they meet and which trials fit them.
+//! Recruitment: cohort counts and funnels released through the privacy mechanism, cohort
+//! invitations, and, for a patient's own site, which criteria they meet and which trials
+//! fit them.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -8,20 +9,20 @@ use ledger::EntryKind;
 use matcher::criteria::Expr;
 use matcher::eval::{Explanation, explain};
 use matcher::suppress::SuppressedCount;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+};
 
 use super::ledger::{self as ledger_service, Actor, NewEntry, seq_i64};
 use super::matching::index_error;
 use super::patients::own_profile;
+use super::privacy;
 use super::protocols::{self, TrialView, parse_criteria};
 use crate::auth::Principal;
-use crate::domain::{Role, TrialStatus};
+use crate::domain::{OrgKind, Role, TrialStatus};
 use crate::entities::{invitation, organization};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
-
-/// Who may count cohorts.
-pub const COUNTERS: &[Role] = &[Role::Recruiter, Role::Sponsor, Role::Admin];
 
 /// One funnel step: the clause added and what remains.
 pub struct FunnelStep {
@@ -36,23 +37,44 @@ pub struct SiteCount {
     pub count: SuppressedCount,
 }
 
-/// A cohort: suppressed counts only, never who.
+/// How a cohort's numbers were made.
+pub enum Accuracy {
+    /// Exact counts: a site counting its own patients.
+    Exact,
+    /// Noisy counts from the privacy mechanism.
+    Noisy {
+        /// Half-width of the noise's 95 % interval.
+        margin95: u64,
+        /// ρ this request spent (0 for a repeat).
+        cost: f64,
+        /// The caller's budget after this request.
+        budget: privacy::Budget,
+    },
+}
+
+/// A cohort: suppressed (and, for counters, noisy) counts only, never who.
 pub struct Cohort {
     pub criteria: String,
     pub total: SuppressedCount,
     pub funnel: Vec<FunnelStep>,
     pub sites: Vec<SiteCount>,
+    pub accuracy: Accuracy,
 }
 
 /// Counts the consenting patients who fit `criteria` (or, when empty, the criteria of
-/// `trial_id`), with a funnel and per-site counts, all suppressed below the threshold.
+/// `trial_id`), with a funnel and per-site counts.
+///
+/// Recruiters, sponsors and admins get every number through the privacy mechanism (noisy,
+/// deterministic per question and data, paid from their budget, suppressed below the
+/// threshold, every site listed) and each query is recorded; a release is attested on the
+/// ledger. A site gets exact counts of its own patients.
 pub async fn cohort(
     state: &AppState,
     who: &Principal,
     criteria: &str,
     trial_id: Option<&str>,
 ) -> AppResult<Cohort> {
-    who.require(COUNTERS)?;
+    who.require(&[Role::Recruiter, Role::Sponsor, Role::Admin, Role::Site])?;
     let trial = match trial_id {
         Some(id) => Some(protocols::readable_trial(state, who, id).await?),
         None => None,
@@ -63,58 +85,209 @@ pub async fn cohort(
     };
     let expr = parse_criteria(&text)?
         .ok_or_else(|| AppError::bad_input("give criteria, or a trial that has criteria"))?;
-    let index = state.matching.profiles();
-    let suppression = state.matching.suppression();
-    let total = index.count(&expr).map_err(index_error)?;
-    let funnel = index
-        .funnel(&expr)
-        .map_err(index_error)?
-        .into_iter()
-        .map(|step| FunnelStep {
-            clause: step.clause,
-            remaining: suppression.apply(step.remaining),
-        })
-        .collect();
-    let names = site_names(state).await?;
-    let sites = index
-        .count_by_site(&expr)
-        .map_err(index_error)?
-        .into_iter()
-        .map(|(site_id, count)| SiteCount {
-            site_name: names
-                .get(&site_id)
-                .cloned()
-                .unwrap_or_else(|| site_id.clone()),
-            site_id,
-            count: suppression.apply(count),
-        })
-        .collect();
+    if who.role == Role::Site {
+        return own_site_cohort(state, who, &expr).await;
+    }
+    let sites = listed_sites(state, trial.as_ref()).await?;
+    let exact = state
+        .matching
+        .profiles()
+        .cohort(&expr, None)
+        .map_err(index_error)?;
+    let policy = &state.privacy;
+    let canonical = expr.to_string();
+    let site_ids: Vec<String> = sites.iter().map(|(id, _)| id.clone()).collect();
+    let key = policy.release_key(&[&exact.snapshot, &canonical, &site_ids.join(",")]);
+    let cost = policy.cost(exact.funnel.len() + 1);
+    let released = policy.release(&exact, &key, &site_ids);
+
+    let txn = ledger_service::begin_write(&state.db).await?;
+    let charge = privacy::charge(&txn, policy, who, &key, cost).await?;
+    let released_json = serde_json::to_string(&released).map_err(anyhow::Error::from)?;
+    let ledger_seq = match charge {
+        privacy::Charge::Released { cost } => {
+            Some(attest_release(&txn, state, who, &canonical, trial_id, &released, cost).await?)
+        }
+        _ => None,
+    };
+    privacy::record(
+        &txn,
+        who,
+        privacy::Record {
+            key: &key,
+            criteria: &canonical,
+            trial_id,
+            charge,
+            released: (!matches!(charge, privacy::Charge::Refused { .. })).then_some(released_json),
+            ledger_seq: ledger_seq.map(seq_i64),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    let budget = privacy::spent(&state.db, policy, &who.user_id).await?;
+    let cost = match charge {
+        privacy::Charge::Refused { cost } => return Err(budget_exhausted(cost, &budget)),
+        privacy::Charge::Released { cost } => cost,
+        privacy::Charge::Repeated => 0.0,
+    };
     Ok(Cohort {
-        criteria: expr.to_string(),
-        total: suppression.apply(total),
-        funnel,
-        sites,
+        criteria: canonical,
+        total: policy.show(released.total),
+        funnel: exact
+            .funnel
+            .iter()
+            .zip(&released.funnel)
+            .map(|(step, &value)| FunnelStep {
+                clause: step.clause.clone(),
+                remaining: policy.show(value),
+            })
+            .collect(),
+        sites: sites
+            .into_iter()
+            .zip(&released.sites)
+            .map(|((site_id, site_name), &value)| SiteCount {
+                site_id,
+                site_name,
+                count: policy.show(value),
+            })
+            .collect(),
+        accuracy: Accuracy::Noisy {
+            margin95: policy.margin95(),
+            cost,
+            budget,
+        },
     })
 }
 
-async fn site_names(state: &AppState) -> AppResult<HashMap<String, String>> {
-    Ok(organization::Entity::find()
+/// A site's exact counts of its own consenting patients.
+async fn own_site_cohort(state: &AppState, site: &Principal, expr: &Expr) -> AppResult<Cohort> {
+    let exact = state
+        .matching
+        .profiles()
+        .cohort(expr, Some(&site.org_id))
+        .map_err(index_error)?;
+    let exact_count = |n: u64| SuppressedCount {
+        count: Some(n),
+        suppressed: false,
+        display: n.to_string(),
+    };
+    let name = organization::Entity::find_by_id(site.org_id.clone())
+        .one(&state.db)
+        .await?
+        .map_or_else(|| site.org_id.clone(), |org| org.name);
+    Ok(Cohort {
+        criteria: expr.to_string(),
+        total: exact_count(exact.total),
+        funnel: exact
+            .funnel
+            .into_iter()
+            .map(|step| FunnelStep {
+                clause: step.clause,
+                remaining: exact_count(step.remaining),
+            })
+            .collect(),
+        sites: vec![SiteCount {
+            site_id: site.org_id.clone(),
+            site_name: name,
+            count: exact_count(exact.total),
+        }],
+        accuracy: Accuracy::Exact,
+    })
+}
+
+/// The sites a cohort lists, by name: the trial's participating sites, or every site. The
+/// list never depends on who matches, so an absent site tells nothing.
+async fn listed_sites(
+    state: &AppState,
+    trial: Option<&TrialView>,
+) -> AppResult<Vec<(String, String)>> {
+    let participating = match trial {
+        Some(view) => view.current()?.document.site_ids.clone(),
+        None => Vec::new(),
+    };
+    let mut sites: Vec<(String, String)> = organization::Entity::find()
+        .filter(organization::Column::Kind.eq(OrgKind::Site.as_str()))
         .all(&state.db)
         .await?
         .into_iter()
+        .filter(|org| participating.is_empty() || participating.contains(&org.id))
         .map(|org| (org.id, org.name))
-        .collect())
+        .collect();
+    sites.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+    Ok(sites)
 }
 
-/// What an invitation round did, as a recruiter may see it (suppressed).
+/// Puts a digest of a cohort release on the ledger: who asked what, and what they were shown.
+async fn attest_release(
+    txn: &DatabaseTransaction,
+    state: &AppState,
+    who: &Principal,
+    criteria: &str,
+    trial_id: Option<&str>,
+    released: &privacy::Released,
+    cost: f64,
+) -> AppResult<u64> {
+    let mut subjects = BTreeMap::new();
+    if let Some(trial) = trial_id {
+        subjects.insert("trial".to_string(), trial.to_string());
+    }
+    let appended = ledger_service::append(
+        txn,
+        &state.ledger,
+        vec![NewEntry {
+            kind: cohort_released_kind(),
+            actor: Actor {
+                user_id: who.user_id.clone(),
+                org_id: who.org_id.clone(),
+            },
+            subjects,
+            payload: serde_json::json!({
+                "criteria": criteria,
+                "trialId": trial_id,
+                "released": released,
+                "rho": cost,
+                "sigma": state.privacy.sigma,
+            }),
+        }],
+    )
+    .await?;
+    Ok(appended[0].seq)
+}
+
+/// `cohort.released`: a recruiter, sponsor or admin was shown a cohort's noisy counts.
+fn cohort_released_kind() -> EntryKind {
+    EntryKind::Other("cohort.released".to_string())
+}
+
+fn budget_exhausted(cost: f64, budget: &privacy::Budget) -> AppError {
+    let frees = budget.frees_at.map_or_else(String::new, |at| {
+        format!(
+            "; the oldest spending stops counting at {}",
+            at.format("%Y-%m-%d %H:%M UTC")
+        )
+    });
+    AppError::BudgetExhausted(format!(
+        "your privacy budget for cohort counts is spent: this query costs ρ {cost:.4} and \
+         {:.4} of {:.4} is left{frees}. Repeating a query you already ran costs nothing.",
+        budget.remaining(),
+        budget.limit
+    ))
+}
+
+/// What an invitation round did, as a recruiter may see it (noisy and suppressed).
 pub struct InvitationSummary {
     pub trial_id: String,
     pub invited: SuppressedCount,
-    pub ledger_seq: Option<u64>,
+    pub ledger_seq: u64,
 }
 
 /// Invites every consenting patient who fits the trial's current criteria and at a
 /// participating site; each site then sees its own patients' invitations.
+///
+/// Every round is ledgered, even when nobody new fits, and the number invited is released
+/// like a cohort count (noisy, paid from the caller's budget, withheld when the budget is
+/// spent): an empty round must look like any small one, or a sponsor could amend the
+/// criteria to one patient's cell and learn from "nobody new" what the patient has.
 pub async fn invite_cohort(
     state: &AppState,
     who: &Principal,
@@ -149,13 +322,6 @@ pub async fn invite_cohort(
         .filter_map(|p| site_of.get(&p).map(|site| (p, site.clone())))
         .filter(|(_, site)| current.document.site_participates(site))
         .collect();
-    if new.is_empty() {
-        return Ok(InvitationSummary {
-            trial_id: trial_id.to_string(),
-            invited: state.matching.suppression().apply(0),
-            ledger_seq: None,
-        });
-    }
     let invited = new.len() as u64;
     let txn = ledger_service::begin_write(&state.db).await?;
     let appended = ledger_service::append(
@@ -192,12 +358,51 @@ pub async fn invite_cohort(
             });
         invitation::Entity::insert_many(rows).exec(&txn).await?;
     }
+    let shown = release_invited(&txn, state, who, trial_id, seq, invited).await?;
     txn.commit().await?;
     Ok(InvitationSummary {
         trial_id: trial_id.to_string(),
-        invited: state.matching.suppression().apply(invited),
-        ledger_seq: Some(seq),
+        invited: shown,
+        ledger_seq: seq,
     })
+}
+
+/// The number invited, as the caller may see it.
+async fn release_invited(
+    txn: &DatabaseTransaction,
+    state: &AppState,
+    who: &Principal,
+    trial_id: &str,
+    seq: u64,
+    invited: u64,
+) -> AppResult<SuppressedCount> {
+    let policy = &state.privacy;
+    let key = policy.release_key(&["invitation", trial_id, &seq.to_string()]);
+    let charge = privacy::charge(txn, policy, who, &key, policy.cost(1)).await?;
+    let value = policy.noisy(invited, &key, "invited");
+    let shown = match charge {
+        privacy::Charge::Refused { .. } => SuppressedCount {
+            count: None,
+            suppressed: true,
+            display: "not shown: your privacy budget is spent".to_string(),
+        },
+        _ => policy.show(value),
+    };
+    privacy::record(
+        txn,
+        who,
+        privacy::Record {
+            key: &key,
+            criteria: &format!("invitation round #{seq}"),
+            trial_id: Some(trial_id),
+            charge,
+            released: (!matches!(charge, privacy::Charge::Refused { .. }))
+                .then(|| serde_json::json!({ "invited": value }).to_string()),
+            ledger_seq: Some(seq_i64(seq)),
+        },
+    )
+    .await?;
+    Ok(shown)
 }
 
 async fn sites_of(state: &AppState, pseudonyms: &[String]) -> AppResult<HashMap<String, String>> {

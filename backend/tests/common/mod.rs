@@ -13,7 +13,7 @@ use tempfile::TempDir;
 use tokio::sync::oneshot;
 use veritrial::domain::{OrgKind, Role};
 use veritrial::http::HttpLimits;
-use veritrial::server::{BoundServer, ServeConfig, StoreConfig, open_stores};
+use veritrial::server::{BoundServer, PrivacySettings, ServeConfig, StoreConfig, open_stores};
 use veritrial::services::accounts::{self, NewUser};
 
 pub use postgres::PgDatabase;
@@ -129,6 +129,7 @@ impl TestServer {
             token_lifetime: Duration::from_secs(600),
             limits,
             suppression_threshold: 11,
+            privacy: PrivacySettings::default(),
         };
         let bound = BoundServer::bind(&config).await.expect("server binds");
         let addr = bound.local_addr().expect("local address");

@@ -194,12 +194,50 @@ const MATRIX: &[(&str, &str, &[&str])] = &[
     (
         "cohort",
         "{ cohort(criteria: \"age >= 18\") { display } }",
-        &["admin", "sponsor", "foreign_sponsor", "recruiter"],
+        &[
+            "admin",
+            "sponsor",
+            "foreign_sponsor",
+            "recruiter",
+            "site",
+            "foreign_site",
+        ],
     ),
     (
         "cohortOfTrial",
         "query($trial: ID!) { cohort(trialId: $trial) { display } }",
-        &["admin", "sponsor", "recruiter"],
+        &["admin", "sponsor", "recruiter", "site"],
+    ),
+    (
+        "checkCriteria",
+        "{ checkCriteria(criteria: \"age >= 18\") { canonical } }",
+        &[
+            "admin",
+            "sponsor",
+            "foreign_sponsor",
+            "site",
+            "foreign_site",
+            "recruiter",
+            "ethics",
+            "foreign_ethics",
+        ],
+    ),
+    (
+        "privacyBudget",
+        "{ privacyBudget { remaining } }",
+        &["admin", "sponsor", "foreign_sponsor", "recruiter"],
+    ),
+    (
+        "cohortReleases",
+        "{ cohortReleases { outcome } }",
+        &[
+            "admin",
+            "sponsor",
+            "foreign_sponsor",
+            "recruiter",
+            "ethics",
+            "foreign_ethics",
+        ],
     ),
     (
         "inviteCohort",

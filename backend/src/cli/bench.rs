@@ -15,8 +15,9 @@ use matcher::synth;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, TransactionTrait, Value};
 
 use super::StoreArgs;
+use super::bench_privacy::Attack;
 use crate::db::{self, DatabaseTarget};
-use crate::server::open_stores;
+use crate::server::{PrivacySettings, open_stores};
 use crate::services::cohort_sql;
 use crate::services::ledger::{self as service, Actor, NewEntry};
 
@@ -81,12 +82,61 @@ pub enum BenchCommand {
         #[arg(long, value_name = "URL")]
         postgres_url: Option<String>,
     },
+    /// The differencing attack on one-patient cells against the real cohort service, with
+    /// its exact-count baseline (docs/privacy.md). Use a fresh data directory or database.
+    Privacy {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// One-patient cells to attack.
+        #[arg(long, default_value_t = 400)]
+        cells: u64,
+        /// Queries each attacker may try.
+        #[arg(long, default_value_t = 1_000)]
+        attempts: u64,
+        /// Patients outside the cells.
+        #[arg(long, default_value_t = 2_000)]
+        background: u64,
+        /// Noise standard deviation.
+        #[arg(long, default_value_t = PrivacySettings::default().noise_sigma)]
+        noise_sigma: u32,
+        /// Per-user zCDP budget.
+        #[arg(long, default_value_t = PrivacySettings::default().budget)]
+        budget: f64,
+        /// Seed of the population.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 impl BenchCommand {
     /// Runs the benchmark and prints its figures.
     pub async fn run(self, default_dir: &str) -> anyhow::Result<()> {
         match self {
+            BenchCommand::Privacy {
+                store,
+                cells,
+                attempts,
+                background,
+                noise_sigma,
+                budget,
+                seed,
+            } => {
+                let attack = Attack {
+                    store: store.config(default_dir),
+                    privacy: PrivacySettings {
+                        noise_sigma,
+                        budget,
+                        ..PrivacySettings::default()
+                    },
+                    cells,
+                    attempts,
+                    background,
+                    seed,
+                };
+                let report = attack.run().await?;
+                println!("{}", serde_json::to_string_pretty(&report)?);
+                Ok(())
+            }
             BenchCommand::Ledger {
                 store,
                 entries,

@@ -9,6 +9,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
 mod bench;
+mod bench_privacy;
 mod import;
 mod ledger;
 

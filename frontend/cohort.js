@@ -1,10 +1,30 @@
-// A cohort as recruiters may see it: the count, the funnel drawn as bars, per-site counts.
+// A cohort as recruiters may see it: the count, the funnel drawn as bars, per-site counts,
+// and, when the numbers carry privacy noise, its margin and the budget it used.
 
 import { h, table } from './dom.js';
 
-export const COHORT_FIELDS = `criteria count suppressed display
+export const COHORT_FIELDS = `criteria count suppressed display approximate margin95 privacyCost
+  budget { limit spent remaining windowHours }
   funnel { clause remaining suppressed display }
   sites { siteName count suppressed display }`;
+
+const rho = (value) => value.toFixed(4);
+
+/** What the noise means and what this query cost, for approximate counts. */
+function privacyNote(cohort) {
+  if (!cohort.approximate) {
+    return h('p', { class: 'hint', id: 'cohort-exact' }, 'Exact counts of your own site’s patients.');
+  }
+  const cost = cohort.privacyCost > 0 ? `This query used ρ ${rho(cohort.privacyCost)} of your privacy budget` : 'Asked before: this answer cost nothing';
+  const budget = cohort.budget;
+  return h(
+    'p',
+    { class: 'hint', id: 'cohort-privacy' },
+    `Every number carries random noise (±${cohort.margin95} at 95 %) so that no single patient can be inferred; `,
+    'the same question about the same data always gets the same answer. ',
+    `${cost}; ρ ${rho(budget.remaining)} of ${rho(budget.limit)} is left for the next ${budget.windowHours} hours.`,
+  );
+}
 
 function bar(step, widest) {
   const share = step.suppressed || !widest ? 0 : step.remaining / widest;
@@ -32,7 +52,9 @@ export function cohortView(cohort) {
       { class: 'count' },
       'Matching consenting patients: ',
       h('strong', { id: 'cohort-count', class: cohort.suppressed ? 'suppressed' : '' }, cohort.display),
+      cohort.approximate && !cohort.suppressed ? h('span', { class: 'margin' }, ` ±${cohort.margin95}`) : null,
     ),
+    privacyNote(cohort),
     cohort.suppressed ? h('p', { class: 'hint' }, 'Counts below the threshold are never shown.') : null,
     h('h4', {}, 'Funnel'),
     h('ol', { class: 'funnel', id: 'funnel' }, cohort.funnel.map((step) => bar(step, widest))),

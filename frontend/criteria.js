@@ -1,10 +1,12 @@
-// The criteria editor: checks the criteria as they are typed (debounced `cohort` query),
-// marks a syntax error at its line and column, and shows the live cohort.
+// The criteria editor: checks the criteria as they are typed (debounced `checkCriteria`
+// query, which counts nobody and costs nothing), marks a syntax error at its line and
+// column, and counts the cohort on request (each new question spends privacy budget).
 
 import { gql } from './api.js';
 import { field, h } from './dom.js';
 import { COHORT_FIELDS, cohortView } from './cohort.js';
 
+const CHECK = `query($criteria: String!) { checkCriteria(criteria: $criteria) { canonical clauses } }`;
 const COHORT = `query($criteria: String!) { cohort(criteria: $criteria) { ${COHORT_FIELDS} } }`;
 const DELAY_MS = 400;
 
@@ -51,10 +53,28 @@ export function criteriaEditor(initial = '') {
     }
     feedback.replaceChildren(h('p', { class: 'hint' }, 'Checking…'));
     try {
-      const data = await gql(COHORT, { criteria: text });
+      const check = (await gql(CHECK, { criteria: text })).checkCriteria;
       if (ticket !== asked) return;
       input.removeAttribute('aria-invalid');
-      feedback.replaceChildren(h('p', { class: 'ok', id: 'criteria-ok' }, 'Criteria are valid.'), cohortView(data.cohort));
+      const counted = h('div', { id: 'cohort-result', 'aria-live': 'polite' });
+      const count = h(
+        'button',
+        {
+          type: 'button',
+          id: 'count-cohort',
+          onclick: async () => {
+            counted.replaceChildren(h('p', { class: 'hint' }, 'Counting…'));
+            try {
+              counted.replaceChildren(cohortView((await gql(COHORT, { criteria: text })).cohort));
+            } catch (err) {
+              counted.replaceChildren(h('p', { class: 'error', id: 'cohort-error', role: 'alert' }, err.message));
+            }
+          },
+        },
+        'Count matching patients',
+      );
+      const clauses = check.clauses.length === 1 ? '1 clause' : `${check.clauses.length} clauses`;
+      feedback.replaceChildren(h('p', { class: 'ok', id: 'criteria-ok' }, `Criteria are valid (${clauses}).`), count, counted);
     } catch (err) {
       if (ticket !== asked) return;
       const where = /line (\d+), column (\d+)/.exec(err.message);

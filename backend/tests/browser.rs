@@ -335,9 +335,11 @@ async fn sponsor(page: &Page<'_>, server: &TestServer) -> anyhow::Result<Value> 
         .await?;
     page.type_into("#criteria", CRITERIA).await?;
     page.wait_text("#criteria-ok", "valid").await?;
-    let total = (ST_MARYS_ELIGIBLE + NORTHSIDE_ELIGIBLE).to_string();
-    page.wait_text("#cohort-count", &total).await?;
+    page.click("#count-cohort").await?;
+    let shown = page.wait_text("#cohort-count", "").await?;
+    assert_near(&shown, ST_MARYS_ELIGIBLE + NORTHSIDE_ELIGIBLE)?;
     page.wait_text("#funnel", "condition").await?;
+    page.wait_text("#cohort-privacy", "privacy budget").await?;
     page.screenshot("sponsor-protocol", "#protocol-form .criteria-editor")
         .await?;
     page.click("#protocol-form button[type=submit]").await?;
@@ -370,25 +372,43 @@ async fn recruiter(page: &Page<'_>, trial_id: &str) -> anyhow::Result<()> {
     page.sign_in("rec@trialreach.test").await?;
     page.wait_text("#role", "recruiter").await?;
     page.select("#trial-pick", trial_id).await?;
-    let total = (ST_MARYS_ELIGIBLE + NORTHSIDE_ELIGIBLE).to_string();
-    page.wait_text("#cohort-count", &total).await?;
+    let shown = page.wait_text("#cohort-count", "").await?;
+    assert_near(&shown, ST_MARYS_ELIGIBLE + NORTHSIDE_ELIGIBLE)?;
     let cohort = page
         .wait_text("#trial-cohort", "St Mary's Hospital")
         .await?;
     assert!(cohort.contains("Northside Clinic"), "{cohort}");
     assert!(
-        cohort.contains("fewer than 11"),
-        "Northside is suppressed: {cohort}"
+        cohort.contains("±39"),
+        "the noise's margin is shown: {cohort}"
     );
     page.click("#invite").await?;
-    page.wait_text("#invite-message", &format!("Invited: {total}"))
-        .await?;
+    page.wait_text("#invite-message", "Invited: ").await?;
     page.screenshot("recruiter", "body").await?;
     page.at_phone_width("recruiter-phone").await?;
 
     page.select("#trial-pick", "").await?;
     page.type_into("#criteria", "age > 200").await?;
-    page.wait_text("#cohort-count", "fewer than 11").await?;
+    page.wait_text("#criteria-ok", "1 clause").await?;
+    page.click("#count-cohort").await?;
+    let shown = page.wait_text("#cohort-count", "").await?;
+    assert_near(&shown, 0)?;
+    Ok(())
+}
+
+/// A shown count is "fewer than 11" or a number within six noise deviations of `exact`.
+fn assert_near(shown: &str, exact: usize) -> anyhow::Result<()> {
+    let shown = shown.trim();
+    if shown == "fewer than 11" {
+        return Ok(());
+    }
+    let value: i64 = shown
+        .parse()
+        .with_context(|| format!("a count, not {shown:?}"))?;
+    anyhow::ensure!(
+        (value - exact as i64).abs() <= 6 * 20,
+        "{value} is too far from {exact}"
+    );
     Ok(())
 }
 

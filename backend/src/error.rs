@@ -67,6 +67,15 @@ impl AppError {
     pub fn conflict(message: impl Into<String>) -> Self {
         AppError::Conflict(message.into())
     }
+
+    /// A database error, where a unique-constraint violation (a race lost to a concurrent
+    /// request) becomes a [`AppError::Conflict`] with `message`, never an internal error.
+    pub fn unique_or_internal(err: sea_orm::DbErr, message: impl Into<String>) -> Self {
+        match err.sql_err() {
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => AppError::conflict(message),
+            _ => err.into(),
+        }
+    }
 }
 
 impl From<sea_orm::DbErr> for AppError {

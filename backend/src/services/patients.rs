@@ -253,6 +253,40 @@ pub async fn consenting_profiles(db: &impl ConnectionTrait) -> AppResult<Vec<Pro
     Ok(profiles)
 }
 
+/// The profiles among `pseudonyms` whose recruitment-contact consent is in force, read from
+/// the database rather than the index: what an invitation may act on. Call it inside the
+/// write transaction that acts, so that no withdrawal can come in between.
+pub async fn consenting_profiles_among(
+    db: &impl ConnectionTrait,
+    pseudonyms: &[String],
+) -> AppResult<Vec<Profile>> {
+    let mut profiles = Vec::new();
+    for chunk in pseudonyms.chunks(500) {
+        let mut latest: BTreeMap<(String, String), bool> = BTreeMap::new();
+        for row in consent::Entity::find()
+            .filter(consent::Column::Scope.eq(ConsentScope::RecruitmentContact.as_str()))
+            .filter(consent::Column::Pseudonym.is_in(chunk.to_vec()))
+            .order_by_asc(consent::Column::LedgerSeq)
+            .all(db)
+            .await?
+        {
+            latest.insert((row.pseudonym, row.trial_id), row.granted);
+        }
+        let mut granted: Vec<String> = latest
+            .into_iter()
+            .filter(|(_, granted)| *granted)
+            .map(|((pseudonym, _), _)| pseudonym)
+            .collect();
+        granted.dedup();
+        let rows = patient::Entity::find()
+            .filter(patient::Column::Pseudonym.is_in(granted))
+            .all(db)
+            .await?;
+        profiles.extend(load_profiles(db, rows).await?);
+    }
+    Ok(profiles)
+}
+
 /// The consent in force for every (pseudonym, trial) of `scope`: true when granted.
 async fn latest_consents(
     db: &impl ConnectionTrait,

@@ -2,12 +2,12 @@
 //! invitations, and, for a patient's own site, which criteria they meet and which trials
 //! fit them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashSet};
 
 use chrono::Utc;
 use ledger::EntryKind;
 use matcher::criteria::Expr;
-use matcher::eval::{Explanation, explain};
+use matcher::eval::{Explanation, explain, matches};
 use matcher::suppress::SuppressedCount;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
@@ -15,7 +15,7 @@ use sea_orm::{
 
 use super::ledger::{self as ledger_service, Actor, NewEntry, seq_i64};
 use super::matching::index_error;
-use super::patients::own_profile;
+use super::patients::{self, own_profile};
 use super::privacy;
 use super::protocols::{self, TrialView, parse_criteria};
 use crate::auth::Principal;
@@ -294,36 +294,42 @@ pub async fn invite_cohort(
     trial_id: &str,
 ) -> AppResult<InvitationSummary> {
     who.require(&[Role::Recruiter, Role::Sponsor])?;
-    let view = protocols::readable_trial(state, who, trial_id).await?;
+    let proposed_by = protocols::readable_trial(state, who, trial_id).await?;
+    let proposal_expr = criteria_to_invite_by(&proposed_by)?;
+    // The index proposes who fits; the database decides, under the write lock: the trial's
+    // current criteria and status, each patient's consent in force and profile, and who
+    // was invited before are all read inside the transaction that invites.
+    let proposed = state
+        .matching
+        .profiles()
+        .matching_pseudonyms(&proposal_expr)
+        .map_err(index_error)?;
+    let txn = ledger_service::begin_write(&state.db).await?;
+    let view = protocols::trial_view(&txn, trial_id).await?;
     if view.trial.status != TrialStatus::Recruiting.as_str() {
         return Err(AppError::conflict("the trial is not recruiting"));
     }
     let current = view.current()?;
-    let expr = current
-        .document
-        .criteria_expr()?
-        .ok_or_else(|| AppError::bad_input("the trial has no structured criteria to invite by"))?;
-    let matching = state
-        .matching
-        .profiles()
-        .matching_pseudonyms(&expr)
-        .map_err(index_error)?;
-    let site_of = sites_of(state, &matching).await?;
-    let already: std::collections::HashSet<String> = invitation::Entity::find()
+    let expr = criteria_to_invite_by(&view)?;
+    let already: HashSet<String> = invitation::Entity::find()
         .filter(invitation::Column::TrialId.eq(trial_id))
-        .all(&state.db)
+        .all(&txn)
         .await?
         .into_iter()
         .map(|i| i.pseudonym)
         .collect();
-    let new: Vec<(String, String)> = matching
+    let candidates: Vec<String> = proposed
         .into_iter()
         .filter(|p| !already.contains(p))
-        .filter_map(|p| site_of.get(&p).map(|site| (p, site.clone())))
-        .filter(|(_, site)| current.document.site_participates(site))
+        .collect();
+    let new: Vec<(String, String)> = patients::consenting_profiles_among(&txn, &candidates)
+        .await?
+        .into_iter()
+        .filter(|profile| matches(&expr, profile))
+        .filter(|profile| current.document.site_participates(&profile.site_id))
+        .map(|profile| (profile.pseudonym, profile.site_id))
         .collect();
     let invited = new.len() as u64;
-    let txn = ledger_service::begin_write(&state.db).await?;
     let appended = ledger_service::append(
         &txn,
         &state.ledger,
@@ -356,7 +362,15 @@ pub async fn invite_cohort(
                 ledger_seq: Set(seq_i64(seq)),
                 created_at: Set(now),
             });
-        invitation::Entity::insert_many(rows).exec(&txn).await?;
+        invitation::Entity::insert_many(rows)
+            .exec(&txn)
+            .await
+            .map_err(|err| {
+                AppError::unique_or_internal(
+                    err,
+                    "another invitation round for this trial ran at the same time: try again",
+                )
+            })?;
     }
     let shown = release_invited(&txn, state, who, trial_id, seq, invited).await?;
     txn.commit().await?;
@@ -365,6 +379,14 @@ pub async fn invite_cohort(
         invited: shown,
         ledger_seq: seq,
     })
+}
+
+/// The trial's current criteria, which invitations go by.
+fn criteria_to_invite_by(view: &TrialView) -> AppResult<Expr> {
+    view.current()?
+        .document
+        .criteria_expr()?
+        .ok_or_else(|| AppError::bad_input("the trial has no structured criteria to invite by"))
 }
 
 /// The number invited, as the caller may see it.
@@ -403,20 +425,6 @@ async fn release_invited(
     )
     .await?;
     Ok(shown)
-}
-
-async fn sites_of(state: &AppState, pseudonyms: &[String]) -> AppResult<HashMap<String, String>> {
-    let mut out = HashMap::with_capacity(pseudonyms.len());
-    for chunk in pseudonyms.chunks(2_000) {
-        for row in crate::entities::patient::Entity::find()
-            .filter(crate::entities::patient::Column::Pseudonym.is_in(chunk.to_vec()))
-            .all(&state.db)
-            .await?
-        {
-            out.insert(row.pseudonym, row.site_org_id);
-        }
-    }
-    Ok(out)
 }
 
 /// The invitations of a trial for the caller's own site's patients.

@@ -41,14 +41,22 @@ pub async fn enroll(
     pseudonym: &str,
 ) -> AppResult<enrollment::Model> {
     site.require(&[Role::Site])?;
-    let profile = own_profile(&state.db, site, pseudonym).await?;
-    let view = protocols::readable_trial(state, site, trial_id).await?;
+    own_profile(&state.db, site, pseudonym).await?;
+    protocols::readable_trial(state, site, trial_id).await?;
+    let id = uuid::Uuid::new_v4().to_string();
+    // Everything the decision rests on (the trial's status and current criteria, the
+    // profile, consent, prior enrollment) is read under the ledger's write lock, so no
+    // concurrent amendment, withdrawal or enrollment can slip between the check and the
+    // insert; the unique index on enrolled (trial, patient) pairs backs this up.
+    let txn = ledger_service::begin_write(&state.db).await?;
+    let view = protocols::trial_view(&txn, trial_id).await?;
     let current = view.current()?;
     if view.trial.status != TrialStatus::Recruiting.as_str() {
         return Err(AppError::conflict("the trial is not recruiting"));
     }
+    let profile = own_profile(&txn, site, pseudonym).await?;
     if !has_active_consent(
-        &state.db,
+        &txn,
         pseudonym,
         ConsentScope::TrialParticipation,
         Some(trial_id),
@@ -79,15 +87,13 @@ pub async fn enroll(
         .filter(enrollment::Column::TrialId.eq(trial_id))
         .filter(enrollment::Column::Pseudonym.eq(pseudonym))
         .filter(enrollment::Column::Status.eq(ENROLLED))
-        .one(&state.db)
+        .one(&txn)
         .await?;
     if already.is_some() {
         return Err(AppError::conflict(
             "the patient is already enrolled in this trial",
         ));
     }
-    let id = uuid::Uuid::new_v4().to_string();
-    let txn = ledger_service::begin_write(&state.db).await?;
     let appended = ledger_service::append(
         &txn,
         &state.ledger,
@@ -120,7 +126,10 @@ pub async fn enroll(
         created_at: Set(Utc::now()),
     })
     .exec_with_returning(&txn)
-    .await?;
+    .await
+    .map_err(|err| {
+        AppError::unique_or_internal(err, "the patient is already enrolled in this trial")
+    })?;
     txn.commit().await?;
     Ok(row)
 }

@@ -32,6 +32,8 @@ pub const PASSWORD: &str = "test-password-123";
 pub struct TestStore {
     pub data_dir: TempDir,
     pub pg: Option<PgDatabase>,
+    /// Another store's database, for a second server on the same database.
+    pub shared_database_url: Option<String>,
 }
 
 impl TestStore {
@@ -44,11 +46,14 @@ impl TestStore {
         Some(Self {
             data_dir: tempfile::tempdir().expect("temporary directory"),
             pg,
+            shared_database_url: None,
         })
     }
 
     pub fn database_url(&self) -> Option<String> {
-        self.pg.as_ref().map(|pg| pg.url.clone())
+        self.shared_database_url
+            .clone()
+            .or_else(|| self.pg.as_ref().map(|pg| pg.url.clone()))
     }
 
     pub fn config(&self) -> StoreConfig {
@@ -131,6 +136,37 @@ impl TestServer {
             suppression_threshold: 11,
             privacy: PrivacySettings::default(),
         };
+        Self::run_in_process(store, config).await
+    }
+
+    /// A second server on this server's database, as another process behind a load balancer
+    /// would be: its own data directory (and so its own search index), the same sign-in
+    /// secret. Keep `self` alive: it owns the database.
+    pub async fn second_on_same_database(&self) -> Self {
+        let url = self.store.database_url().unwrap_or_else(|| {
+            format!(
+                "sqlite://{}",
+                self.data_dir().join("veritrial.db").display()
+            )
+        });
+        let store = TestStore {
+            data_dir: tempfile::tempdir().expect("temporary directory"),
+            pg: None,
+            shared_database_url: Some(url),
+        };
+        let config = ServeConfig {
+            store: store.config(),
+            listen: "127.0.0.1:0".parse().expect("address"),
+            jwt_secret_file: Some(self.data_dir().join("keys").join("jwt.secret")),
+            token_lifetime: Duration::from_secs(600),
+            limits: HttpLimits::default(),
+            suppression_threshold: 11,
+            privacy: PrivacySettings::default(),
+        };
+        Self::run_in_process(store, config).await
+    }
+
+    async fn run_in_process(store: TestStore, config: ServeConfig) -> Self {
         let bound = BoundServer::bind(&config).await.expect("server binds");
         let addr = bound.local_addr().expect("local address");
         let (tx, rx) = oneshot::channel();

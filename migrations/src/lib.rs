@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261124_000001_organizations_users;
 mod m20261124_000002_ledger;
 mod m20261124_000003_trials_patients;
+mod m20261125_000001_sign_in_security;
 
 /// The ordered list of Veritrial's migrations.
 pub struct Migrator;
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_organizations_users::Migration),
             Box::new(m20261124_000002_ledger::Migration),
             Box::new(m20261124_000003_trials_patients::Migration),
+            Box::new(m20261125_000001_sign_in_security::Migration),
         ]
     }
 }

@@ -1,7 +1,10 @@
 //! What every request handler shares.
 
+use std::sync::Arc;
+
 use sea_orm::DatabaseConnection;
 
+use crate::auth::throttle::SignInGuard;
 use crate::auth::token::TokenKeys;
 use crate::datadir::DataDir;
 use crate::services::ledger::LedgerKeys;
@@ -20,4 +23,6 @@ pub struct AppState {
     pub data_dir: DataDir,
     /// The search indexes and the suppression rule.
     pub matching: Matching,
+    /// Sign-in rate limits, the password-hashing gate and the lockout rule.
+    pub sign_in: Arc<SignInGuard>,
 }

@@ -110,7 +110,7 @@ pub async fn load_state(config: &ServeConfig) -> anyhow::Result<AppState> {
         ledger: stores.ledger,
         data_dir: stores.data_dir,
         matching,
-        sign_in: Arc::new(SignInGuard::new(config.sign_in.clone())),
+        sign_in: Arc::new(SignInGuard::new(config.sign_in.clone())?),
     })
 }
 

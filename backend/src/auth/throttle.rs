@@ -106,19 +106,19 @@ pub struct SignInGuard {
 }
 
 impl SignInGuard {
-    /// The guard for `policy`.
-    pub fn new(policy: SignInPolicy) -> Self {
+    /// The guard for `policy`; fails only if the hashing threads cannot be started.
+    pub fn new(policy: SignInPolicy) -> anyhow::Result<Self> {
         let permits = match policy.hash_permits {
             0 => std::thread::available_parallelism().map_or(1, usize::from),
             n => n,
         };
-        Self {
-            gate: HashGate::new(permits, policy.hash_queue),
+        Ok(Self {
+            gate: HashGate::new(permits, policy.hash_queue)?,
             by_address: BoundedLimiter::new(policy.per_address, MAX_LIMITER_KEYS),
             by_email: BoundedLimiter::new(policy.per_email, MAX_LIMITER_KEYS),
             last_prune: Mutex::new(None),
             policy,
-        }
+        })
     }
 
     /// The limits in force.
@@ -190,7 +190,8 @@ mod tests {
         let guard = SignInGuard::new(SignInPolicy {
             per_address: Rate::per_minute(NonZeroU32::new(2).expect("rate")),
             ..SignInPolicy::default()
-        });
+        })
+        .expect("guard");
         let client = Some(ClientAddr("192.0.2.7".parse().expect("address")));
         for i in 0..2 {
             assert!(
@@ -209,7 +210,7 @@ mod tests {
 
     #[test]
     fn pruning_is_due_once_a_minute() {
-        let guard = SignInGuard::new(SignInPolicy::default());
+        let guard = SignInGuard::new(SignInPolicy::default()).expect("guard");
         assert!(guard.prune_due());
         assert!(!guard.prune_due());
     }

@@ -107,6 +107,50 @@ async fn a_login_flood_is_refused_not_queued(backend: Backend) {
     server.login("s@helix.com").await;
 }
 
+/// The attack that found the bug: a flood of logins at concurrency 64. With the rate limits
+/// lifted, only the hashing gate stands between the flood and memory.
+async fn a_login_flood_keeps_memory_flat(backend: Backend) {
+    let flags = [
+        "--login-per-address-per-minute",
+        "1000000",
+        "--login-per-email-per-minute",
+        "1000000",
+        "--login-max-failures",
+        "0",
+    ];
+    let Some(server) = TestServer::spawn_process_with(backend, &flags).await else {
+        return;
+    };
+    let before = server.process_peak_rss_kib().expect("peak RSS");
+    let server = std::sync::Arc::new(server);
+    let mut flood = tokio::task::JoinSet::new();
+    for worker in 0..64 {
+        let server = std::sync::Arc::clone(&server);
+        flood.spawn(async move {
+            let mut codes = Vec::new();
+            for i in 0..6 {
+                let email = format!("w{worker}-{i}@example.org");
+                codes.push(attempt(&server, &email, "guess-guess-guess").await.0);
+            }
+            codes
+        });
+    }
+    while let Some(joined) = flood.join_next().await {
+        for code in joined.expect("joined") {
+            assert!(
+                code == "UNAUTHENTICATED" || code == "RATE_LIMITED",
+                "unexpected answer {code}"
+            );
+        }
+    }
+    let after = server.process_peak_rss_kib().expect("peak RSS");
+    // Unbounded, 64 hashes of 19 MiB each in flight would add well over 1 GiB.
+    assert!(
+        after < before + 256 * 1024,
+        "peak RSS grew from {before} KiB to {after} KiB"
+    );
+}
+
 async fn sign_ins_are_rate_limited_per_email_and_per_address(backend: Backend) {
     let policy = SignInPolicy {
         per_email: per_hour(3),
@@ -442,6 +486,7 @@ async fn tokens_of_deleted_or_unknown_users_are_refused(backend: Backend) {
 
 on_both_databases!(
     a_login_flood_is_refused_not_queued,
+    a_login_flood_keeps_memory_flat,
     sign_ins_are_rate_limited_per_email_and_per_address,
     repeated_failures_lock_out_known_and_unknown_emails_alike,
     signing_out_revokes_the_token,

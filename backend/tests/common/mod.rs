@@ -172,6 +172,11 @@ impl TestServer {
     /// Starts `veritrial serve` as a child process on a free port, for tests that measure
     /// the server alone (its memory, its crash behaviour).
     pub async fn spawn_process(backend: Backend) -> Option<Self> {
+        Self::spawn_process_with(backend, &[]).await
+    }
+
+    /// Like [`TestServer::spawn_process`] with extra `veritrial serve` flags.
+    pub async fn spawn_process_with(backend: Backend, flags: &[&str]) -> Option<Self> {
         let store = TestStore::new(backend).await?;
         open_stores(&store.config()).await.expect("stores migrate");
         let addr = std::net::TcpListener::bind("127.0.0.1:0")
@@ -180,6 +185,7 @@ impl TestServer {
         let child = store
             .cli()
             .args(["serve", "--listen", &addr.to_string()])
+            .args(flags)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()

@@ -144,9 +144,11 @@ async fn a_login_flood_keeps_memory_flat(backend: Backend) {
         }
     }
     let after = server.process_peak_rss_kib().expect("peak RSS");
-    // Unbounded, 64 hashes of 19 MiB each in flight would add well over 1 GiB.
+    eprintln!("peak RSS: {before} KiB before the flood, {after} KiB after");
+    // Unbounded, 64 hashes of 19 MiB each in flight would add well over 1 GiB; hashing on
+    // the shared blocking pool left over 600 MiB; gated on two threads it adds 160-200 MiB.
     assert!(
-        after < before + 256 * 1024,
+        after < before + 384 * 1024,
         "peak RSS grew from {before} KiB to {after} KiB"
     );
 }

@@ -29,6 +29,22 @@ export function clearSession() {
   sessionStorage.removeItem(KEY);
 }
 
+/** Signs out: the tab forgets the session and the server revokes its token (if it can be reached; the token expires anyway). */
+export async function endSession() {
+  const current = session();
+  clearSession();
+  if (!current) return;
+  try {
+    await fetch('/graphql', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${current.token}` },
+      body: JSON.stringify({ query: 'mutation { logout }' }),
+    });
+  } catch {
+    // Offline: nothing more to do here.
+  }
+}
+
 /** Called (once per expiry) when the server no longer accepts the token. */
 export function whenExpired(handler) {
   onExpired = handler;

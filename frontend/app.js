@@ -1,6 +1,6 @@
 // Entry point: the header (who is signed in, sign-out, the role's menu) and the page for the hash.
 
-import { clearSession, session, whenExpired } from './api.js';
+import { endSession, session, whenExpired } from './api.js';
 import { h } from './dom.js';
 import { renderLogin } from './login.js';
 import { listen, match } from './router.js';
@@ -31,8 +31,8 @@ function renderHeader(current) {
   );
 }
 
-function signOut() {
-  clearSession();
+async function signOut() {
+  await endSession();
   location.hash = '#/';
   render();
 }

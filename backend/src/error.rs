@@ -28,6 +28,9 @@ pub enum AppError {
     /// when it frees up.
     #[error("{0}")]
     BudgetExhausted(String),
+    /// Too many requests of this kind right now; trying again later may succeed.
+    #[error("{0}")]
+    RateLimited(String),
     /// A fault on our side; details go to the log, not to the client.
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
@@ -44,6 +47,7 @@ impl AppError {
             AppError::BadCriteria(_) => "BAD_CRITERIA",
             AppError::Conflict(_) => "CONFLICT",
             AppError::BudgetExhausted(_) => "PRIVACY_BUDGET_EXHAUSTED",
+            AppError::RateLimited(_) => "RATE_LIMITED",
             AppError::Internal(_) => "INTERNAL",
         }
     }
@@ -105,5 +109,6 @@ mod tests {
         assert_eq!(AppError::forbidden("no").code(), "FORBIDDEN");
         assert_eq!(AppError::bad_input("no").code(), "BAD_INPUT");
         assert_eq!(AppError::BadCriteria("x".into()).code(), "BAD_CRITERIA");
+        assert_eq!(AppError::RateLimited("x".into()).code(), "RATE_LIMITED");
     }
 }

@@ -1,25 +1,27 @@
 //! The HTTP surface: `/graphql`, `/healthz` and the web front end, with limits and tracing.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use async_graphql::http::GraphiQLSource;
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
-use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use tokio_stream::StreamExt;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::auth::Caller;
+use crate::auth::throttle::ClientAddr;
 use crate::domain::Role;
 use crate::error::AppError;
 use crate::frontend;
 use crate::graphql::VeritrialSchema;
-use crate::services::{attachments, ledger, report};
+use crate::services::{attachments, ledger, report, sessions};
 use crate::state::AppState;
 
 /// Limits of the HTTP surface.
@@ -82,15 +84,16 @@ pub fn router(state: AppState, schema: VeritrialSchema, limits: HttpLimits) -> R
 
 async fn graphql(
     State(shared): State<Shared>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     request: GraphQLRequest,
 ) -> GraphQLResponse {
-    let caller = caller(&shared.state, &headers);
-    shared
-        .schema
-        .execute(request.into_inner().data(caller))
-        .await
-        .into()
+    let caller = caller(&shared.state, &headers).await;
+    let mut request = request.into_inner().data(caller);
+    if let Some(Extension(ConnectInfo(peer))) = peer {
+        request = request.data(ClientAddr(peer.ip()));
+    }
+    shared.schema.execute(request).await.into()
 }
 
 async fn graphiql() -> Html<String> {
@@ -113,7 +116,10 @@ async fn healthz(State(shared): State<Shared>) -> Response {
 
 /// `GET /ledger/export`: the whole ledger as JSON Lines, streamed page by page.
 async fn ledger_export(State(shared): State<Shared>, headers: HeaderMap) -> Response {
-    if let Err(err) = caller(&shared.state, &headers).require(&[Role::Ethics, Role::Admin]) {
+    if let Err(err) = caller(&shared.state, &headers)
+        .await
+        .require(&[Role::Ethics, Role::Admin])
+    {
         return error_response(err);
     }
     let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
@@ -154,7 +160,7 @@ async fn upload_attachment(
     Query(params): Query<UploadParams>,
     body: axum::body::Body,
 ) -> Response {
-    let who = match caller(&shared.state, &headers).require(&[Role::Site]) {
+    let who = match caller(&shared.state, &headers).await.require(&[Role::Site]) {
         Ok(who) => who.clone(),
         Err(err) => return error_response(err),
     };
@@ -190,7 +196,7 @@ async fn download_attachment(
     headers: HeaderMap,
     axum::extract::Path(id): axum::extract::Path<String>,
 ) -> Response {
-    let who = match caller(&shared.state, &headers).principal() {
+    let who = match caller(&shared.state, &headers).await.principal() {
         Ok(who) => who.clone(),
         Err(err) => return error_response(err),
     };
@@ -220,7 +226,7 @@ async fn trial_report(
     headers: HeaderMap,
     axum::extract::Path(id): axum::extract::Path<String>,
 ) -> Response {
-    let who = match caller(&shared.state, &headers).principal() {
+    let who = match caller(&shared.state, &headers).await.principal() {
         Ok(who) => who.clone(),
         Err(err) => return error_response(err),
     };
@@ -249,6 +255,7 @@ pub fn error_response(err: AppError) -> Response {
         AppError::BadInput(_) | AppError::BadCriteria(_) => StatusCode::BAD_REQUEST,
         AppError::Conflict(_) => StatusCode::CONFLICT,
         AppError::BudgetExhausted(_) => StatusCode::TOO_MANY_REQUESTS,
+        AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
         AppError::Internal(inner) => {
             tracing::error!(error = ?inner, "internal error while serving a request");
             StatusCode::INTERNAL_SERVER_ERROR
@@ -258,8 +265,8 @@ pub fn error_response(err: AppError) -> Response {
     (status, Json(body)).into_response()
 }
 
-/// Who is calling, from the `Authorization: Bearer` header.
-pub fn caller(state: &AppState, headers: &HeaderMap) -> Caller {
+/// Who is calling, from the `Authorization: Bearer` header and the session it names.
+pub async fn caller(state: &AppState, headers: &HeaderMap) -> Caller {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Caller::Anonymous;
     };
@@ -269,10 +276,7 @@ pub fn caller(state: &AppState, headers: &HeaderMap) -> Caller {
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
     match token {
-        Some(token) => match state.tokens.verify(token) {
-            Ok(principal) => Caller::Authenticated(principal),
-            Err(why) => Caller::Refused(why),
-        },
+        Some(token) => sessions::authenticate(&state.db, &state.tokens, token).await,
         None => Caller::Refused("the Authorization header must be `Bearer <token>`".into()),
     }
 }

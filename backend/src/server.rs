@@ -2,12 +2,14 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 
+use crate::auth::throttle::{SignInGuard, SignInPolicy};
 use crate::auth::token::TokenKeys;
 use crate::datadir::{DataDir, random_secret};
 use crate::db::{self, DatabaseTarget};
@@ -47,6 +49,8 @@ pub struct ServeConfig {
     pub limits: HttpLimits,
     /// Counts below this are never shown to recruiters and sponsors.
     pub suppression_threshold: u64,
+    /// Sign-in rate limits, hashing concurrency and lockout.
+    pub sign_in: SignInPolicy,
     /// How cohort counts are released: noise and privacy budget.
     pub privacy: PrivacySettings,
 }
@@ -82,6 +86,7 @@ impl ServeConfig {
             token_lifetime: Duration::from_secs(8 * 3600),
             limits: HttpLimits::default(),
             suppression_threshold: 11,
+            sign_in: SignInPolicy::default(),
             privacy: PrivacySettings::default(),
         }
     }
@@ -140,6 +145,7 @@ pub async fn load_state(config: &ServeConfig) -> anyhow::Result<AppState> {
         ledger: stores.ledger,
         data_dir: stores.data_dir,
         matching,
+        sign_in: Arc::new(SignInGuard::new(config.sign_in.clone())?),
         privacy,
     })
 }
@@ -195,7 +201,8 @@ impl BoundServer {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        axum::serve(self.listener, self.app)
+        let app = self.app.into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await
             .context("the HTTP server failed")

@@ -1,7 +1,10 @@
 //! What every request handler shares.
 
+use std::sync::Arc;
+
 use sea_orm::DatabaseConnection;
 
+use crate::auth::throttle::SignInGuard;
 use crate::auth::token::TokenKeys;
 use crate::datadir::DataDir;
 use crate::services::ledger::LedgerKeys;
@@ -23,4 +26,6 @@ pub struct AppState {
     pub matching: Matching,
     /// How cohort counts are released to recruiters and sponsors.
     pub privacy: PrivacyPolicy,
+    /// Sign-in rate limits, the password-hashing gate and the lockout rule.
+    pub sign_in: Arc<SignInGuard>,
 }

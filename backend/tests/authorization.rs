@@ -65,6 +65,12 @@ async fn fixture(server: &TestServer) -> Fixture {
     ] {
         tokens.insert(actor, server.user(email, org, role).await);
     }
+    // The user that account administration acts on; not one of the actors.
+    let target_token = server.user("target@helix.com", helix, Role::Sponsor).await;
+    let target = server
+        .ok(Some(&target_token), "{ me { id } }", json!({}))
+        .await["me"]["id"]
+        .clone();
     let t = |actor: &str| tokens[actor].clone();
     let protocol = json!({ "title": "T", "primaryEndpoint": "E", "targetEnrollment": 10, "criteria": "age >= 18", "siteIds": [site], "ethicsBoardId": board });
     let trial = server
@@ -110,7 +116,7 @@ async fn fixture(server: &TestServer) -> Fixture {
         .clone();
     let vars = json!({
         "trial": trial, "pseudonym": pseudonym, "enrollment": enrollment, "submission": submission,
-        "protocol": protocol, "patient": patient,
+        "protocol": protocol, "patient": patient, "target": target,
     });
     Fixture { tokens, vars }
 }
@@ -308,6 +314,41 @@ const MATRIX: &[(&str, &str, &[&str])] = &[
         "withdrawParticipant",
         "mutation($enrollment: ID!) { withdrawParticipant(enrollmentId: $enrollment, reason: \"moved\") { id } }",
         &["site"],
+    ),
+    (
+        "unlockUser",
+        "mutation($target: ID!) { unlockUser(userId: $target) { id } }",
+        &["admin"],
+    ),
+    (
+        "deactivateUser",
+        "mutation($target: ID!) { deactivateUser(userId: $target) { active } }",
+        &["admin"],
+    ),
+    (
+        "activateUser",
+        "mutation($target: ID!) { activateUser(userId: $target) { active } }",
+        &["admin"],
+    ),
+    (
+        "setUserRole",
+        "mutation($target: ID!) { setUserRole(userId: $target, role: SPONSOR) { role } }",
+        &["admin"],
+    ),
+    // Last: it revokes the token it is called with.
+    (
+        "logout",
+        "mutation { logout }",
+        &[
+            "admin",
+            "sponsor",
+            "foreign_sponsor",
+            "site",
+            "foreign_site",
+            "recruiter",
+            "ethics",
+            "foreign_ethics",
+        ],
     ),
 ];
 

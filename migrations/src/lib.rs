@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261124_000001_organizations_users;
 mod m20261124_000002_ledger;
 mod m20261124_000003_trials_patients;
+mod m20261125_000001_sign_in_security;
 mod m20261125_000002_cohort_privacy;
 mod m20261125_000003_one_enrollment;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_organizations_users::Migration),
             Box::new(m20261124_000002_ledger::Migration),
             Box::new(m20261124_000003_trials_patients::Migration),
+            Box::new(m20261125_000001_sign_in_security::Migration),
             Box::new(m20261125_000002_cohort_privacy::Migration),
             Box::new(m20261125_000003_one_enrollment::Migration),
         ]

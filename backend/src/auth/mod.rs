@@ -1,6 +1,10 @@
-//! Who is asking: passwords (Argon2id), signed tokens (JWT, HS256) and role checks.
+//! Who is asking: passwords (Argon2id), signed tokens (JWT, HS256), role checks, and the
+//! limits that keep sign-in standing under a flood.
 
+pub mod gate;
+pub mod limiter;
 pub mod password;
+pub mod throttle;
 pub mod token;
 
 use crate::domain::Role;
@@ -31,27 +35,39 @@ impl Principal {
     }
 }
 
-/// What the HTTP layer learnt from the `Authorization` header, handed to resolvers.
+/// What the HTTP layer learnt from the `Authorization` header and the session it names,
+/// handed to resolvers.
 #[derive(Clone, Debug)]
 pub enum Caller {
     /// No token was presented.
     Anonymous,
     /// A token was presented but refused; the reason is safe to show.
     Refused(String),
-    /// A valid token.
-    Authenticated(Principal),
+    /// The session could not be checked (the database failed); answered as internal.
+    Unchecked,
+    /// A valid token whose session stands and whose user is unchanged.
+    Authenticated {
+        /// Who is asking.
+        principal: Principal,
+        /// The session (the token's `jti`), for signing out.
+        session_id: String,
+    },
 }
 
 impl Caller {
     /// The principal, or an `UNAUTHENTICATED` error saying why there is none.
     pub fn principal(&self) -> Result<&Principal, AppError> {
         match self {
-            Caller::Authenticated(p) => Ok(p),
-            Caller::Anonymous => Err(AppError::Unauthenticated(
-                "sign in first: send `Authorization: Bearer <token>` from the login mutation"
-                    .into(),
-            )),
-            Caller::Refused(why) => Err(AppError::Unauthenticated(why.clone())),
+            Caller::Authenticated { principal, .. } => Ok(principal),
+            other => Err(other.refusal()),
+        }
+    }
+
+    /// The session of a signed-in caller, or why there is none.
+    pub fn session_id(&self) -> Result<&str, AppError> {
+        match self {
+            Caller::Authenticated { session_id, .. } => Ok(session_id),
+            other => Err(other.refusal()),
         }
     }
 
@@ -60,5 +76,18 @@ impl Caller {
         let principal = self.principal()?;
         principal.require(allowed)?;
         Ok(principal)
+    }
+
+    fn refusal(&self) -> AppError {
+        match self {
+            Caller::Anonymous => AppError::Unauthenticated(
+                "sign in first: send `Authorization: Bearer <token>` from the login mutation"
+                    .into(),
+            ),
+            Caller::Refused(why) => AppError::Unauthenticated(why.clone()),
+            Caller::Unchecked | Caller::Authenticated { .. } => {
+                AppError::Internal(anyhow::anyhow!("the caller's session could not be checked"))
+            }
+        }
     }
 }

@@ -1,7 +1,9 @@
-//! Signed session tokens: JWT with HS256, carrying user, organisation, role and expiry.
+//! Signed session tokens: JWT with HS256, carrying user, organisation, role, expiry and the
+//! id of the session row (`jti`) that every request checks in the database.
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
 use serde::{Deserialize, Serialize};
 
@@ -21,6 +23,28 @@ struct Claims {
     iat: u64,
     /// Expiry (seconds since the Unix epoch).
     exp: u64,
+    /// The session's id: its row in `sessions` says whether it was revoked.
+    jti: String,
+}
+
+/// A freshly signed token and its validity.
+#[derive(Debug)]
+pub struct IssuedToken {
+    /// The signed token.
+    pub token: String,
+    /// When it was issued.
+    pub issued_at: DateTime<Utc>,
+    /// When it stops being accepted.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What a token that verifies says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifiedToken {
+    /// Who it was issued to, with the role and organisation they had then.
+    pub principal: Principal,
+    /// The session it belongs to.
+    pub session_id: String,
 }
 
 /// Issues and checks tokens with one HMAC secret.
@@ -50,34 +74,42 @@ impl TokenKeys {
         self.lifetime
     }
 
-    /// A signed token for `principal`, valid from now for the configured lifetime.
-    pub fn issue(&self, principal: &Principal) -> anyhow::Result<String> {
+    /// A signed token for `principal` in session `session_id`, valid from now for the
+    /// configured lifetime.
+    pub fn issue(&self, principal: &Principal, session_id: &str) -> anyhow::Result<IssuedToken> {
         let now = now_secs();
+        let exp = now + self.lifetime.as_secs();
         let claims = Claims {
             sub: principal.user_id.clone(),
             org: principal.org_id.clone(),
             role: principal.role,
             iat: now,
-            exp: now + self.lifetime.as_secs(),
+            exp,
+            jti: session_id.to_string(),
         };
-        Ok(encode(
-            &Header::new(Algorithm::HS256),
-            &claims,
-            &self.encoding,
-        )?)
+        let token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?;
+        Ok(IssuedToken {
+            token,
+            issued_at: at_secs(now)?,
+            expires_at: at_secs(exp)?,
+        })
     }
 
-    /// The principal of a valid token. Tokens with another algorithm (including `none`),
-    /// another key, a bad signature or a past expiry are refused with a reason.
-    pub fn verify(&self, token: &str) -> Result<Principal, String> {
+    /// What a valid token says. Tokens with another algorithm (including `none`), another
+    /// key, a bad signature, no session id or a past expiry are refused with a reason.
+    /// Whether the session still stands is for the database to say.
+    pub fn verify(&self, token: &str) -> Result<VerifiedToken, String> {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;
         validation.set_required_spec_claims(&["exp", "sub"]);
         match decode::<Claims>(token, &self.decoding, &validation) {
-            Ok(data) => Ok(Principal {
-                user_id: data.claims.sub,
-                org_id: data.claims.org,
-                role: data.claims.role,
+            Ok(data) => Ok(VerifiedToken {
+                principal: Principal {
+                    user_id: data.claims.sub,
+                    org_id: data.claims.org,
+                    role: data.claims.role,
+                },
+                session_id: data.claims.jti,
             }),
             Err(err) => Err(match err.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
@@ -93,6 +125,13 @@ impl TokenKeys {
             }),
         }
     }
+}
+
+fn at_secs(secs: u64) -> anyhow::Result<DateTime<Utc>> {
+    i64::try_from(secs)
+        .ok()
+        .and_then(|secs| DateTime::from_timestamp(secs, 0))
+        .ok_or_else(|| anyhow::anyhow!("a token time is out of range"))
 }
 
 fn now_secs() -> u64 {
@@ -132,13 +171,16 @@ mod tests {
     #[test]
     fn issued_tokens_verify() {
         let k = keys(&[7; 32]);
-        let token = k.issue(&alice()).unwrap();
-        assert_eq!(k.verify(&token).unwrap(), alice());
+        let issued = k.issue(&alice(), "s1").unwrap();
+        let verified = k.verify(&issued.token).unwrap();
+        assert_eq!(verified.principal, alice());
+        assert_eq!(verified.session_id, "s1");
+        assert_eq!((issued.expires_at - issued.issued_at).num_seconds(), 3600);
     }
 
     #[test]
     fn another_key_is_refused() {
-        let token = keys(&[7; 32]).issue(&alice()).unwrap();
+        let token = keys(&[7; 32]).issue(&alice(), "s1").unwrap().token;
         let err = keys(&[8; 32]).verify(&token).unwrap_err();
         assert!(err.contains("signature"), "{err}");
     }
@@ -162,9 +204,18 @@ mod tests {
             role: Role::Admin,
             iat: past - 100,
             exp: past,
+            jti: "s1".into(),
         };
         let token = encode(&Header::new(Algorithm::HS256), &claims, &k.encoding).unwrap();
         assert!(k.verify(&token).unwrap_err().contains("expired"));
+    }
+
+    #[test]
+    fn tokens_without_a_session_id_are_refused() {
+        let k = keys(&[7; 32]);
+        let claims = serde_json::json!({"sub": "u1", "org": "o1", "role": "admin", "iat": 0, "exp": now_secs() + 600});
+        let token = encode(&Header::new(Algorithm::HS256), &claims, &k.encoding).unwrap();
+        assert!(k.verify(&token).unwrap_err().contains("malformed"));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use std::io::BufRead;
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -13,6 +14,8 @@ mod bench_privacy;
 mod import;
 mod ledger;
 
+use crate::auth::limiter::Rate;
+use crate::auth::throttle::SignInPolicy;
 use crate::demo;
 use crate::domain::{OrgKind, Role};
 use crate::http::HttpLimits;
@@ -168,6 +171,75 @@ struct ServeArgs {
         value_name = "SECS"
     )]
     request_timeout_secs: u64,
+    #[command(flatten)]
+    sign_in: SignInArgs,
+}
+
+/// Sign-in limits.
+#[derive(Debug, Args)]
+struct SignInArgs {
+    /// Sign-in attempts allowed per client address (IPv6 by /64) per minute, as seen on
+    /// the TCP connection (X-Forwarded-For is not trusted).
+    #[arg(
+        long,
+        env = "VERITRIAL_LOGIN_PER_ADDRESS_PER_MINUTE",
+        default_value = "30",
+        value_name = "N"
+    )]
+    login_per_address_per_minute: NonZeroU32,
+    /// Sign-in attempts allowed per account email (known or not) per minute.
+    #[arg(
+        long,
+        env = "VERITRIAL_LOGIN_PER_EMAIL_PER_MINUTE",
+        default_value = "10",
+        value_name = "N"
+    )]
+    login_per_email_per_minute: NonZeroU32,
+    /// Failed sign-ins within the lockout time that lock an email out; 0 turns lockout off.
+    #[arg(
+        long,
+        env = "VERITRIAL_LOGIN_MAX_FAILURES",
+        default_value_t = 5,
+        value_name = "N"
+    )]
+    login_max_failures: u32,
+    /// How long failed sign-ins are counted for, and how long a lockout lasts, in minutes.
+    #[arg(
+        long,
+        env = "VERITRIAL_LOGIN_LOCKOUT_MINUTES",
+        default_value_t = 15,
+        value_name = "MIN"
+    )]
+    login_lockout_minutes: u64,
+    /// Password hashes computed at once (each takes about 19 MiB); 0 means one per core.
+    #[arg(
+        long,
+        env = "VERITRIAL_LOGIN_HASH_PERMITS",
+        default_value_t = 0,
+        value_name = "N"
+    )]
+    login_hash_permits: usize,
+    /// Sign-ins that may wait for a hashing permit; beyond that they get RATE_LIMITED at once.
+    #[arg(
+        long,
+        env = "VERITRIAL_LOGIN_HASH_QUEUE",
+        default_value_t = 32,
+        value_name = "N"
+    )]
+    login_hash_queue: usize,
+}
+
+impl SignInArgs {
+    fn policy(&self) -> SignInPolicy {
+        SignInPolicy {
+            hash_permits: self.login_hash_permits,
+            hash_queue: self.login_hash_queue,
+            per_address: Rate::per_minute(self.login_per_address_per_minute),
+            per_email: Rate::per_minute(self.login_per_email_per_minute),
+            max_failures: self.login_max_failures,
+            lockout: Duration::from_secs(self.login_lockout_minutes.saturating_mul(60)),
+        }
+    }
 }
 
 impl ServeArgs {
@@ -188,6 +260,7 @@ impl ServeArgs {
                 request_timeout: Duration::from_secs(self.request_timeout_secs),
                 max_upload_bytes: self.max_upload_bytes,
             },
+            sign_in: self.sign_in.policy(),
         }
     }
 }
@@ -246,6 +319,39 @@ enum UserCommand {
         #[arg(long, required = true)]
         password_stdin: bool,
     },
+    /// Lift a lockout after repeated failed sign-ins.
+    Unlock(UserArgs),
+    /// Stop a user from signing in; their tokens are refused from the next request on.
+    Deactivate(UserArgs),
+    /// Let a deactivated user sign in again.
+    Activate(UserArgs),
+    /// Change a user's role (it must fit the organisation's kind); their tokens are refused
+    /// from the next request on.
+    SetRole {
+        #[command(flatten)]
+        user: UserArgs,
+        /// The new role.
+        #[arg(long, value_enum)]
+        role: Role,
+    },
+}
+
+/// Which user a `user` command acts on.
+#[derive(Debug, Args)]
+struct UserArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// The user's sign-in email.
+    #[arg(long)]
+    email: String,
+}
+
+impl UserArgs {
+    async fn open(&self) -> anyhow::Result<(server::Stores, crate::entities::user::Model)> {
+        let stores = server::open_stores(&self.store.config(DATA_DIR)).await?;
+        let user = accounts::user_by_email(&stores.db, &self.email).await?;
+        Ok((stores, user))
+    }
 }
 
 const DATA_DIR: &str = "./veritrial-data";
@@ -305,6 +411,30 @@ impl Cli {
                     "added {} user {} to {:?} (id {})",
                     user.role, user.email, org, user.id
                 );
+                Ok(())
+            }
+            Command::User(UserCommand::Unlock(args)) => {
+                let (stores, user) = args.open().await?;
+                accounts::unlock(&stores.db, &user.id).await?;
+                println!("unlocked {}", user.email);
+                Ok(())
+            }
+            Command::User(UserCommand::Deactivate(args)) => {
+                let (stores, user) = args.open().await?;
+                accounts::set_active(&stores.db, None, &user.id, false).await?;
+                println!("deactivated {}; their sessions are revoked", user.email);
+                Ok(())
+            }
+            Command::User(UserCommand::Activate(args)) => {
+                let (stores, user) = args.open().await?;
+                accounts::set_active(&stores.db, None, &user.id, true).await?;
+                println!("activated {}", user.email);
+                Ok(())
+            }
+            Command::User(UserCommand::SetRole { user: args, role }) => {
+                let (stores, user) = args.open().await?;
+                accounts::set_role(&stores.db, None, &user.id, role).await?;
+                println!("{} is now {role}; their sessions are revoked", user.email);
                 Ok(())
             }
             Command::Import(command) => command.run(DATA_DIR).await,

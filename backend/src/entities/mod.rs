@@ -15,6 +15,8 @@ pub mod patient;
 pub mod patient_code;
 pub mod patient_lab;
 pub mod protocol_version;
+pub mod session;
+pub mod sign_in_failure;
 pub mod submission;
 pub mod submission_version;
 pub mod trial;

@@ -2,7 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
-/// A row of `users`. `password_hash` is an Argon2id PHC string, never a clear password.
+/// A row of `users`. `password_hash` is an Argon2id PHC string, never a clear password;
+/// an inactive user cannot sign in and their tokens are refused.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "users")]
 pub struct Model {
@@ -14,6 +15,7 @@ pub struct Model {
     pub org_id: String,
     pub role: String,
     pub created_at: DateTimeUtc,
+    pub active: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

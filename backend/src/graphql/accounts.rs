@@ -4,6 +4,7 @@ use async_graphql::{ComplexObject, Context, ID, InputObject, Object, SimpleObjec
 use chrono::{DateTime, Utc};
 
 use super::{ApiResult, parts};
+use crate::auth::throttle::ClientAddr;
 use crate::domain::{OrgKind, Role, from_stored};
 use crate::entities::{organization, user};
 use crate::error::AppError;
@@ -41,6 +42,8 @@ pub struct User {
     #[graphql(skip)]
     org_id: String,
     created_at: DateTime<Utc>,
+    /// Whether the user may sign in; an inactive user's tokens are refused.
+    active: bool,
 }
 
 #[ComplexObject]
@@ -64,6 +67,7 @@ impl TryFrom<user::Model> for User {
             role: from_stored(&m.role)?,
             org_id: m.org_id,
             created_at: m.created_at,
+            active: m.active,
         })
     }
 }
@@ -133,6 +137,8 @@ pub struct AccountMutation;
 #[Object]
 impl AccountMutation {
     /// Signs in with an email and password; returns a token to send as a bearer token.
+    /// Attempts are rate-limited per client address and per email (`RATE_LIMITED`), and
+    /// repeated failures lock the email out for a while.
     async fn login(
         &self,
         ctx: &Context<'_>,
@@ -140,7 +146,8 @@ impl AccountMutation {
         password: String,
     ) -> ApiResult<LoginPayload> {
         let (state, _) = parts(ctx);
-        let session = accounts::login(&state.db, &state.tokens, &email, &password).await?;
+        let client = ctx.data_opt::<ClientAddr>().copied();
+        let session = accounts::login(state, client, &email, &password).await?;
         Ok(LoginPayload {
             token: session.token,
             expires_at: session.expires_at,
@@ -173,5 +180,55 @@ impl AccountMutation {
             password: &input.password,
         };
         Ok(accounts::create_user(&state.db, new).await?.try_into()?)
+    }
+
+    /// Signs out: the token used for this request stops being accepted.
+    async fn logout(&self, ctx: &Context<'_>) -> ApiResult<bool> {
+        let (state, caller) = parts(ctx);
+        accounts::logout(&state.db, caller.session_id()?).await?;
+        Ok(true)
+    }
+
+    /// Lifts a lockout after repeated failed sign-ins (admins only).
+    async fn unlock_user(&self, ctx: &Context<'_>, user_id: ID) -> ApiResult<User> {
+        let (state, caller) = parts(ctx);
+        caller.require(&[Role::Admin])?;
+        Ok(accounts::unlock(&state.db, &user_id).await?.try_into()?)
+    }
+
+    /// Deactivates a user: they cannot sign in and their tokens are refused from the next
+    /// request on (admins only; not oneself).
+    async fn deactivate_user(&self, ctx: &Context<'_>, user_id: ID) -> ApiResult<User> {
+        let (state, caller) = parts(ctx);
+        let admin = caller.require(&[Role::Admin])?;
+        Ok(
+            accounts::set_active(&state.db, Some(admin.user_id.as_str()), &user_id, false)
+                .await?
+                .try_into()?,
+        )
+    }
+
+    /// Lets a deactivated user sign in again (admins only).
+    async fn activate_user(&self, ctx: &Context<'_>, user_id: ID) -> ApiResult<User> {
+        let (state, caller) = parts(ctx);
+        let admin = caller.require(&[Role::Admin])?;
+        Ok(
+            accounts::set_active(&state.db, Some(admin.user_id.as_str()), &user_id, true)
+                .await?
+                .try_into()?,
+        )
+    }
+
+    /// Changes a user's role; it must fit their organisation's kind. Their tokens are
+    /// refused from the next request on, and the new role applies from their next sign-in
+    /// (admins only; not oneself).
+    async fn set_user_role(&self, ctx: &Context<'_>, user_id: ID, role: Role) -> ApiResult<User> {
+        let (state, caller) = parts(ctx);
+        let admin = caller.require(&[Role::Admin])?;
+        Ok(
+            accounts::set_role(&state.db, Some(admin.user_id.as_str()), &user_id, role)
+                .await?
+                .try_into()?,
+        )
     }
 }

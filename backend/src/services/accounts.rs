@@ -3,15 +3,18 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set, SqlErr,
+    QueryOrder, Set, SqlErr, TransactionTrait,
 };
 
 use crate::auth::Principal;
-use crate::auth::password::{check_policy, hash_password, verify_password};
-use crate::auth::token::TokenKeys;
+use crate::auth::password::{check_policy, hash_password};
+use crate::auth::throttle::{ClientAddr, EmailKey};
 use crate::domain::{OrgKind, Role, from_stored};
 use crate::entities::{organization, user};
 use crate::error::{AppError, AppResult};
+use crate::services::lockout::{self, LockoutRule};
+use crate::services::sessions;
+use crate::state::AppState;
 
 /// A PHC hash of a random password, verified against when the email is unknown so that
 /// a wrong email and a wrong password take the same time.
@@ -104,6 +107,7 @@ pub async fn create_user(db: &impl ConnectionTrait, new: NewUser<'_>) -> AppResu
         org_id: Set(org.id),
         role: Set(new.role.as_str().to_string()),
         created_at: Set(Utc::now()),
+        active: Set(true),
     };
     user.insert(db).await.map_err(|err| match err.sql_err() {
         Some(SqlErr::UniqueConstraintViolation(_)) => {
@@ -149,14 +153,31 @@ pub struct Session {
     pub user: user::Model,
 }
 
-/// Checks an email and password and issues a token. A wrong email and a wrong password
-/// get the same answer, so sign-in does not reveal who has an account.
+/// The answer to a wrong email or a wrong password, alike.
+const WRONG_CREDENTIALS: &str = "the email or password is wrong";
+
+/// Checks an email and password and opens a session.
+///
+/// In order: the per-address and per-email rate limits (`RATE_LIMITED`), the lockout of
+/// the email (`UNAUTHENTICATED`), then the password, verified under the hashing gate
+/// (`RATE_LIMITED` when its line is full). An unknown email takes the same path as a known
+/// one, against a dummy hash, and has its failures counted and locked the same way, so
+/// sign-in does not reveal who has an account.
 pub async fn login(
-    db: &DatabaseConnection,
-    keys: &TokenKeys,
+    state: &AppState,
+    client: Option<ClientAddr>,
     email: &str,
     password: &str,
 ) -> AppResult<Session> {
+    let db = &state.db;
+    let guard = &state.sign_in;
+    let key = EmailKey::of(email);
+    guard.admit(client, &key)?;
+    prune_if_due(state).await;
+    if lockout::locked_until(db, &key).await?.is_some() {
+        tracing::info!(email = %key.short(), "sign-in refused: locked out");
+        return Err(lockout::locked_error());
+    }
     let found = user::Entity::find()
         .filter(user::Column::Email.eq(email.trim().to_lowercase()))
         .one(db)
@@ -164,31 +185,126 @@ pub async fn login(
     let stored = found
         .as_ref()
         .map_or(DUMMY_HASH.to_string(), |u| u.password_hash.clone());
-    let password = password.to_string();
-    let matches = tokio::task::spawn_blocking(move || verify_password(&password, &stored))
-        .await
-        .map_err(anyhow::Error::from)?;
+    let matches = guard.gate().verify(password.to_string(), stored).await?;
     let user = match (found, matches) {
         (Some(user), true) => user,
         _ => {
-            return Err(AppError::Unauthenticated(
-                "the email or password is wrong".into(),
-            ));
+            let policy = guard.policy();
+            let rule = LockoutRule {
+                max_failures: policy.max_failures,
+                window: policy.lockout,
+            };
+            let locked = lockout::record_failure(db, &key, rule).await?;
+            tracing::info!(email = %key.short(), locked, "sign-in failed");
+            return Err(AppError::Unauthenticated(WRONG_CREDENTIALS.into()));
         }
     };
+    if !user.active {
+        return Err(AppError::Unauthenticated(
+            "the account is deactivated; ask an administrator".into(),
+        ));
+    }
+    lockout::clear(db, &key).await?;
     let principal = Principal {
         user_id: user.id.clone(),
         org_id: user.org_id.clone(),
         role: from_stored(&user.role)?,
     };
-    let token = keys.issue(&principal)?;
-    let expires_at =
-        Utc::now() + chrono::Duration::from_std(keys.lifetime()).map_err(anyhow::Error::from)?;
+    let issued = sessions::open(db, &state.tokens, &principal).await?;
     Ok(Session {
-        token,
-        expires_at,
+        token: issued.token,
+        expires_at: issued.expires_at,
         user,
     })
+}
+
+/// Prunes expired sessions and stale failure counts, at most once a minute per process;
+/// a failure is logged, never in the way of a sign-in.
+async fn prune_if_due(state: &AppState) {
+    if !state.sign_in.prune_due() {
+        return;
+    }
+    let window = state.sign_in.policy().lockout;
+    let pruned = async {
+        let sessions = sessions::prune_expired(&state.db).await?;
+        let failures = lockout::prune(&state.db, window).await?;
+        AppResult::Ok((sessions, failures))
+    }
+    .await;
+    match pruned {
+        Ok((sessions, failures)) => {
+            tracing::debug!(
+                sessions,
+                failures,
+                "pruned expired sessions and failure counts"
+            );
+        }
+        Err(err) => tracing::warn!(error = %err, "cannot prune expired sessions"),
+    }
+}
+
+/// Signs out: revokes the caller's session.
+pub async fn logout(db: &impl ConnectionTrait, session_id: &str) -> AppResult<()> {
+    sessions::revoke(db, session_id).await
+}
+
+/// Lets a locked-out user sign in again at once.
+pub async fn unlock(db: &impl ConnectionTrait, user_id: &str) -> AppResult<user::Model> {
+    let user = user(db, user_id).await?;
+    lockout::clear(db, &EmailKey::of(&user.email)).await?;
+    Ok(user)
+}
+
+/// Deactivates (`active = false`) or reactivates a user. Deactivation revokes every
+/// session of the user; `acting` (the admin doing it, if any) cannot deactivate themselves.
+pub async fn set_active(
+    db: &DatabaseConnection,
+    acting: Option<&str>,
+    user_id: &str,
+    active: bool,
+) -> AppResult<user::Model> {
+    if !active && acting == Some(user_id) {
+        return Err(AppError::conflict("you cannot deactivate your own account"));
+    }
+    let txn = db.begin().await?;
+    let found = user(&txn, user_id).await?;
+    let mut row: user::ActiveModel = found.into();
+    row.active = Set(active);
+    let updated = row.update(&txn).await?;
+    if !active {
+        sessions::revoke_all_of(&txn, user_id).await?;
+    }
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Changes a user's role (it must fit the organisation's kind) and revokes their sessions,
+/// so the new role applies from their next sign-in; `acting` cannot change their own role.
+pub async fn set_role(
+    db: &DatabaseConnection,
+    acting: Option<&str>,
+    user_id: &str,
+    role: Role,
+) -> AppResult<user::Model> {
+    if acting == Some(user_id) {
+        return Err(AppError::conflict("you cannot change your own role"));
+    }
+    let txn = db.begin().await?;
+    let found = user(&txn, user_id).await?;
+    let org = organization(&txn, &found.org_id).await?;
+    let kind: OrgKind = from_stored(&org.kind)?;
+    if !role.fits(kind) {
+        return Err(AppError::bad_input(format!(
+            "a {role} user cannot belong to {:?}, which is a {kind} organisation",
+            org.name
+        )));
+    }
+    let mut row: user::ActiveModel = found.into();
+    row.role = Set(role.as_str().to_string());
+    let updated = row.update(&txn).await?;
+    sessions::revoke_all_of(&txn, user_id).await?;
+    txn.commit().await?;
+    Ok(updated)
 }
 
 fn normalise_email(email: &str) -> AppResult<String> {

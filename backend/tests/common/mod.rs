@@ -5,12 +5,15 @@
 pub mod postgres;
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use tempfile::TempDir;
 use tokio::sync::oneshot;
+use veritrial::auth::limiter::Rate;
+use veritrial::auth::throttle::SignInPolicy;
 use veritrial::domain::{OrgKind, Role};
 use veritrial::http::HttpLimits;
 use veritrial::server::{BoundServer, PrivacySettings, ServeConfig, StoreConfig, open_stores};
@@ -100,6 +103,17 @@ impl TestStore {
     }
 }
 
+/// The sign-in limits of test servers: the defaults, but with rates that the many sign-ins
+/// of a test, all from 127.0.0.1, never reach.
+pub fn test_sign_in_policy() -> SignInPolicy {
+    let generous = Rate::per_minute(NonZeroU32::new(10_000).expect("non-zero"));
+    SignInPolicy {
+        per_address: generous,
+        per_email: generous,
+        ..SignInPolicy::default()
+    }
+}
+
 /// A running server and the store behind it.
 pub struct TestServer {
     pub store: TestStore,
@@ -125,8 +139,18 @@ impl TestServer {
         Some(Self::start_on(TestStore::new(backend).await?, limits).await)
     }
 
+    /// Like [`TestServer::start`] with explicit sign-in limits.
+    pub async fn start_with_sign_in(backend: Backend, sign_in: SignInPolicy) -> Option<Self> {
+        let store = TestStore::new(backend).await?;
+        Some(Self::start_on_with(store, HttpLimits::default(), sign_in).await)
+    }
+
     /// Starts a server on an existing store (e.g. one a CLI command filled first).
     pub async fn start_on(store: TestStore, limits: HttpLimits) -> Self {
+        Self::start_on_with(store, limits, test_sign_in_policy()).await
+    }
+
+    async fn start_on_with(store: TestStore, limits: HttpLimits, sign_in: SignInPolicy) -> Self {
         let config = ServeConfig {
             store: store.config(),
             listen: "127.0.0.1:0".parse().expect("address"),
@@ -135,6 +159,7 @@ impl TestServer {
             limits,
             suppression_threshold: 11,
             privacy: PrivacySettings::default(),
+            sign_in,
         };
         Self::run_in_process(store, config).await
     }
@@ -162,6 +187,7 @@ impl TestServer {
             limits: HttpLimits::default(),
             suppression_threshold: 11,
             privacy: PrivacySettings::default(),
+            sign_in: test_sign_in_policy(),
         };
         Self::run_in_process(store, config).await
     }
@@ -184,6 +210,11 @@ impl TestServer {
     /// Starts `veritrial serve` as a child process on a free port, for tests that measure
     /// the server alone (its memory, its crash behaviour).
     pub async fn spawn_process(backend: Backend) -> Option<Self> {
+        Self::spawn_process_with(backend, &[]).await
+    }
+
+    /// Like [`TestServer::spawn_process`] with extra `veritrial serve` flags.
+    pub async fn spawn_process_with(backend: Backend, flags: &[&str]) -> Option<Self> {
         let store = TestStore::new(backend).await?;
         open_stores(&store.config()).await.expect("stores migrate");
         let addr = std::net::TcpListener::bind("127.0.0.1:0")
@@ -192,6 +223,7 @@ impl TestServer {
         let child = store
             .cli()
             .args(["serve", "--listen", &addr.to_string()])
+            .args(flags)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()

@@ -111,15 +111,21 @@ async fn healthz(State(shared): State<Shared>) -> Response {
     }
 }
 
-/// `GET /ledger/export`: the whole ledger as JSON Lines, streamed page by page.
+/// `GET /ledger/export`: the whole ledger as JSON Lines, streamed page by page; entries the
+/// caller may not read in full are redacted lines.
 async fn ledger_export(State(shared): State<Shared>, headers: HeaderMap) -> Response {
-    if let Err(err) = caller(&shared.state, &headers).require(&[Role::Ethics, Role::Admin]) {
-        return error_response(err);
-    }
+    let who = match caller(&shared.state, &headers).require(&[Role::Ethics, Role::Admin]) {
+        Ok(who) => who.clone(),
+        Err(err) => return error_response(err),
+    };
+    let visibility = match ledger::Visibility::of(&shared.state, &who).await {
+        Ok(visibility) => visibility,
+        Err(err) => return error_response(err),
+    };
     let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
     let state = shared.state.clone();
     tokio::spawn(async move {
-        if let Err(err) = ledger::write_export(&state.db, &state.ledger, tx).await {
+        if let Err(err) = ledger::write_export(&state.db, &state.ledger, &visibility, tx).await {
             tracing::error!(error = %err, "the ledger export stopped early");
         }
     });

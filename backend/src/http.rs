@@ -19,6 +19,8 @@ use crate::domain::Role;
 use crate::error::AppError;
 use crate::frontend;
 use crate::graphql::VeritrialSchema;
+use crate::graphql_body::{self, BadGraphQLBody};
+use crate::security_headers;
 use crate::services::{attachments, ledger, report};
 use crate::state::AppState;
 
@@ -69,7 +71,7 @@ pub fn router(state: AppState, schema: VeritrialSchema, limits: HttpLimits) -> R
         .route("/attachments", post(upload_attachment))
         .route("/attachments/{id}", get(download_attachment))
         .layer(DefaultBodyLimit::disable());
-    Router::new()
+    let router = Router::new()
         .merge(api)
         .merge(files)
         .with_state(Shared {
@@ -77,24 +79,33 @@ pub fn router(state: AppState, schema: VeritrialSchema, limits: HttpLimits) -> R
             schema,
             limits,
         })
-        .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(graphql_body::shape_rejections));
+    security_headers::apply(router).layer(TraceLayer::new_for_http())
 }
 
 async fn graphql(
     State(shared): State<Shared>,
     headers: HeaderMap,
-    request: GraphQLRequest,
-) -> GraphQLResponse {
+    request: GraphQLRequest<BadGraphQLBody>,
+) -> Response {
+    if !graphql_body::is_json(&headers) {
+        return graphql_body::not_json();
+    }
     let caller = caller(&shared.state, &headers);
-    shared
-        .schema
-        .execute(request.into_inner().data(caller))
-        .await
-        .into()
+    GraphQLResponse::from(
+        shared
+            .schema
+            .execute(request.into_inner().data(caller))
+            .await,
+    )
+    .into_response()
 }
 
-async fn graphiql() -> Html<String> {
-    Html(GraphiQLSource::build().endpoint("/graphql").finish())
+/// GraphiQL, with a Content-Security-Policy that lets its CDN assets and inline blocks run.
+async fn graphiql() -> Response {
+    let page = GraphiQLSource::build().endpoint("/graphql").finish();
+    let policy = security_headers::graphiql_policy(&page);
+    ([(header::CONTENT_SECURITY_POLICY, policy)], Html(page)).into_response()
 }
 
 async fn healthz(State(shared): State<Shared>) -> Response {
@@ -190,7 +201,8 @@ async fn upload_attachment(
     }
 }
 
-/// `GET /attachments/{id}`: the stored file, streamed.
+/// `GET /attachments/{id}`: the stored file, streamed as a download with a safe content type
+/// (see [`attachments::served_content_type`]) in a sandbox.
 async fn download_attachment(
     State(shared): State<Shared>,
     headers: HeaderMap,
@@ -203,14 +215,20 @@ async fn download_attachment(
     match attachments::open(&shared.state, &who, &id).await {
         Ok((row, file)) => {
             let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(file));
-            let disposition = format!(
-                "attachment; filename=\"{}\"",
-                row.file_name.replace('"', "'")
-            );
             (
                 [
-                    (header::CONTENT_TYPE, row.content_type),
-                    (header::CONTENT_DISPOSITION, disposition),
+                    (
+                        header::CONTENT_TYPE,
+                        attachments::served_content_type(&row.content_type).to_string(),
+                    ),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        attachments::content_disposition(&row.file_name),
+                    ),
+                    (
+                        header::CONTENT_SECURITY_POLICY,
+                        security_headers::SANDBOX_POLICY.to_string(),
+                    ),
                 ],
                 body,
             )

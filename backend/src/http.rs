@@ -21,6 +21,8 @@ use crate::domain::Role;
 use crate::error::AppError;
 use crate::frontend;
 use crate::graphql::VeritrialSchema;
+use crate::graphql_body::{self, BadGraphQLBody};
+use crate::security_headers;
 use crate::services::{attachments, ledger, report, sessions};
 use crate::state::AppState;
 
@@ -71,7 +73,7 @@ pub fn router(state: AppState, schema: VeritrialSchema, limits: HttpLimits) -> R
         .route("/attachments", post(upload_attachment))
         .route("/attachments/{id}", get(download_attachment))
         .layer(DefaultBodyLimit::disable());
-    Router::new()
+    let router = Router::new()
         .merge(api)
         .merge(files)
         .with_state(Shared {
@@ -79,25 +81,32 @@ pub fn router(state: AppState, schema: VeritrialSchema, limits: HttpLimits) -> R
             schema,
             limits,
         })
-        .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(graphql_body::shape_rejections));
+    security_headers::apply(router).layer(TraceLayer::new_for_http())
 }
 
 async fn graphql(
     State(shared): State<Shared>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
-    request: GraphQLRequest,
-) -> GraphQLResponse {
+    request: GraphQLRequest<BadGraphQLBody>,
+) -> Response {
+    if !graphql_body::is_json(&headers) {
+        return graphql_body::not_json();
+    }
     let caller = caller(&shared.state, &headers).await;
     let mut request = request.into_inner().data(caller);
     if let Some(Extension(ConnectInfo(peer))) = peer {
         request = request.data(ClientAddr(peer.ip()));
     }
-    shared.schema.execute(request).await.into()
+    GraphQLResponse::from(shared.schema.execute(request).await).into_response()
 }
 
-async fn graphiql() -> Html<String> {
-    Html(GraphiQLSource::build().endpoint("/graphql").finish())
+/// GraphiQL, with a Content-Security-Policy that lets its CDN assets and inline blocks run.
+async fn graphiql() -> Response {
+    let page = GraphiQLSource::build().endpoint("/graphql").finish();
+    let policy = security_headers::graphiql_policy(&page);
+    ([(header::CONTENT_SECURITY_POLICY, policy)], Html(page)).into_response()
 }
 
 async fn healthz(State(shared): State<Shared>) -> Response {
@@ -114,18 +123,24 @@ async fn healthz(State(shared): State<Shared>) -> Response {
     }
 }
 
-/// `GET /ledger/export`: the whole ledger as JSON Lines, streamed page by page.
+/// `GET /ledger/export`: the whole ledger as JSON Lines, streamed page by page; entries the
+/// caller may not read in full are redacted lines.
 async fn ledger_export(State(shared): State<Shared>, headers: HeaderMap) -> Response {
-    if let Err(err) = caller(&shared.state, &headers)
+    let who = match caller(&shared.state, &headers)
         .await
         .require(&[Role::Ethics, Role::Admin])
     {
-        return error_response(err);
-    }
+        Ok(who) => who.clone(),
+        Err(err) => return error_response(err),
+    };
+    let visibility = match ledger::Visibility::of(&shared.state, &who).await {
+        Ok(visibility) => visibility,
+        Err(err) => return error_response(err),
+    };
     let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
     let state = shared.state.clone();
     tokio::spawn(async move {
-        if let Err(err) = ledger::write_export(&state.db, &state.ledger, tx).await {
+        if let Err(err) = ledger::write_export(&state.db, &state.ledger, &visibility, tx).await {
             tracing::error!(error = %err, "the ledger export stopped early");
         }
     });
@@ -190,7 +205,8 @@ async fn upload_attachment(
     }
 }
 
-/// `GET /attachments/{id}`: the stored file, streamed.
+/// `GET /attachments/{id}`: the stored file, streamed as a download with a safe content type
+/// (see [`attachments::served_content_type`]) in a sandbox.
 async fn download_attachment(
     State(shared): State<Shared>,
     headers: HeaderMap,
@@ -203,14 +219,20 @@ async fn download_attachment(
     match attachments::open(&shared.state, &who, &id).await {
         Ok((row, file)) => {
             let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(file));
-            let disposition = format!(
-                "attachment; filename=\"{}\"",
-                row.file_name.replace('"', "'")
-            );
             (
                 [
-                    (header::CONTENT_TYPE, row.content_type),
-                    (header::CONTENT_DISPOSITION, disposition),
+                    (
+                        header::CONTENT_TYPE,
+                        attachments::served_content_type(&row.content_type).to_string(),
+                    ),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        attachments::content_disposition(&row.file_name),
+                    ),
+                    (
+                        header::CONTENT_SECURITY_POLICY,
+                        security_headers::SANDBOX_POLICY.to_string(),
+                    ),
                 ],
                 body,
             )

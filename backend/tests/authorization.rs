@@ -354,6 +354,15 @@ const MATRIX: &[(&str, &str, &[&str])] = &[
 
 const REFUSALS: &[&str] = &["UNAUTHENTICATED", "FORBIDDEN", "NOT_FOUND"];
 
+/// What each ledger reader sees of the fixture's entries, in `ledgerEntries` and in the
+/// export: (reader, entries of the trial (Helix's, assigned to Board One) in full?, entries
+/// of no trial (recruitment-contact consent) in full?). Anything not in full is redacted.
+const LEDGER_VIEW: &[(&str, bool, bool)] = &[
+    ("admin", true, true),
+    ("ethics", true, false),
+    ("foreign_ethics", false, false),
+];
+
 async fn every_operation_checks_role_and_organisation(backend: Backend) {
     let Some(server) = TestServer::start(backend).await else {
         return;
@@ -387,4 +396,69 @@ async fn every_operation_checks_role_and_organisation(backend: Backend) {
     );
 }
 
-on_both_databases!(every_operation_checks_role_and_organisation);
+async fn ledger_readers_see_only_their_trials(backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
+    let fixture = fixture(&server).await;
+    let trial = fixture.vars["trial"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let query =
+        "{ ledgerEntries(first: 1000) { seq redacted kind actorOrg subjects { key value } } }";
+    let mut wrong = Vec::new();
+    for (reader, sees_trial, sees_untied) in LEDGER_VIEW {
+        let token = fixture.tokens.get(reader).map(String::as_str);
+        let admin = fixture.tokens.get("admin").map(String::as_str);
+        let full = server.ok(admin, query, json!({})).await["ledgerEntries"].clone();
+        let seen = server.ok(token, query, json!({})).await["ledgerEntries"].clone();
+        let export = server
+            .http
+            .get(server.url("/ledger/export"))
+            .bearer_auth(token.unwrap_or_default())
+            .send()
+            .await
+            .expect("export")
+            .text()
+            .await
+            .expect("export text");
+        let lines: Vec<Value> = export
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .filter(|v: &Value| v["type"] == "entry" || v["type"] == "redacted")
+            .collect();
+        let (Some(full), Some(seen)) = (full.as_array(), seen.as_array()) else {
+            wrong.push(format!("{reader}: no entries"));
+            continue;
+        };
+        for ((all, mine), line) in full.iter().zip(seen).zip(&lines) {
+            let of_trial = all["subjects"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|s| s["key"] == "trial" && s["value"] == trial.as_str());
+            let want_full = if of_trial { *sees_trial } else { *sees_untied };
+            let api_full = mine["redacted"] == false && mine["kind"] == all["kind"];
+            let export_full = line["type"] == "entry" && line.get("actorOrg").is_some();
+            if api_full != want_full || export_full != want_full {
+                wrong.push(format!(
+                    "{reader}, entry {} ({}): expected {}, got {mine} / {line}",
+                    all["seq"],
+                    all["kind"],
+                    if want_full { "full" } else { "redacted" }
+                ));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "ledger view violated:\n{}",
+        wrong.join("\n")
+    );
+}
+
+on_both_databases!(
+    every_operation_checks_role_and_organisation,
+    ledger_readers_see_only_their_trials
+);

@@ -127,7 +127,11 @@ async fn migrate_is_idempotent(backend: Backend) {
     }
 }
 
-on_both_databases!(organisations_and_users, migrate_is_idempotent);
+on_both_databases!(
+    organisations_and_users,
+    migrate_is_idempotent,
+    import_failures_reach_a_piped_stderr
+);
 
 #[test]
 fn password_is_never_taken_from_the_command_line() {
@@ -224,4 +228,32 @@ fn every_command_explains_itself() {
         assert!(out.status.success(), "{args:?}");
         assert!(stdout(&out).contains("Usage: veritrial"), "{args:?}");
     }
+}
+
+async fn import_failures_reach_a_piped_stderr(backend: Backend) {
+    let Some(store) = TestStore::new(backend).await else {
+        return;
+    };
+    store
+        .org("Helix", veritrial::domain::OrgKind::Sponsor)
+        .await;
+    let file = store.data_dir.path().join("bad-studies.json");
+    std::fs::write(&file, r#"{"studies": [{"protocolSection": 7}, 42]}"#).expect("write");
+    let out = veritrial(
+        &store,
+        &[
+            "import",
+            "ctgov",
+            file.to_str().expect("utf-8 path"),
+            "--sponsor",
+            "Helix",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    let failures: Vec<&str> = err.lines().filter(|l| l.starts_with("failed: ")).collect();
+    assert_eq!(failures.len(), 2, "{err}");
+    assert!(failures[0].contains("position 0"), "{err}");
+    assert!(stdout(&out).contains("failed 2"), "{}", stdout(&out));
 }

@@ -92,11 +92,12 @@ async fn appends_verify_and_prove(backend: Backend) {
         json!({ "ok": true, "entriesChecked": 26, "firstBadSeq": null, "problems": [] })
     );
 
-    // The hash chain, as the API shows it, and a tree rebuilt from the leaves.
+    // The hash chain, as the API shows it, and a tree rebuilt from the leaves. The entries
+    // name trials that no board reads, so the board sees them redacted: hashes only.
     let listed = server
         .ok(
             Some(&ethics),
-            "{ ledgerEntries(first: 1000) { seq kind leafHash prevHash payloadHash subjects { key value } } }",
+            "{ ledgerEntries(first: 1000) { seq redacted kind leafHash prevHash payloadHash subjects { key value } } }",
             json!({}),
         )
         .await["ledgerEntries"]
@@ -106,7 +107,9 @@ async fn appends_verify_and_prove(backend: Backend) {
     let mut tree = MemoryTree::new();
     for (i, entry) in listed.iter().enumerate() {
         assert_eq!(entry["seq"], i);
-        assert_eq!(entry["kind"], "data.submitted");
+        assert_eq!(entry["redacted"], true);
+        assert!(entry["kind"].is_null() && entry["subjects"].is_null());
+        assert!(entry["payloadHash"].is_null());
         if i == 0 {
             assert!(entry["prevHash"].is_null());
         } else {
@@ -177,6 +180,7 @@ async fn appends_verify_and_prove(backend: Backend) {
     let report = ledger::export::verify_export(&bytes[..], head["publicKey"].as_str()).unwrap();
     assert!(report.ok, "{report:?}");
     assert_eq!(report.entries_checked, 26);
+    assert_eq!(report.entries_redacted, 26);
 }
 
 async fn only_ethics_and_admins_read_the_ledger(backend: Backend) {
@@ -461,7 +465,164 @@ async fn a_crash_loses_no_acknowledged_entry(backend: Backend) {
     );
 }
 
+/// Board B reads the whole ledger's hashes, but nothing of trial A, which is board A's.
+async fn boards_see_only_their_trials(backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
+    let helix = server.org("Helix", OrgKind::Sponsor).await;
+    let other = server.org("Other Pharma", OrgKind::Sponsor).await;
+    let site = server.org("St Mary's", OrgKind::Site).await;
+    let board_a = server.org("Board A", OrgKind::Ethics).await;
+    let board_b = server.org("Board B", OrgKind::Ethics).await;
+    let sponsor_a = server.user("s@helix.com", "Helix", Role::Sponsor).await;
+    let sponsor_b = server
+        .user("s@other.com", "Other Pharma", Role::Sponsor)
+        .await;
+    let site_user = server
+        .user("crc@stmarys.org", "St Mary's", Role::Site)
+        .await;
+    let ethics_a = server.user("irb@a.org", "Board A", Role::Ethics).await;
+    let ethics_b = server.user("irb@b.org", "Board B", Role::Ethics).await;
+    let admin = server.user("admin@helix.com", "Helix", Role::Admin).await;
+    let publish = "mutation($i: PublishProtocolInput!) { publishProtocol(input: $i) { id } }";
+    let protocol = |board: &str| {
+        json!({ "i": { "title": "T", "primaryEndpoint": "E", "targetEnrollment": 10,
+                       "criteria": "age >= 18", "siteIds": [site], "ethicsBoardId": board } })
+    };
+    let trial_a = server
+        .ok(Some(&sponsor_a), publish, protocol(&board_a))
+        .await["publishProtocol"]["id"]
+        .clone();
+    let trial_b = server
+        .ok(Some(&sponsor_b), publish, protocol(&board_b))
+        .await["publishProtocol"]["id"]
+        .clone();
+    let patient = json!({ "i": { "localId": "MRN-1", "birthDate": "1970-01-01", "sex": "FEMALE", "zip": "02139" } });
+    let pseudonym = server
+        .ok(
+            Some(&site_user),
+            "mutation($i: RegisterPatientInput!) { registerPatient(input: $i) { pseudonym } }",
+            patient,
+        )
+        .await["registerPatient"]["pseudonym"]
+        .clone();
+    server
+        .ok(
+            Some(&site_user),
+            "mutation($p: String!, $t: ID) { recordConsent(pseudonym: $p, scope: TRIAL_PARTICIPATION, trialId: $t, granted: true) { id } }",
+            json!({ "p": pseudonym, "t": trial_a }),
+        )
+        .await;
+    server
+        .ok(
+            Some(&site_user),
+            "mutation($t: ID!, $p: String!) { enrollParticipant(trialId: $t, pseudonym: $p) { id } }",
+            json!({ "t": trial_a, "p": pseudonym }),
+        )
+        .await;
+
+    // What each reader sees in ledgerEntries, entry by entry.
+    let query = "{ ledgerEntries(first: 1000) { seq redacted kind actorUser actorOrg subjects { key value } leafHash } }";
+    let full = server.ok(Some(&admin), query, json!({})).await["ledgerEntries"].clone();
+    let full = full.as_array().unwrap().clone();
+    let trial_of = |e: &Value| {
+        e["subjects"]
+            .as_array()
+            .and_then(|s| s.iter().find(|s| s["key"] == "trial"))
+            .map(|s| s["value"].clone())
+    };
+    let of_a = full
+        .iter()
+        .filter(|e| trial_of(e) == Some(trial_a.clone()))
+        .count();
+    let of_b = full
+        .iter()
+        .filter(|e| trial_of(e) == Some(trial_b.clone()))
+        .count();
+    assert!(of_a >= 3 && of_b == 1, "{full:#?}");
+    let untied = full.len() - of_a - of_b;
+    for (token, sees_a, sees_b) in [(&ethics_a, true, false), (&ethics_b, false, true)] {
+        let seen = server.ok(Some(token), query, json!({})).await["ledgerEntries"].clone();
+        let seen = seen.as_array().unwrap();
+        assert_eq!(seen.len(), full.len());
+        for (mine, all) in seen.iter().zip(&full) {
+            assert_eq!(mine["leafHash"], all["leafHash"]);
+            let shown = match trial_of(all) {
+                Some(t) if t == trial_a => sees_a,
+                Some(t) if t == trial_b => sees_b,
+                _ => false,
+            };
+            if shown {
+                assert_eq!(mine, all);
+            } else {
+                assert_eq!(mine["redacted"], true, "{mine}");
+                for field in ["kind", "actorUser", "actorOrg", "subjects"] {
+                    assert!(mine[field].is_null(), "{field} of {mine}");
+                }
+            }
+        }
+    }
+
+    // Board B's export verifies offline and names nothing of trial A.
+    let export = server
+        .http
+        .get(server.url("/ledger/export"))
+        .bearer_auth(&ethics_b)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(export.status(), 200);
+    let text = export.text().await.unwrap();
+    let key = server.ok(Some(&admin), HEAD, json!({})).await["ledgerHead"]["publicKey"].clone();
+    let report = ledger::export::verify_export(text.as_bytes(), key.as_str()).unwrap();
+    assert!(report.ok, "{report:#?}");
+    assert_eq!(report.entries_checked, full.len() as u64);
+    assert_eq!(report.entries_redacted, (of_a + untied) as u64);
+    let a_entries: Vec<&Value> = full
+        .iter()
+        .filter(|e| trial_of(e) == Some(trial_a.clone()))
+        .collect();
+    for needle in [trial_a.as_str().unwrap(), &helix, &site] {
+        assert!(!text.contains(needle), "board B's export names {needle}");
+    }
+    for e in &a_entries {
+        assert!(!text.contains(e["actorUser"].as_str().unwrap()));
+    }
+    assert!(text.contains(trial_b.as_str().unwrap()) && text.contains(&other));
+
+    // `veritrial verify` says how much it could check fully.
+    let file = server.store.data_dir.path().join("board-b.jsonl");
+    std::fs::write(&file, &text).unwrap();
+    let out = server
+        .store
+        .cli()
+        .args([
+            "verify",
+            file.to_str().unwrap(),
+            "--public-key",
+            key.as_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(&format!(
+            "{} entries checked fully; {} redacted",
+            full.len() - of_a - untied,
+            of_a + untied
+        )),
+        "{stdout}"
+    );
+}
+
 on_both_databases!(
+    boards_see_only_their_trials,
     appends_verify_and_prove,
     only_ethics_and_admins_read_the_ledger,
     concurrent_appenders_never_fork,

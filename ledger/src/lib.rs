@@ -7,7 +7,9 @@
 //! * [`payload`]: canonical JSON for payloads, payload hashes, salted pseudonym commitments;
 //! * [`merkle`]: the RFC 6962 / RFC 9162 Merkle tree, proofs and their verification;
 //! * [`checkpoint`]: C2SP `tlog-checkpoint` checkpoints in Ed25519 C2SP signed notes;
-//! * [`export`]: the offline JSON Lines export, its writer and its streaming verifier;
+//! * [`export`]: the offline JSON Lines export (full or, for a reader shown only some entries,
+//!   with redacted lines that keep the chain and the tree verifiable), its writer and its
+//!   streaming verifier;
 //! * [`receipt`]: self-contained inclusion receipts (e.g. for a consent).
 //!
 //! # Hashes

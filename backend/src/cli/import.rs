@@ -169,15 +169,21 @@ fn report(bar: &ProgressBar, summary: &mut Summary, result: Result<Outcome, Stri
     match result {
         Ok(outcome) => {
             if let Outcome::Skipped(reason) = &outcome {
-                bar.println(format!("skipped: {reason}"));
+                say(bar, &format!("skipped: {reason}"));
             }
             summary.record(&outcome);
         }
         Err(message) => {
-            bar.println(format!("failed: {message}"));
+            say(bar, &format!("failed: {message}"));
             summary.failed += 1;
         }
     }
+}
+
+/// Prints a line to stderr above the progress bar. Unlike `ProgressBar::println`, the line
+/// is printed even when the bar is hidden (stderr is not a terminal).
+fn say(bar: &ProgressBar, line: &str) {
+    bar.suspend(|| eprintln!("{line}"));
 }
 
 fn progress(len: u64, unit: &'static str) -> ProgressBar {

@@ -60,7 +60,8 @@ impl LedgerCommand {
                 let mut file = std::io::BufWriter::new(file);
                 let (tx, mut rx) = tokio::sync::mpsc::channel(4);
                 let producer = tokio::spawn(async move {
-                    service::write_export(&stores.db, &stores.ledger, tx).await
+                    let everything = service::Visibility::Everything;
+                    service::write_export(&stores.db, &stores.ledger, &everything, tx).await
                 });
                 while let Some(chunk) = rx.recv().await {
                     file.write_all(&chunk)
@@ -148,6 +149,14 @@ fn print_report(report: &Report) -> anyhow::Result<()> {
                 cp.root.to_hex()
             ),
             None => println!("OK: the ledger is empty"),
+        }
+        if report.entries_redacted > 0 {
+            println!(
+                "{} entries checked fully; {} redacted (withheld from this reader): \
+                 checked by their place in the hash chain and the Merkle tree only",
+                report.entries_fully_checked(),
+                report.entries_redacted
+            );
         }
         return Ok(());
     }

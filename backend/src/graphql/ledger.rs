@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use super::{ApiResult, parts};
 use crate::domain::Role;
 use crate::error::AppError;
-use crate::services::ledger::{self, Head, StoredEntry};
+use crate::services::ledger::{self, Head, StoredEntry, Visibility};
 
 /// Who may read the ledger.
 const READERS: &[Role] = &[Role::Ethics, Role::Admin];
@@ -50,16 +50,22 @@ pub struct Subject {
 }
 
 /// One ledger entry. Entries carry ids, commitments and hashes, never personal data.
+///
+/// An ethics board sees in full only the entries of trials assigned to it (or to no board);
+/// every other entry is `redacted`: only `seq`, `prevHash` and `leafHash` are given, enough
+/// to check the hash chain and the Merkle tree, and the other fields are null.
 #[derive(SimpleObject)]
 pub struct LedgerEntry {
     seq: u64,
-    kind: String,
-    timestamp: DateTime<Utc>,
-    actor_user: String,
-    actor_org: String,
-    subjects: Vec<Subject>,
+    /// True when the entry's contents are withheld from the caller.
+    redacted: bool,
+    kind: Option<String>,
+    timestamp: Option<DateTime<Utc>>,
+    actor_user: Option<String>,
+    actor_org: Option<String>,
+    subjects: Option<Vec<Subject>>,
     /// SHA-256 of the canonical payload this entry attests.
-    payload_hash: String,
+    payload_hash: Option<String>,
     /// Leaf hash of the previous entry (the hash chain); null for entry 0.
     prev_hash: Option<String>,
     /// RFC 6962 leaf hash of this entry's canonical bytes, as stored.
@@ -67,22 +73,52 @@ pub struct LedgerEntry {
 }
 
 impl From<StoredEntry> for LedgerEntry {
+    /// The entry in full.
     fn from(stored: StoredEntry) -> Self {
         let e = stored.entry;
         Self {
             seq: e.seq,
-            kind: e.kind.as_str().to_string(),
-            timestamp: timestamp(e.timestamp_ms),
-            actor_user: e.actor_user,
-            actor_org: e.actor_org,
-            subjects: e
-                .subjects
-                .into_iter()
-                .map(|(key, value)| Subject { key, value })
-                .collect(),
-            payload_hash: e.payload_hash.to_hex(),
+            redacted: false,
+            kind: Some(e.kind.as_str().to_string()),
+            timestamp: Some(timestamp(e.timestamp_ms)),
+            actor_user: Some(e.actor_user),
+            actor_org: Some(e.actor_org),
+            subjects: Some(
+                e.subjects
+                    .into_iter()
+                    .map(|(key, value)| Subject { key, value })
+                    .collect(),
+            ),
+            payload_hash: Some(e.payload_hash.to_hex()),
             prev_hash: e.prev_hash.map(|h| h.to_hex()),
             leaf_hash: stored.leaf_hash.to_hex(),
+        }
+    }
+}
+
+impl LedgerEntry {
+    /// The entry's place in the chain and the tree only.
+    fn withheld(stored: &StoredEntry) -> Self {
+        Self {
+            seq: stored.entry.seq,
+            redacted: true,
+            kind: None,
+            timestamp: None,
+            actor_user: None,
+            actor_org: None,
+            subjects: None,
+            payload_hash: None,
+            prev_hash: stored.entry.prev_hash.map(|h| h.to_hex()),
+            leaf_hash: stored.leaf_hash.to_hex(),
+        }
+    }
+
+    /// The entry as `visibility` lets the caller see it.
+    fn shown(stored: StoredEntry, visibility: &Visibility) -> Self {
+        if visibility.shows(&stored.entry) {
+            Self::from(stored)
+        } else {
+            Self::withheld(&stored)
         }
     }
 }
@@ -133,7 +169,8 @@ impl LedgerQuery {
     }
 
     /// Entries in order, after sequence number `after` (from the start when omitted),
-    /// at most `first` (default 100, at most 1000).
+    /// at most `first` (default 100, at most 1000). Entries of trials the caller may not
+    /// read are redacted.
     async fn ledger_entries(
         &self,
         ctx: &Context<'_>,
@@ -141,14 +178,15 @@ impl LedgerQuery {
         #[graphql(default = 100)] first: u64,
     ) -> ApiResult<Vec<LedgerEntry>> {
         let (state, caller) = parts(ctx);
-        caller.require(READERS)?;
+        let who = caller.require(READERS)?;
         if first > MAX_PAGE {
             return Err(AppError::bad_input(format!("`first` may be at most {MAX_PAGE}")).into());
         }
+        let visibility = Visibility::of(state, who).await?;
         let rows = ledger::entries(&state.db, after, first).await?;
         Ok(rows
             .iter()
-            .map(|row| StoredEntry::from_row(row).map(LedgerEntry::from))
+            .map(|row| StoredEntry::from_row(row).map(|s| LedgerEntry::shown(s, &visibility)))
             .collect::<Result<_, _>>()?)
     }
 

@@ -29,6 +29,7 @@ pub struct ChainVerifier {
     problems: Vec<Problem>,
     omitted: u64,
     first_bad_seq: Option<u64>,
+    redacted: u64,
 }
 
 impl ChainVerifier {
@@ -70,7 +71,7 @@ impl ChainVerifier {
             );
         }
         if in_sequence {
-            self.check_link(entry);
+            self.check_link(seq, entry.prev_hash);
         }
 
         self.tree.append_with(leaf, |_, _| {});
@@ -81,6 +82,31 @@ impl ChainVerifier {
             leaf_mismatch,
         });
         leaf
+    }
+
+    /// Adds a redacted entry: only its sequence number, its `prev_hash` as claimed and its
+    /// recorded leaf hash are known. The leaf goes into the tree as recorded (so the
+    /// checkpoint's root still binds it) and the chain links on both sides are checked, but
+    /// the entry's contents cannot be, and it is counted in [`Report::entries_redacted`].
+    ///
+    /// [`Report::entries_redacted`]: super::Report::entries_redacted
+    pub fn push_redacted(&mut self, seq: u64, prev_hash: Option<Hash>, leaf: Hash) {
+        if self.check_sequence(seq) {
+            self.check_link(seq, prev_hash);
+        }
+        self.tree.append_with(leaf, |_, _| {});
+        self.redacted += 1;
+        self.previous = Some(Previous {
+            seq,
+            leaf,
+            recorded_leaf: Some(leaf),
+            leaf_mismatch: false,
+        });
+    }
+
+    /// Number of redacted entries pushed so far.
+    pub fn entries_redacted(&self) -> u64 {
+        self.redacted
     }
 
     /// Records a problem found by the caller (e.g. a stored payload that no longer matches
@@ -155,6 +181,7 @@ impl ChainVerifier {
         Report {
             ok: self.problems.is_empty(),
             entries_checked: self.tree.size(),
+            entries_redacted: self.redacted,
             first_bad_seq: self.first_bad_seq,
             problems: self.problems,
             checkpoint,
@@ -189,10 +216,9 @@ impl ChainVerifier {
         false
     }
 
-    /// Checks the entry's `prev_hash` against the previous entry's leaf hash.
-    fn check_link(&mut self, entry: &Entry) {
-        let seq = entry.seq;
-        match (&self.previous, entry.prev_hash) {
+    /// Checks entry `seq`'s `prev_hash` against the previous entry's leaf hash.
+    fn check_link(&mut self, seq: u64, prev_hash: Option<Hash>) {
+        match (&self.previous, prev_hash) {
             (None, None) => {}
             (None, Some(_)) => self.add_problem(
                 seq,

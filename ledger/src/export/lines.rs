@@ -101,6 +101,18 @@ impl EntryLine {
     }
 }
 
+/// A redacted entry line (both directions): only what the chain and the tree need.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct RedactedLine {
+    #[serde(rename = "type")]
+    pub line_type: String,
+    pub seq: u64,
+    #[serde(default)]
+    pub prev_hash: Option<Hash>,
+    pub leaf_hash: Hash,
+}
+
 /// The checkpoint line (both directions).
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

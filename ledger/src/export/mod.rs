@@ -6,13 +6,27 @@
 //!    "exportedAtMs":<unix ms>}`;
 //! 2. one line per entry, in sequence order: `{"type":"entry",` followed by the [`Entry`]
 //!    fields in their camelCase JSON form, `"leafHash":"<hex>"` (the leaf hash recorded by the
-//!    log) and optionally `"payload":"<base64 of the canonical payload bytes>"`;
+//!    log) and optionally `"payload":"<base64 of the canonical payload bytes>"`; or, for an
+//!    entry withheld from the reader, a *redacted* line
+//!    `{"type":"redacted","seq":<n>,"prevHash":"<hex>"|null,"leafHash":"<hex>"}` carrying only
+//!    what the chain and the tree need (see below);
 //! 3. a last line `{"type":"checkpoint","note":"<signed note text>","publicKey":"<verifier
 //!    key>"}`.
 //!
 //! [`verify_export`] recomputes every leaf hash and chain link, the Merkle root, and checks
 //! the checkpoint signature, size and root; [`ChainVerifier`] does the same for entries read
 //! from anywhere else (e.g. a database).
+//!
+//! # Redacted lines
+//!
+//! A reader may be shown only some entries in full (an ethics board sees the entries of its own
+//! trials). Every other entry is a redacted line: its leaf hash goes into the Merkle tree as
+//! recorded, its `prevHash` is checked against the previous entry's leaf hash, and the next
+//! entry's `prevHash` against its leaf hash. So the whole log still verifies against the signed
+//! checkpoint, and a redacted line cannot hide a change to a full entry: a full entry's leaf is
+//! always recomputed from its contents, and any other leaf changes the root. A redacted line
+//! asserts nothing about its own entry's contents; [`Report::entries_redacted`] says how many
+//! entries were checked only by their place in the chain and the tree.
 //!
 //! # What is reported
 //!

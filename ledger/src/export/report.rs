@@ -26,8 +26,12 @@ impl std::fmt::Display for Problem {
 pub struct Report {
     /// True when nothing is wrong.
     pub ok: bool,
-    /// Number of entries examined.
+    /// Number of entries examined, redacted ones included.
     pub entries_checked: u64,
+    /// How many of them were redacted: only their place in the chain and the tree was
+    /// checked, not their contents.
+    #[serde(default)]
+    pub entries_redacted: u64,
     /// Lowest sequence number named by any problem.
     pub first_bad_seq: Option<u64>,
     /// Everything found wrong, in the order found (at most 1000, then a summary line).
@@ -35,4 +39,11 @@ pub struct Report {
     /// The checkpoint, when its signature verified.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checkpoint: Option<Checkpoint>,
+}
+
+impl Report {
+    /// Entries whose contents were checked (not redacted).
+    pub fn entries_fully_checked(&self) -> u64 {
+        self.entries_checked.saturating_sub(self.entries_redacted)
+    }
 }

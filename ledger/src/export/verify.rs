@@ -8,7 +8,7 @@ use base64::engine::general_purpose::STANDARD;
 use super::EXPORT_FORMAT;
 use super::chain::ChainVerifier;
 use super::error::ExportError;
-use super::lines::{CheckpointLine, EntryLine, HeaderLine, LineProbe};
+use super::lines::{CheckpointLine, EntryLine, HeaderLine, LineProbe, RedactedLine};
 use super::report::{Problem, Report};
 use crate::payload::payload_hash;
 
@@ -141,6 +141,16 @@ impl State {
                     );
                 }
             },
+            "redacted" => match serde_json::from_str::<RedactedLine>(text) {
+                Ok(line) => self.redacted(line),
+                Err(e) => {
+                    let seq = self.chain.expected_seq();
+                    self.chain.add_problem(
+                        seq,
+                        format!("entry {seq}: malformed redacted line {line_no}: {e}"),
+                    );
+                }
+            },
             "checkpoint" if self.checkpoint.is_some() => {
                 self.chain
                     .add_problem(None, format!("line {line_no}: a second checkpoint line"));
@@ -187,6 +197,19 @@ impl State {
                 .chain
                 .add_problem(seq, format!("entry {seq}: the payload is not valid base64")),
         }
+    }
+
+    /// Places one redacted entry in the chain and the tree.
+    fn redacted(&mut self, line: RedactedLine) {
+        if self.checkpoint.is_some() {
+            let seq = line.seq;
+            self.chain.add_problem(
+                seq,
+                format!("entry {seq}: appears after the checkpoint line"),
+            );
+        }
+        self.chain
+            .push_redacted(line.seq, line.prev_hash, line.leaf_hash);
     }
 
     /// Checks the checkpoint (if any) and produces the report.

@@ -7,7 +7,7 @@ use base64::engine::general_purpose::STANDARD;
 
 use super::EXPORT_FORMAT;
 use super::error::ExportError;
-use super::lines::{CheckpointLine, EntryLineRef, ExportHeader, HeaderLineRef};
+use super::lines::{CheckpointLine, EntryLineRef, ExportHeader, HeaderLineRef, RedactedLine};
 use crate::entry::Entry;
 use crate::hash::Hash;
 
@@ -73,7 +73,20 @@ impl<W: Write> ExportWriter<W> {
         Ok(())
     }
 
-    /// Number of entries written.
+    /// Writes a redacted line in place of `entry`: its sequence number, `prev_hash` and the
+    /// recorded `leaf_hash`, nothing else. The tree and the chain still verify over it.
+    pub fn write_redacted(&mut self, entry: &Entry, leaf_hash: Hash) -> Result<(), ExportError> {
+        self.write_line(&RedactedLine {
+            line_type: "redacted".to_owned(),
+            seq: entry.seq,
+            prev_hash: entry.prev_hash,
+            leaf_hash,
+        })?;
+        self.entries += 1;
+        Ok(())
+    }
+
+    /// Number of entries written (redacted ones included).
     pub fn entries_written(&self) -> u64 {
         self.entries
     }

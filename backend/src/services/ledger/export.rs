@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 
 use super::LedgerKeys;
 use super::read::{StoredEntry, entries, head};
+use super::visibility::Visibility;
 use crate::error::{AppError, AppResult};
 
 /// Entries per chunk sent to the consumer.
@@ -17,10 +18,12 @@ const PAGE: u64 = 2_000;
 
 /// Streams the export as chunks of bytes into `out`, page by page, so memory stays flat
 /// whatever the ledger's size. The export ends with the latest checkpoint, which covers
-/// every entry written (entries appended meanwhile are left out).
+/// every entry written (entries appended meanwhile are left out). Entries that `visibility`
+/// does not show are written as redacted lines.
 pub async fn write_export(
     db: &impl ConnectionTrait,
     keys: &LedgerKeys,
+    visibility: &Visibility,
     out: mpsc::Sender<Vec<u8>>,
 ) -> AppResult<()> {
     let head = head(db, keys).await?;
@@ -39,9 +42,12 @@ pub async fn write_export(
         after = u64::try_from(last.seq).ok();
         for row in &rows {
             let stored = StoredEntry::from_row(row)?;
-            writer
-                .write_recorded_entry(&stored.entry, stored.leaf_hash, None)
-                .map_err(internal)?;
+            if visibility.shows(&stored.entry) {
+                writer.write_recorded_entry(&stored.entry, stored.leaf_hash, None)
+            } else {
+                writer.write_redacted(&stored.entry, stored.leaf_hash)
+            }
+            .map_err(internal)?;
             written += 1;
         }
         send(&out, buffer.take()).await?;

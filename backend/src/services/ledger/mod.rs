@@ -6,12 +6,14 @@ mod export;
 mod proofs;
 mod read;
 mod verify;
+mod visibility;
 
 pub use append::{Actor, Appended, NewEntry, append, begin_write, to_i64 as seq_i64};
 pub use export::write_export;
 pub use proofs::{consistency_proof, inclusion_proof};
 pub use read::{Head, StoredEntry, entries, head};
 pub use verify::verify;
+pub use visibility::Visibility;
 
 use std::sync::Arc;
 

@@ -12,6 +12,12 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrde
 use tokio::io::AsyncWriteExt;
 use tokio_stream::{Stream, StreamExt};
 
+mod name;
+mod serving;
+
+pub use name::{check_file_name, content_disposition};
+pub use serving::served_content_type;
+
 use super::ledger::{self as ledger_service, Actor, NewEntry, seq_i64};
 use super::protocols;
 use crate::auth::Principal;
@@ -54,12 +60,7 @@ where
     E: std::fmt::Display,
 {
     site.require(&[Role::Site])?;
-    let file_name = upload.file_name.trim();
-    if file_name.is_empty() || file_name.contains(['/', '\\']) || file_name.len() > 255 {
-        return Err(AppError::bad_input(
-            "give a plain fileName of at most 255 characters",
-        ));
-    }
+    let file_name = check_file_name(&upload.file_name)?;
     let sub = own_submission(state, site, &upload.submission_id).await?;
     let (sha256, size) = store(state, body, upload.max_bytes).await?;
     let id = uuid::Uuid::new_v4().to_string();

@@ -235,6 +235,28 @@ async fn the_whole_story(backend: Backend) {
     assert_eq!(again["funnel"], cohort["funnel"]);
     assert_eq!(again["sites"], cohort["sites"]);
     assert_eq!(again["privacyCost"], 0.0);
+    // The trial's board audits the recruiter's queries about it; another board does not.
+    server.org("Other Board", OrgKind::Ethics).await;
+    let other_board = server
+        .user("irb@other.org", "Other Board", Role::Ethics)
+        .await;
+    let trail = "{ cohortReleases { trialId outcome } }";
+    let board_view = server.ok(Some(&ethics), trail, json!({})).await["cohortReleases"].clone();
+    assert!(
+        board_view
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["trialId"] == trial_id.as_str()),
+        "{board_view}"
+    );
+    let other_view =
+        server.ok(Some(&other_board), trail, json!({})).await["cohortReleases"].clone();
+    assert_eq!(
+        other_view,
+        json!([]),
+        "another board sees nothing of this trial's queries"
+    );
     let pseudonyms_leak = server
         .gql(
             Some(&recruiter),

@@ -252,8 +252,9 @@ impl CohortQuery {
         Ok(PrivacyBudget::new(budget, &state.privacy))
     }
 
-    /// The audit trail of cohort queries, newest first: ethics boards and admins see
-    /// everyone's, others their own. `userId` narrows it to one user.
+    /// The audit trail of cohort queries, newest first: admins see everyone's, an ethics
+    /// board everyone's except those about trials it may not read, recruiters and sponsors
+    /// their own. `userId` narrows it to one user.
     async fn cohort_releases(
         &self,
         ctx: &Context<'_>,

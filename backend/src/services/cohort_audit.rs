@@ -1,6 +1,7 @@
 //! The audit trail of cohort queries: who asked what, when, what they were shown and what it
-//! cost their privacy budget. Ethics boards and admins read everyone's; recruiters, sponsors
-//! and admins their own.
+//! cost their privacy budget. Admins read everyone's; an ethics board reads everyone's
+//! queries except those about trials it may not read (the same rule as the ledger's
+//! entries); recruiters and sponsors read their own.
 
 use std::collections::HashMap;
 
@@ -10,6 +11,7 @@ use crate::auth::Principal;
 use crate::domain::Role;
 use crate::entities::{cohort_release, user};
 use crate::error::{AppError, AppResult};
+use crate::services::protocols;
 
 /// Most rows returned by one call.
 pub const MAX_PAGE: u64 = 1_000;
@@ -22,7 +24,40 @@ pub struct AuditedRelease {
     pub user_email: Option<String>,
 }
 
-/// A page of the audit trail, newest first, as `who` may read it.
+/// The rows `who` may read: for an ethics board, those about no trial or about a trial it
+/// may read.
+async fn readable_by(
+    db: &DatabaseConnection,
+    who: &Principal,
+    rows: Vec<cohort_release::Model>,
+) -> AppResult<Vec<cohort_release::Model>> {
+    if who.role != Role::Ethics {
+        return Ok(rows);
+    }
+    let mut readable: HashMap<String, bool> = HashMap::new();
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let allowed = match &row.trial_id {
+            None => true,
+            Some(trial) => match readable.get(trial) {
+                Some(allowed) => *allowed,
+                None => {
+                    let view = protocols::trial_view(db, trial).await?;
+                    let allowed = protocols::may_read(who, &view)?;
+                    readable.insert(trial.clone(), allowed);
+                    allowed
+                }
+            },
+        };
+        if allowed {
+            out.push(row);
+        }
+    }
+    Ok(out)
+}
+
+/// A page of the audit trail, newest first, as `who` may read it (an ethics board's page
+/// leaves out rows about trials it may not read, so it may hold fewer than `first`).
 pub async fn releases(
     db: &DatabaseConnection,
     who: &Principal,
@@ -57,6 +92,7 @@ pub async fn releases(
         .limit(first.min(MAX_PAGE))
         .all(db)
         .await?;
+    let rows = readable_by(db, who, rows).await?;
     let mut ids: Vec<String> = rows.iter().map(|r| r.user_id.clone()).collect();
     ids.sort();
     ids.dedup();

@@ -24,6 +24,9 @@ pub enum AppError {
     /// The change conflicts with stored state (duplicate, wrong state).
     #[error("{0}")]
     Conflict(String),
+    /// Too much is already going on; the client should try again later (HTTP 429).
+    #[error("{0}")]
+    RateLimited(String),
     /// A fault on our side; details go to the log, not to the client.
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
@@ -39,6 +42,7 @@ impl AppError {
             AppError::BadInput(_) => "BAD_INPUT",
             AppError::BadCriteria(_) => "BAD_CRITERIA",
             AppError::Conflict(_) => "CONFLICT",
+            AppError::RateLimited(_) => "RATE_LIMITED",
             AppError::Internal(_) => "INTERNAL",
         }
     }
@@ -91,5 +95,6 @@ mod tests {
         assert_eq!(AppError::forbidden("no").code(), "FORBIDDEN");
         assert_eq!(AppError::bad_input("no").code(), "BAD_INPUT");
         assert_eq!(AppError::BadCriteria("x".into()).code(), "BAD_CRITERIA");
+        assert_eq!(AppError::RateLimited("x".into()).code(), "RATE_LIMITED");
     }
 }

@@ -1,4 +1,5 @@
-//! The HTTP surface: `/graphql`, `/healthz` and the web front end, with limits and tracing.
+//! The HTTP surface: `/graphql`, `/healthz`, `/livez` and the web front end, with limits and
+//! tracing.
 
 use std::time::Duration;
 
@@ -19,6 +20,7 @@ use crate::domain::Role;
 use crate::error::AppError;
 use crate::frontend;
 use crate::graphql::VeritrialSchema;
+use crate::health::{self, DbHealth, HealthWatch};
 use crate::services::{attachments, ledger, report};
 use crate::state::AppState;
 
@@ -48,13 +50,17 @@ struct Shared {
     state: AppState,
     schema: VeritrialSchema,
     limits: HttpLimits,
+    health: HealthWatch,
 }
 
-/// The application's router.
+/// The application's router. Starts the database health watcher, which stops when the
+/// router is dropped.
 pub fn router(state: AppState, schema: VeritrialSchema, limits: HttpLimits) -> Router {
+    let health = HealthWatch::start(state.db.clone());
     let api = Router::new()
         .route("/graphql", get(graphiql).post(graphql))
         .route("/healthz", get(healthz))
+        .route("/livez", get(livez))
         .route("/ledger/export", get(ledger_export))
         .route("/trials/{id}/report", get(trial_report))
         .merge(frontend::router())
@@ -76,6 +82,7 @@ pub fn router(state: AppState, schema: VeritrialSchema, limits: HttpLimits) -> R
             state,
             schema,
             limits,
+            health,
         })
         .layer(TraceLayer::new_for_http())
 }
@@ -97,18 +104,29 @@ async fn graphiql() -> Html<String> {
     Html(GraphiQLSource::build().endpoint("/graphql").finish())
 }
 
+/// `GET /healthz`: 200 when the database answered its last background ping, 503 otherwise.
+/// Never waits for a database connection (see [`crate::health`]), except for one bounded
+/// ping before the watcher's first outcome.
 async fn healthz(State(shared): State<Shared>) -> Response {
-    match shared.state.db.ping().await {
-        Ok(()) => Json(serde_json::json!({ "status": "ok" })).into_response(),
-        Err(err) => {
-            tracing::error!(error = %err, "health check: database unreachable");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(serde_json::json!({ "status": "database unreachable" })),
-            )
-                .into_response()
-        }
+    let healthy = match shared.health.current() {
+        DbHealth::Ok => true,
+        DbHealth::Unavailable => false,
+        DbHealth::Unknown => health::ping(&shared.state.db).await,
+    };
+    if healthy {
+        Json(serde_json::json!({ "status": "ok" })).into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({ "status": "database unreachable" })),
+        )
+            .into_response()
     }
+}
+
+/// `GET /livez`: 200 whenever the process serves HTTP at all; touches nothing else.
+async fn livez() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
 }
 
 /// `GET /ledger/export`: the whole ledger as JSON Lines, streamed page by page.
@@ -248,6 +266,7 @@ pub fn error_response(err: AppError) -> Response {
         AppError::NotFound(_) => StatusCode::NOT_FOUND,
         AppError::BadInput(_) | AppError::BadCriteria(_) => StatusCode::BAD_REQUEST,
         AppError::Conflict(_) => StatusCode::CONFLICT,
+        AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
         AppError::Internal(inner) => {
             tracing::error!(error = ?inner, "internal error while serving a request");
             StatusCode::INTERNAL_SERVER_ERROR

@@ -14,6 +14,7 @@ pub mod entities;
 pub mod error;
 pub mod frontend;
 pub mod graphql;
+pub mod health;
 pub mod http;
 pub mod import;
 pub mod server;

@@ -394,6 +394,7 @@ impl PatientQuery {
 
     /// How many consenting patients fit `criteria` (or the trial's criteria when `criteria`
     /// is empty), with the funnel and per-site counts; suppressed below the threshold.
+    #[graphql(complexity = "super::cost::COHORT + child_complexity")]
     async fn cohort(
         &self,
         ctx: &Context<'_>,
@@ -470,6 +471,7 @@ impl PatientQuery {
     }
 
     /// Recruiting trials that fit one of the site's patients, best first.
+    #[graphql(complexity = "super::cost::TRIAL_SEARCH + child_complexity")]
     async fn matching_trials(
         &self,
         ctx: &Context<'_>,

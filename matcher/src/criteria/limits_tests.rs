@@ -63,7 +63,10 @@ fn deep_nesting_is_refused_at_its_position() {
             column: MAX_DEPTH + 1
         }
     );
-    assert!(err.to_string().starts_with("line 1, column 65: the criteria nest"));
+    assert!(
+        err.to_string()
+            .starts_with("line 1, column 65: the criteria nest")
+    );
     assert!(matches!(
         parse(&nots(MAX_DEPTH + 1)),
         Err(ParseError::TooDeep { line: 1, .. })

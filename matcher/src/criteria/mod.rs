@@ -15,6 +15,6 @@ pub use limits::{MAX_CLAUSES, MAX_CRITERIA_BYTES, MAX_DEPTH};
 pub use parser::parse;
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod limits_tests;
+#[cfg(test)]
+mod tests;

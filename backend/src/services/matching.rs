@@ -103,10 +103,18 @@ impl Matching {
 
     /// Runs `f` on the profile index on the bounded blocking pool and returns its result.
     ///
-    /// This is the one way request handlers use the profile index, e.g.
-    /// `state.matching.run_profiles(move |index| index.count(&expr)).await?`. It answers
+    /// This is the one way request handlers use the profile index. It answers
     /// [`AppError::RateLimited`] at once when the pool and its queue are full; if the caller
-    /// goes away (request timeout) before `f` starts, `f` never runs.
+    /// goes away (request timeout) before `f` starts, `f` never runs. Do all of one request's
+    /// index work in one closure, so it takes one turn:
+    ///
+    /// ```text
+    /// let (total, sites) = state
+    ///     .matching
+    ///     .run_profiles(move |index| Ok::<_, matcher::Error>((index.count(&expr)?, index.count_by_site(&expr)?)))
+    ///     .await?
+    ///     .map_err(index_error)?;
+    /// ```
     pub async fn run_profiles<T, F>(&self, f: F) -> AppResult<T>
     where
         F: FnOnce(&ProfileIndex) -> T + Send + 'static,

@@ -1,4 +1,5 @@
-//! The HTTP surface: `/graphql`, `/healthz` and the web front end, with limits and tracing.
+//! The HTTP surface: `/graphql`, `/healthz`, `/livez` and the web front end, with limits and
+//! tracing.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -22,6 +23,7 @@ use crate::error::AppError;
 use crate::frontend;
 use crate::graphql::VeritrialSchema;
 use crate::graphql_body::{self, BadGraphQLBody};
+use crate::health::{self, DbHealth, HealthWatch};
 use crate::security_headers;
 use crate::services::{attachments, ledger, report, sessions};
 use crate::state::AppState;
@@ -52,13 +54,17 @@ struct Shared {
     state: AppState,
     schema: VeritrialSchema,
     limits: HttpLimits,
+    health: HealthWatch,
 }
 
-/// The application's router.
+/// The application's router. Starts the database health watcher, which stops when the
+/// router is dropped.
 pub fn router(state: AppState, schema: VeritrialSchema, limits: HttpLimits) -> Router {
+    let health = HealthWatch::start(state.db.clone());
     let api = Router::new()
         .route("/graphql", get(graphiql).post(graphql))
         .route("/healthz", get(healthz))
+        .route("/livez", get(livez))
         .route("/ledger/export", get(ledger_export))
         .route("/trials/{id}/report", get(trial_report))
         .merge(frontend::router())
@@ -80,6 +86,7 @@ pub fn router(state: AppState, schema: VeritrialSchema, limits: HttpLimits) -> R
             state,
             schema,
             limits,
+            health,
         })
         .layer(axum::middleware::from_fn(graphql_body::shape_rejections));
     security_headers::apply(router).layer(TraceLayer::new_for_http())
@@ -109,18 +116,29 @@ async fn graphiql() -> Response {
     ([(header::CONTENT_SECURITY_POLICY, policy)], Html(page)).into_response()
 }
 
+/// `GET /healthz`: 200 when the database answered its last background ping, 503 otherwise.
+/// Never waits for a database connection (see [`crate::health`]), except for one bounded
+/// ping before the watcher's first outcome.
 async fn healthz(State(shared): State<Shared>) -> Response {
-    match shared.state.db.ping().await {
-        Ok(()) => Json(serde_json::json!({ "status": "ok" })).into_response(),
-        Err(err) => {
-            tracing::error!(error = %err, "health check: database unreachable");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(serde_json::json!({ "status": "database unreachable" })),
-            )
-                .into_response()
-        }
+    let healthy = match shared.health.current() {
+        DbHealth::Ok => true,
+        DbHealth::Unavailable => false,
+        DbHealth::Unknown => health::ping(&shared.state.db).await,
+    };
+    if healthy {
+        Json(serde_json::json!({ "status": "ok" })).into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({ "status": "database unreachable" })),
+        )
+            .into_response()
     }
+}
+
+/// `GET /livez`: 200 whenever the process serves HTTP at all; touches nothing else.
+async fn livez() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
 }
 
 /// `GET /ledger/export`: the whole ledger as JSON Lines, streamed page by page; entries the

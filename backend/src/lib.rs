@@ -15,6 +15,7 @@ pub mod error;
 pub mod frontend;
 pub mod graphql;
 pub mod graphql_body;
+pub mod health;
 pub mod http;
 pub mod import;
 pub mod security_headers;

@@ -143,6 +143,7 @@ pub async fn load_state(config: &ServeConfig) -> anyhow::Result<AppState> {
         db: stores.db,
         tokens,
         ledger: stores.ledger,
+        verifications: Default::default(),
         data_dir: stores.data_dir,
         matching,
         sign_in: Arc::new(SignInGuard::new(config.sign_in.clone())?),

@@ -7,7 +7,7 @@ use sea_orm::DatabaseConnection;
 use crate::auth::throttle::SignInGuard;
 use crate::auth::token::TokenKeys;
 use crate::datadir::DataDir;
-use crate::services::ledger::LedgerKeys;
+use crate::services::ledger::{LedgerKeys, VerificationGate};
 use crate::services::matching::Matching;
 use crate::services::privacy::PrivacyPolicy;
 
@@ -20,6 +20,8 @@ pub struct AppState {
     pub tokens: TokenKeys,
     /// The ledger's checkpoint-signing identity.
     pub ledger: LedgerKeys,
+    /// At most one full ledger verification at a time, shared by concurrent callers.
+    pub verifications: VerificationGate,
     /// The data directory (keys, index, attachments).
     pub data_dir: DataDir,
     /// The search indexes and the suppression rule.

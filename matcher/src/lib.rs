@@ -46,7 +46,10 @@
 //!   [`profile::Profile::normalised`]) whose value satisfies `cmp`; a profile without that lab
 //!   never matches a lab clause (so `not lab … < 1.5` includes patients without the lab).
 //! - `age` compares whole years; 90 and over is 90.
-//! - Nesting of parentheses and `not` is limited to [`criteria::MAX_DEPTH`] levels.
+//! - Limits: at most [`criteria::MAX_CRITERIA_BYTES`] bytes of text (8 KiB),
+//!   [`criteria::MAX_CLAUSES`] clauses (64) and [`criteria::MAX_DEPTH`] levels of nested
+//!   parentheses and `not` (64). Within them every stage (parse, print, compile, evaluate) is
+//!   linear in the text and runs on a small stack.
 //!
 //! Examples:
 //!
@@ -71,8 +74,9 @@
 //! );
 //! ```
 //!
-//! Syntax errors are [`criteria::ParseError`]s with a 1-based line and column; parsing never
-//! panics.
+//! Errors are [`criteria::ParseError`]s: syntax and nesting errors with a 1-based line and
+//! column, size limits with the figures (`the criteria have 2,000 clauses; at most 64 are
+//! allowed`); parsing never panics.
 
 #![warn(missing_docs)]
 

@@ -90,7 +90,10 @@ impl Attack {
         changes.extend(has_condition.iter().enumerate().map(|(i, &has)| {
             IndexChange::Upsert(patient(format!("cell-{i}"), cell_zip3(i), 56, has))
         }));
-        state.matching.profiles().apply(&changes)?;
+        state
+            .matching
+            .run_profiles(move |index| index.apply(&changes))
+            .await??;
 
         let site = Principal {
             user_id: "bench-site-user".into(),

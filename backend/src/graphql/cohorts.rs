@@ -208,6 +208,7 @@ impl CohortQuery {
     /// is empty), with the funnel and per-site counts. Recruiters, sponsors and admins get
     /// noisy counts paid from their privacy budget; a site gets exact counts of its own
     /// patients.
+    #[graphql(complexity = "super::cost::COHORT + child_complexity")]
     async fn cohort(
         &self,
         ctx: &Context<'_>,

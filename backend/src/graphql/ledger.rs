@@ -3,7 +3,7 @@
 use async_graphql::{Context, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use super::{ApiResult, parts};
+use super::{ApiResult, cost, parts};
 use crate::domain::Role;
 use crate::error::AppError;
 use crate::services::ledger::{self, Head, StoredEntry, Visibility};
@@ -171,6 +171,7 @@ impl LedgerQuery {
     /// Entries in order, after sequence number `after` (from the start when omitted),
     /// at most `first` (default 100, at most 1000). Entries of trials the caller may not
     /// read are redacted.
+    #[graphql(complexity = "cost::ledger_entries(first, child_complexity)")]
     async fn ledger_entries(
         &self,
         ctx: &Context<'_>,
@@ -191,6 +192,7 @@ impl LedgerQuery {
     }
 
     /// Proof that entry `seq` is in the tree of the first `treeSize` entries.
+    #[graphql(complexity = "cost::PROOF + child_complexity")]
     async fn inclusion_proof(
         &self,
         ctx: &Context<'_>,
@@ -208,6 +210,7 @@ impl LedgerQuery {
     }
 
     /// Proof that the tree of `toSize` entries extends the tree of `fromSize` entries.
+    #[graphql(complexity = "cost::PROOF + child_complexity")]
     async fn consistency_proof(
         &self,
         ctx: &Context<'_>,
@@ -226,15 +229,16 @@ impl LedgerQuery {
 
     /// Recomputes every leaf, chain link, payload hash and the Merkle root, and checks the
     /// latest checkpoint's signature; names the first bad entry.
+    #[graphql(complexity = "cost::VERIFY_LEDGER + child_complexity")]
     async fn verify_ledger(&self, ctx: &Context<'_>) -> ApiResult<LedgerVerification> {
         let (state, caller) = parts(ctx);
         caller.require(READERS)?;
-        let report = ledger::verify(&state.db, &state.ledger).await?;
+        let report = state.verifications.verify(&state.db, &state.ledger).await?;
         Ok(LedgerVerification {
             ok: report.ok,
             entries_checked: report.entries_checked,
             first_bad_seq: report.first_bad_seq,
-            problems: report.problems.into_iter().map(|p| p.message).collect(),
+            problems: report.problems.iter().map(|p| p.message.clone()).collect(),
         })
     }
 }

@@ -6,6 +6,9 @@ mod ledger;
 mod patients;
 mod trials;
 
+#[cfg(test)]
+mod limits_tests;
+
 use async_graphql::{Context, EmptySubscription, ErrorExtensions, MergedObject, Schema};
 
 use crate::auth::Caller;
@@ -14,8 +17,33 @@ use crate::state::AppState;
 
 /// Deepest query accepted.
 pub const MAX_DEPTH: usize = 12;
-/// Most complex query accepted (fields, weighted by list sizes).
+/// Most complex query accepted (fields, weighted by list sizes and by [`cost`]).
 pub const MAX_COMPLEXITY: usize = 2_000;
+
+/// Complexity of the expensive fields, on top of their selected sub-fields, so a request
+/// cannot multiply them with aliases past [`MAX_COMPLEXITY`]: 500 aliases of `verifyLedger`
+/// or 50 of `cohort` are refused before anything runs, while the web app's queries (a few
+/// dozen each) pass.
+pub mod cost {
+    /// `verifyLedger`: reads and hashes the whole ledger (at most 9 per request).
+    pub const VERIFY_LEDGER: usize = 200;
+    /// `cohort`: a count, a funnel and per-site counts on the profile index.
+    pub const COHORT: usize = 50;
+    /// `auditTrail`: every ledger entry about a trial, with its versions.
+    pub const AUDIT_TRAIL: usize = 50;
+    /// `matchingTrials`: a BM25 search of the trial index, up to 20 trials.
+    pub const TRIAL_SEARCH: usize = 30;
+    /// `inclusionProof`, `consistencyProof`: a logarithmic number of Merkle nodes.
+    pub const PROOF: usize = 20;
+    /// `ledgerEntries`: per page of `first` entries, each entry's selection counts a tenth.
+    pub const LEDGER_PAGE: usize = 5;
+
+    /// `ledgerEntries(first)`: [`LEDGER_PAGE`] plus a tenth of `first` times the selection.
+    pub fn ledger_entries(first: u64, child_complexity: usize) -> usize {
+        let first = usize::try_from(first).unwrap_or(usize::MAX);
+        LEDGER_PAGE.saturating_add(first.saturating_mul(child_complexity) / 10)
+    }
+}
 
 /// Every query.
 #[derive(MergedObject, Default)]

@@ -374,6 +374,7 @@ impl PatientQuery {
     }
 
     /// Recruiting trials that fit one of the site's patients, best first.
+    #[graphql(complexity = "super::cost::TRIAL_SEARCH + child_complexity")]
     async fn matching_trials(
         &self,
         ctx: &Context<'_>,

@@ -211,6 +211,7 @@ impl TrialQuery {
     }
 
     /// Every ledger entry about a trial, with its protocol versions side by side.
+    #[graphql(complexity = "super::cost::AUDIT_TRAIL + child_complexity")]
     async fn audit_trail(&self, ctx: &Context<'_>, trial_id: ID) -> ApiResult<AuditTrail> {
         let (state, caller) = parts(ctx);
         let who = caller.principal()?;

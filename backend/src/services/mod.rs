@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod anonymise;
 pub mod attachments;
 pub mod audit;
+pub mod blocking;
 pub mod cohort_audit;
 pub mod cohort_sql;
 pub mod imports;

@@ -64,7 +64,8 @@ pub async fn register(
     {
         state
             .matching
-            .set_profile(Some(profile.clone()), &pseudonym)?;
+            .set_profile(Some(profile.clone()), &pseudonym)
+            .await?;
     }
     Ok(profile)
 }
@@ -407,7 +408,8 @@ pub async fn record_consent(
     if scope == ConsentScope::RecruitmentContact {
         state
             .matching
-            .set_profile(granted.then_some(profile), pseudonym)?;
+            .set_profile(granted.then_some(profile), pseudonym)
+            .await?;
     }
     Ok(row)
 }

@@ -130,7 +130,7 @@ pub async fn publish(
     input: ProtocolInput,
 ) -> AppResult<TrialView> {
     let view = publish_unindexed(state, sponsor, input).await?;
-    state.matching.set_trial(trial_doc(&view)?)?;
+    state.matching.set_trial(trial_doc(&view)?).await?;
     Ok(view)
 }
 
@@ -188,7 +188,7 @@ pub async fn amend(
     reason: &str,
 ) -> AppResult<TrialView> {
     let view = amend_unindexed(state, sponsor, trial_id, input, reason).await?;
-    state.matching.set_trial(trial_doc(&view)?)?;
+    state.matching.set_trial(trial_doc(&view)?).await?;
     Ok(view)
 }
 

@@ -89,10 +89,11 @@ pub async fn cohort(
         return own_site_cohort(state, who, &expr).await;
     }
     let sites = listed_sites(state, trial.as_ref()).await?;
+    let counted = expr.clone();
     let exact = state
         .matching
-        .profiles()
-        .cohort(&expr, None)
+        .run_profiles(move |index| index.cohort(&counted, None))
+        .await?
         .map_err(index_error)?;
     let policy = &state.privacy;
     let canonical = expr.to_string();
@@ -161,10 +162,11 @@ pub async fn cohort(
 
 /// A site's exact counts of its own consenting patients.
 async fn own_site_cohort(state: &AppState, site: &Principal, expr: &Expr) -> AppResult<Cohort> {
+    let (counted, own) = (expr.clone(), site.org_id.clone());
     let exact = state
         .matching
-        .profiles()
-        .cohort(expr, Some(&site.org_id))
+        .run_profiles(move |index| index.cohort(&counted, Some(&own)))
+        .await?
         .map_err(index_error)?;
     let exact_count = |n: u64| SuppressedCount {
         count: Some(n),
@@ -301,8 +303,8 @@ pub async fn invite_cohort(
     // was invited before are all read inside the transaction that invites.
     let proposed = state
         .matching
-        .profiles()
-        .matching_pseudonyms(&proposal_expr)
+        .run_profiles(move |index| index.matching_pseudonyms(&proposal_expr))
+        .await?
         .map_err(index_error)?;
     let txn = ledger_service::begin_write(&state.db).await?;
     let view = protocols::trial_view(&txn, trial_id).await?;
@@ -467,8 +469,8 @@ pub async fn matching_trials(
     let profile = own_profile(&state.db, site, pseudonym).await?;
     let hits = state
         .matching
-        .trials()
-        .search_for_patient(&profile, 20)
+        .run_trials(move |index| index.search_for_patient(&profile, 20))
+        .await?
         .map_err(index_error)?;
     let mut out = Vec::with_capacity(hits.len());
     for hit in hits {

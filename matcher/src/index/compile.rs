@@ -187,7 +187,27 @@ fn lab(field: Field, code: &str, cmp: &Cmp) -> Box<dyn Query> {
 
 #[cfg(test)]
 mod tests {
-    use super::prefix_successor;
+    use super::{compile, prefix_successor};
+    use crate::criteria::{MAX_CLAUSES, MAX_DEPTH, parse};
+    use crate::index::schema;
+
+    /// The deepest and the widest criteria the parser accepts compile on a small stack.
+    #[test]
+    fn maximal_criteria_compile_on_a_small_stack() {
+        let deepest = format!("{}age > 1", "not ".repeat(MAX_DEPTH));
+        let widest = vec!["lab loinc:1-1 != 2"; MAX_CLAUSES].join(" or ");
+        let handle = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(move || {
+                let (_, fields) = schema::build();
+                for text in [deepest, widest] {
+                    let expr = parse(&text).expect("within the limits");
+                    drop(compile(&fields, &expr));
+                }
+            })
+            .expect("thread starts");
+        assert!(handle.join().is_ok());
+    }
 
     #[test]
     fn successor_of_prefix() {

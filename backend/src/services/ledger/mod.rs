@@ -3,6 +3,7 @@
 
 mod append;
 mod export;
+mod gate;
 mod proofs;
 mod read;
 mod verify;
@@ -10,6 +11,7 @@ mod visibility;
 
 pub use append::{Actor, Appended, NewEntry, append, begin_write, to_i64 as seq_i64};
 pub use export::write_export;
+pub use gate::VerificationGate;
 pub use proofs::{consistency_proof, inclusion_proof};
 pub use read::{Head, StoredEntry, entries, head};
 pub use verify::verify;

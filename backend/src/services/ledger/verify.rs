@@ -1,5 +1,9 @@
 //! Full verification of the stored ledger: every leaf, every chain link, every payload,
 //! the Merkle root and the latest checkpoint's signature.
+//!
+//! Database reads are async; the hashing of each page runs on a blocking thread, so a long
+//! ledger never holds an async worker. Dropping the future (a request that timed out) stops
+//! the work at the next page.
 
 use std::collections::HashMap;
 
@@ -8,9 +12,9 @@ use ledger::payload::payload_hash;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use super::LedgerKeys;
-use super::read::{StoredEntry, entries, head};
-use crate::entities::ledger_payload;
-use crate::error::AppResult;
+use super::read::{Head, StoredEntry, entries, head};
+use crate::entities::{ledger_entry, ledger_payload};
+use crate::error::{AppError, AppResult};
 
 /// Entries read per round trip.
 const PAGE: u64 = 5_000;
@@ -25,24 +29,51 @@ pub async fn verify(db: &impl ConnectionTrait, keys: &LedgerKeys) -> AppResult<R
         let Some(last) = rows.last() else { break };
         after = u64::try_from(last.seq).ok();
         let payloads = payloads_between(db, rows[0].seq, last.seq).await?;
-        for row in &rows {
-            match StoredEntry::from_row(row) {
-                Ok(stored) => {
-                    verifier.push(&stored.entry, Some(stored.leaf_hash));
-                    check_payload(&mut verifier, &stored, payloads.get(&row.seq));
-                }
-                Err(err) => verifier.add_problem(u64::try_from(row.seq).ok(), err.to_string()),
+        verifier = off_the_workers(move || {
+            check_page(&mut verifier, &rows, &payloads);
+            verifier
+        })
+        .await?;
+    }
+    let head = head(db, keys).await?;
+    let trusted = keys.verifier_key();
+    off_the_workers(move || finish(verifier, head, &trusted)).await
+}
+
+/// Runs CPU-bound verification work on a blocking thread.
+async fn off_the_workers<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> AppResult<T> {
+    tokio::task::spawn_blocking(f).await.map_err(|err| {
+        AppError::Internal(anyhow::Error::new(err).context("ledger verification failed"))
+    })
+}
+
+fn check_page(
+    verifier: &mut ChainVerifier,
+    rows: &[ledger_entry::Model],
+    payloads: &HashMap<i64, ledger_payload::Model>,
+) {
+    for row in rows {
+        match StoredEntry::from_row(row) {
+            Ok(stored) => {
+                verifier.push(&stored.entry, Some(stored.leaf_hash));
+                check_payload(verifier, &stored, payloads.get(&row.seq));
             }
+            Err(err) => verifier.add_problem(u64::try_from(row.seq).ok(), err.to_string()),
         }
     }
-    Ok(match head(db, keys).await? {
-        Some(head) => verifier.finish(&head.note, &head.public_key, Some(&keys.verifier_key())),
+}
+
+fn finish(mut verifier: ChainVerifier, head: Option<Head>, trusted: &str) -> Report {
+    match head {
+        Some(head) => verifier.finish(&head.note, &head.public_key, Some(trusted)),
         None if verifier.entries_checked() > 0 => {
             verifier.add_problem(None, "the ledger has entries but no signed checkpoint");
             verifier.finish_without_checkpoint()
         }
         None => verifier.finish_without_checkpoint(),
-    })
+    }
 }
 
 fn check_payload(

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Abuse checks against a fresh release server on 127.0.0.1 (nothing else is contacted):
 #   scripts/abuse.sh [--short]
-# Builds `veritrial` and the `abuse` load generator (backend/examples/abuse.rs) in release,
+# Builds `veritrial` and the `abuse` load generator (backend/examples/abuse.rs) in release
+# (the short form, which CI runs after the test suite, uses the test suite's dev build),
 # starts `veritrial serve` on a fresh data directory with a few accounts, and runs:
 #   - 2,000-clause criteria: refused with BAD_CRITERIA in under 100 ms;
 #   - 500 aliases of verifyLedger: refused by the complexity limit;
@@ -13,18 +14,20 @@
 set -euo pipefail
 
 seconds=20
+profile=release
 case "${1:-}" in
-  --short) seconds=5 ;;
+  --short) seconds=5; profile=dev ;;
   "") ;;
   *) echo "usage: scripts/abuse.sh [--short]" >&2; exit 2 ;;
 esac
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-cargo build --release -q -p veritrial --bin veritrial --example abuse
+cargo build --profile "$profile" -q -p veritrial --bin veritrial --example abuse
 target_dir=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
-bin="$target_dir/release/veritrial"
-abuse="$target_dir/release/examples/abuse"
+out_dir=$([[ "$profile" == dev ]] && echo debug || echo release)
+bin="$target_dir/$out_dir/veritrial"
+abuse="$target_dir/$out_dir/examples/abuse"
 
 data=$(mktemp -d)
 server=""

@@ -22,38 +22,6 @@ fn chunk(i: u64, len: usize) -> Vec<u8> {
 
 const CHUNK: usize = 1 << 20;
 
-/// A site with one enrolled participant and one submission; returns (site token, submission id).
-async fn setup(server: &TestServer) -> (String, String) {
-    server.org("Helix", OrgKind::Sponsor).await;
-    server.org("St Mary's", OrgKind::Site).await;
-    let sponsor = server.user("s@helix.com", "Helix", Role::Sponsor).await;
-    let site = server
-        .user("crc@stmarys.org", "St Mary's", Role::Site)
-        .await;
-    let trial = server
-        .ok(Some(&sponsor), "mutation { publishProtocol(input: {title: \"T\", primaryEndpoint: \"E\", targetEnrollment: 5}) { id } }", json!({}))
-        .await["publishProtocol"]["id"]
-        .clone();
-    let p = server
-        .ok(Some(&site), "mutation { registerPatient(input: {localId: \"A\", birthDate: \"1980-01-01\", sex: MALE, zip: \"10001\"}) { pseudonym } }", json!({}))
-        .await["registerPatient"]["pseudonym"]
-        .clone();
-    server
-        .ok(Some(&site), "mutation($p: String!, $t: ID) { recordConsent(pseudonym: $p, scope: TRIAL_PARTICIPATION, trialId: $t, granted: true) { id } }", json!({ "p": p, "t": trial }))
-        .await;
-    let e = server
-        .ok(Some(&site), "mutation($t: ID!, $p: String!) { enrollParticipant(trialId: $t, pseudonym: $p) { id } }", json!({ "t": trial, "p": p }))
-        .await["enrollParticipant"]["id"]
-        .clone();
-    let s = server
-        .ok(Some(&site), "mutation($e: ID!) { submitTrialData(enrollmentId: $e, form: \"imaging\", visit: \"baseline\", data: {modality: \"MRI\"}) { id } }", json!({ "e": e }))
-        .await["submitTrialData"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    (site, s)
-}
-
 fn upload_url(server: &TestServer, submission: &str, name: &str) -> String {
     server.url(&format!(
         "/attachments?submissionId={submission}&fileName={name}"
@@ -64,7 +32,7 @@ async fn large_uploads_stream_with_flat_memory(backend: Backend) {
     let Some(server) = TestServer::spawn_process(backend).await else {
         return;
     };
-    let (site, submission) = setup(&server).await;
+    let (site, submission) = common::site_with_submission(&server).await;
     let chunks = 384u64; // 384 MiB
     let mut digest = ring::digest::Context::new(&ring::digest::SHA256);
     for i in 0..chunks {
@@ -106,7 +74,7 @@ async fn attachments_are_ledgered_and_guarded(backend: Backend) {
     let Some(server) = TestServer::start_with(backend, limits).await else {
         return;
     };
-    let (site, submission) = setup(&server).await;
+    let (site, submission) = common::site_with_submission(&server).await;
     server.org("Elsewhere", OrgKind::Site).await;
     let foreign = server
         .user("crc@elsewhere.org", "Elsewhere", Role::Site)

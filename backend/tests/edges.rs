@@ -6,41 +6,8 @@ mod common;
 use common::{Backend, TestServer};
 use reqwest::header;
 use serde_json::{Value, json};
-use veritrial::domain::{OrgKind, Role};
+use veritrial::domain::Role;
 use veritrial::http::HttpLimits;
-
-/// A site with one submission; returns (site token, admin token, submission id).
-async fn setup(server: &TestServer) -> (String, String, String) {
-    server.org("Helix", OrgKind::Sponsor).await;
-    server.org("St Mary's", OrgKind::Site).await;
-    let sponsor = server.user("s@helix.com", "Helix", Role::Sponsor).await;
-    let admin = server.user("admin@helix.com", "Helix", Role::Admin).await;
-    let site = server
-        .user("crc@stmarys.org", "St Mary's", Role::Site)
-        .await;
-    let trial = server
-        .ok(Some(&sponsor), "mutation { publishProtocol(input: {title: \"T\", primaryEndpoint: \"E\", targetEnrollment: 5}) { id } }", json!({}))
-        .await["publishProtocol"]["id"]
-        .clone();
-    let p = server
-        .ok(Some(&site), "mutation { registerPatient(input: {localId: \"A\", birthDate: \"1980-01-01\", sex: MALE, zip: \"10001\"}) { pseudonym } }", json!({}))
-        .await["registerPatient"]["pseudonym"]
-        .clone();
-    server
-        .ok(Some(&site), "mutation($p: String!, $t: ID) { recordConsent(pseudonym: $p, scope: TRIAL_PARTICIPATION, trialId: $t, granted: true) { id } }", json!({ "p": p, "t": trial }))
-        .await;
-    let e = server
-        .ok(Some(&site), "mutation($t: ID!, $p: String!) { enrollParticipant(trialId: $t, pseudonym: $p) { id } }", json!({ "t": trial, "p": p }))
-        .await["enrollParticipant"]["id"]
-        .clone();
-    let s = server
-        .ok(Some(&site), "mutation($e: ID!) { submitTrialData(enrollmentId: $e, form: \"imaging\", visit: \"baseline\", data: {modality: \"MRI\"}) { id } }", json!({ "e": e }))
-        .await["submitTrialData"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    (site, admin, s)
-}
 
 async fn upload(
     server: &TestServer,
@@ -77,7 +44,8 @@ async fn attachment_names_and_serving(backend: Backend) {
     let Some(server) = TestServer::start(backend).await else {
         return;
     };
-    let (site, admin, submission) = setup(&server).await;
+    let (site, submission) = common::site_with_submission(&server).await;
+    let admin = server.user("admin@helix.com", "Helix", Role::Admin).await;
     let before = ledger_size(&server, &admin).await;
     let long = "a".repeat(256);
     for bad in [

@@ -119,7 +119,7 @@ pub async fn cohort(
             criteria: &canonical,
             trial_id,
             charge,
-            released: (!matches!(charge, privacy::Charge::Refused { .. })).then_some(released_json),
+            released: released_json,
             ledger_seq: ledger_seq.map(seq_i64),
         },
     )
@@ -420,8 +420,7 @@ async fn release_invited(
             criteria: &format!("invitation round #{seq}"),
             trial_id: Some(trial_id),
             charge,
-            released: (!matches!(charge, privacy::Charge::Refused { .. }))
-                .then(|| serde_json::json!({ "invited": value }).to_string()),
+            released: serde_json::json!({ "invited": value }).to_string(),
             ledger_seq: Some(seq_i64(seq)),
         },
     )

@@ -346,6 +346,39 @@ impl Drop for TestServer {
     }
 }
 
+/// A sponsor's trial ("Helix") and a site ("St Mary's") with one enrolled participant and
+/// one submission; returns (site token, submission id).
+pub async fn site_with_submission(server: &TestServer) -> (String, String) {
+    server.org("Helix", OrgKind::Sponsor).await;
+    server.org("St Mary's", OrgKind::Site).await;
+    let sponsor = server.user("s@helix.com", "Helix", Role::Sponsor).await;
+    let site = server
+        .user("crc@stmarys.org", "St Mary's", Role::Site)
+        .await;
+    let trial = server
+        .ok(Some(&sponsor), "mutation { publishProtocol(input: {title: \"T\", primaryEndpoint: \"E\", targetEnrollment: 5}) { id } }", json!({}))
+        .await["publishProtocol"]["id"]
+        .clone();
+    let p = server
+        .ok(Some(&site), "mutation { registerPatient(input: {localId: \"A\", birthDate: \"1980-01-01\", sex: MALE, zip: \"10001\"}) { pseudonym } }", json!({}))
+        .await["registerPatient"]["pseudonym"]
+        .clone();
+    server
+        .ok(Some(&site), "mutation($p: String!, $t: ID) { recordConsent(pseudonym: $p, scope: TRIAL_PARTICIPATION, trialId: $t, granted: true) { id } }", json!({ "p": p, "t": trial }))
+        .await;
+    let e = server
+        .ok(Some(&site), "mutation($t: ID!, $p: String!) { enrollParticipant(trialId: $t, pseudonym: $p) { id } }", json!({ "t": trial, "p": p }))
+        .await["enrollParticipant"]["id"]
+        .clone();
+    let s = server
+        .ok(Some(&site), "mutation($e: ID!) { submitTrialData(enrollmentId: $e, form: \"imaging\", visit: \"baseline\", data: {modality: \"MRI\"}) { id } }", json!({ "e": e }))
+        .await["submitTrialData"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    (site, s)
+}
+
 /// Declares each listed `async fn name(backend: Backend)` as two tests,
 /// `sqlite::name` and `postgres::name`.
 #[macro_export]

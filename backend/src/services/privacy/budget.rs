@@ -131,8 +131,8 @@ pub struct Record<'a> {
     pub trial_id: Option<&'a str>,
     /// The charge's outcome.
     pub charge: Charge,
-    /// The released numbers, as JSON, unless refused.
-    pub released: Option<String>,
+    /// The numbers to release, as JSON; not kept when the charge was refused.
+    pub released: String,
     /// The ledger entry that attests the release, if any.
     pub ledger_seq: Option<i64>,
 }
@@ -153,7 +153,7 @@ pub async fn record(
         trial_id: Set(record.trial_id.map(str::to_string)),
         outcome: Set(record.charge.outcome().to_string()),
         cost_micro: Set(record.charge.cost_micro()),
-        released: Set(record.released),
+        released: Set((!matches!(record.charge, Charge::Refused { .. })).then_some(record.released)),
         ledger_seq: Set(record.ledger_seq),
     }
     .insert(txn)

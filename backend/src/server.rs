@@ -15,7 +15,7 @@ use crate::datadir::{DataDir, random_secret};
 use crate::db::{self, DatabaseTarget};
 use crate::graphql::build_schema;
 use crate::http::{HttpLimits, router};
-use crate::services::ledger::LedgerKeys;
+use crate::services::ledger::{LedgerKeys, LedgerWriter};
 use crate::services::matching::Matching;
 use crate::services::privacy::PrivacyPolicy;
 use crate::state::AppState;
@@ -100,6 +100,8 @@ pub struct Stores {
     pub db: DatabaseConnection,
     /// The ledger's signing identity.
     pub ledger: LedgerKeys,
+    /// The process's ledger writer (group commit).
+    pub writer: LedgerWriter,
 }
 
 /// Opens the data directory and the database, and applies pending migrations.
@@ -110,10 +112,12 @@ pub async fn open_stores(config: &StoreConfig) -> anyhow::Result<Stores> {
     db::migrate(&db).await?;
     let ledger = LedgerKeys::load_or_create(&data_dir, &config.ledger_origin)?;
     tracing::info!(database = %target.describe(), data_dir = %data_dir.root().display(), "stores open");
+    let writer = LedgerWriter::start(db.clone(), ledger.clone());
     Ok(Stores {
         data_dir,
         db,
         ledger,
+        writer,
     })
 }
 
@@ -143,6 +147,7 @@ pub async fn load_state(config: &ServeConfig) -> anyhow::Result<AppState> {
         db: stores.db,
         tokens,
         ledger: stores.ledger,
+        writer: stores.writer,
         verifications: Default::default(),
         data_dir: stores.data_dir,
         matching,

@@ -7,7 +7,7 @@ use sea_orm::DatabaseConnection;
 use crate::auth::throttle::SignInGuard;
 use crate::auth::token::TokenKeys;
 use crate::datadir::DataDir;
-use crate::services::ledger::{LedgerKeys, VerificationGate};
+use crate::services::ledger::{LedgerKeys, LedgerWriter, VerificationGate};
 use crate::services::matching::Matching;
 use crate::services::privacy::PrivacyPolicy;
 
@@ -20,6 +20,8 @@ pub struct AppState {
     pub tokens: TokenKeys,
     /// The ledger's checkpoint-signing identity.
     pub ledger: LedgerKeys,
+    /// Every ledgered change goes through it: one unit of work, group-committed.
+    pub writer: LedgerWriter,
     /// At most one full ledger verification at a time, shared by concurrent callers.
     pub verifications: VerificationGate,
     /// The data directory (keys, index, attachments).

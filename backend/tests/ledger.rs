@@ -35,11 +35,12 @@ async fn append_batches(stores: &Stores, sizes: &[usize]) -> Vec<u64> {
     let mut seqs = Vec::new();
     let mut i = 0;
     for &n in sizes {
-        let txn = service::begin_write(&stores.db).await.unwrap();
-        let appended = service::append(&txn, &stores.ledger, (i..i + n).map(new_entry).collect())
+        let entries: Vec<NewEntry> = (i..i + n).map(new_entry).collect();
+        let appended = stores
+            .writer
+            .run(move |work| Box::pin(async move { work.append(entries).await }))
             .await
             .unwrap();
-        txn.commit().await.unwrap();
         seqs.extend(appended.iter().map(|a| a.seq));
         i += n;
     }
@@ -230,16 +231,16 @@ async fn concurrent_appenders_never_fork(backend: Backend) {
     let mut tasks = Vec::new();
     for task in 0..8usize {
         let stores = if task % 2 == 0 { &first } else { &second };
-        let (db, keys) = (stores.db.clone(), stores.ledger.clone());
+        let writer = stores.writer.clone();
         tasks.push(tokio::spawn(async move {
             let mut seqs = Vec::new();
             for round in 0..15usize {
                 let n = 1 + (task + round) % 3;
-                let txn = service::begin_write(&db).await.unwrap();
-                let appended = service::append(&txn, &keys, (0..n).map(new_entry).collect())
+                let entries: Vec<NewEntry> = (0..n).map(new_entry).collect();
+                let appended = writer
+                    .run(move |work| Box::pin(async move { work.append(entries).await }))
                     .await
                     .unwrap();
-                txn.commit().await.unwrap();
                 seqs.extend(appended.iter().map(|a| a.seq));
             }
             seqs

@@ -153,12 +153,13 @@ impl BenchCommand {
                 let mut done = 0u64;
                 while done < entries {
                     let n = batch.min(entries - done);
-                    let txn = service::begin_write(&stores.db).await?;
-                    let new = (done..done + n)
+                    let new: Vec<_> = (done..done + n)
                         .map(|i| synthetic_entry(&actor, i))
                         .collect();
-                    let appended = service::append(&txn, &stores.ledger, new).await?;
-                    txn.commit().await?;
+                    let appended = stores
+                        .writer
+                        .run(move |work| Box::pin(async move { work.append(new).await }))
+                        .await?;
                     done += n;
                     if let (true, Some(last)) = (echo_commits, appended.last()) {
                         println!("committed {}", last.seq + 1);

@@ -9,11 +9,10 @@ use matcher::profile::{Lab, Profile, Sex};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    TransactionTrait,
 };
 
 use super::anonymise::{PatientRecord, anonymise};
-use super::ledger::{self as ledger_service, Actor, NewEntry};
+use super::ledger::{Actor, NewEntry, Work};
 use crate::auth::Principal;
 use crate::datadir::random_secret;
 use crate::domain::{ConsentScope, Role};
@@ -51,9 +50,11 @@ pub async fn register(
         return Err(AppError::conflict("this pseudonym belongs to another site"));
     }
     let profile = anonymise(record, &pseudonym, &site.org_id, Utc::now().date_naive())?;
-    let txn = state.db.begin().await?;
-    store_profile(&txn, &profile).await?;
-    txn.commit().await?;
+    let stored = profile.clone();
+    state
+        .writer
+        .run(move |work| Box::pin(async move { store_profile(work.db(), &stored).await }))
+        .await?;
     if has_active_consent(
         &state.db,
         &pseudonym,
@@ -388,23 +389,29 @@ pub async fn record_consent(
             "granted": granted,
         }),
     };
-    let txn = ledger_service::begin_write(&state.db).await?;
-    let appended = ledger_service::append(&txn, &state.ledger, vec![entry]).await?;
-    let row = consent::ActiveModel {
+    let mut row = consent::ActiveModel {
         id: Set(uuid::Uuid::new_v4().to_string()),
         pseudonym: Set(pseudonym.to_string()),
         scope: Set(scope.as_str().to_string()),
         trial_id: Set(trial_id),
         granted: Set(granted),
-        ledger_seq: Set(super::ledger::seq_i64(appended[0].seq)),
+        ledger_seq: sea_orm::ActiveValue::NotSet,
         salt: Set(Some(hex::encode(&salt))),
         recorded_by: Set(site.user_id.clone()),
         recorded_at: Set(Utc::now()),
     };
-    let row = consent::Entity::insert(row)
-        .exec_with_returning(&txn)
+    let row = state
+        .writer
+        .run(move |work| {
+            Box::pin(async move {
+                let appended = work.append_one(entry).await?;
+                row.ledger_seq = Set(super::ledger::seq_i64(appended.seq));
+                Ok(consent::Entity::insert(row)
+                    .exec_with_returning(work.db())
+                    .await?)
+            })
+        })
         .await?;
-    txn.commit().await?;
     if scope == ConsentScope::RecruitmentContact {
         state
             .matching
@@ -423,55 +430,68 @@ pub async fn seed_consenting(
     profiles: Vec<Profile>,
 ) -> AppResult<()> {
     site.require(&[Role::Site])?;
-    for chunk in profiles.chunks(500) {
-        let txn = ledger_service::begin_write(&state.db).await?;
-        let mut entries = Vec::with_capacity(chunk.len());
-        let mut salts = Vec::with_capacity(chunk.len());
-        for profile in chunk {
-            if profile.site_id != site.org_id {
-                return Err(AppError::forbidden(
-                    "profiles must belong to the caller's site",
-                ));
-            }
-            store_profile(&txn, profile).await?;
-            let salt = random_secret()?;
-            let committed = commitment(&salt, &profile.pseudonym).to_hex();
-            entries.push(NewEntry {
-                kind: EntryKind::ConsentGranted,
-                actor: Actor {
-                    user_id: site.user_id.clone(),
-                    org_id: site.org_id.clone(),
-                },
-                subjects: BTreeMap::from([("participant".to_string(), committed.clone())]),
-                payload: serde_json::json!({
-                    "participant": committed,
-                    "scope": ConsentScope::RecruitmentContact.as_str(),
-                    "trialId": null,
-                    "granted": true,
-                }),
-            });
-            salts.push(salt);
-        }
-        let appended = ledger_service::append(&txn, &state.ledger, entries).await?;
-        let rows: Vec<consent::ActiveModel> = chunk
-            .iter()
-            .zip(appended)
-            .zip(salts)
-            .map(|((profile, entry), salt)| consent::ActiveModel {
-                id: Set(uuid::Uuid::new_v4().to_string()),
-                pseudonym: Set(profile.pseudonym.clone()),
-                scope: Set(ConsentScope::RecruitmentContact.as_str().to_string()),
-                trial_id: Set(String::new()),
-                granted: Set(true),
-                ledger_seq: Set(super::ledger::seq_i64(entry.seq)),
-                salt: Set(Some(hex::encode(salt))),
-                recorded_by: Set(site.user_id.clone()),
-                recorded_at: Set(Utc::now()),
-            })
-            .collect();
-        consent::Entity::insert_many(rows).exec(&txn).await?;
-        txn.commit().await?;
+    if profiles
+        .iter()
+        .any(|profile| profile.site_id != site.org_id)
+    {
+        return Err(AppError::forbidden(
+            "profiles must belong to the caller's site",
+        ));
     }
+    let mut profiles = profiles.into_iter().peekable();
+    while profiles.peek().is_some() {
+        let chunk: Vec<Profile> = profiles.by_ref().take(500).collect();
+        let site = site.clone();
+        state
+            .writer
+            .run(move |work| Box::pin(async move { seed_chunk(work, &site, &chunk).await }))
+            .await?;
+    }
+    Ok(())
+}
+
+/// One ledger batch of [`seed_consenting`].
+async fn seed_chunk(work: &mut Work, site: &Principal, chunk: &[Profile]) -> AppResult<()> {
+    let mut entries = Vec::with_capacity(chunk.len());
+    let mut salts = Vec::with_capacity(chunk.len());
+    for profile in chunk {
+        store_profile(work.db(), profile).await?;
+        let salt = random_secret()?;
+        let committed = commitment(&salt, &profile.pseudonym).to_hex();
+        entries.push(NewEntry {
+            kind: EntryKind::ConsentGranted,
+            actor: Actor {
+                user_id: site.user_id.clone(),
+                org_id: site.org_id.clone(),
+            },
+            subjects: BTreeMap::from([("participant".to_string(), committed.clone())]),
+            payload: serde_json::json!({
+                "participant": committed,
+                "scope": ConsentScope::RecruitmentContact.as_str(),
+                "trialId": null,
+                "granted": true,
+            }),
+        });
+        salts.push(salt);
+    }
+    let appended = work.append(entries).await?;
+    let rows: Vec<consent::ActiveModel> = chunk
+        .iter()
+        .zip(appended)
+        .zip(salts)
+        .map(|((profile, entry), salt)| consent::ActiveModel {
+            id: Set(uuid::Uuid::new_v4().to_string()),
+            pseudonym: Set(profile.pseudonym.clone()),
+            scope: Set(ConsentScope::RecruitmentContact.as_str().to_string()),
+            trial_id: Set(String::new()),
+            granted: Set(true),
+            ledger_seq: Set(super::ledger::seq_i64(entry.seq)),
+            salt: Set(Some(hex::encode(salt))),
+            recorded_by: Set(site.user_id.clone()),
+            recorded_at: Set(Utc::now()),
+        })
+        .collect();
+    consent::Entity::insert_many(rows).exec(work.db()).await?;
     Ok(())
 }
 

@@ -13,7 +13,7 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::ledger::{self as ledger_service, Actor, NewEntry, seq_i64};
+use super::ledger::{Actor, NewEntry, Work, seq_i64};
 use crate::auth::Principal;
 use crate::domain::{OrgKind, Role, TrialStatus, from_stored};
 use crate::entities::{
@@ -144,8 +144,23 @@ pub async fn publish_unindexed(
     validate(&state.db, &input).await?;
     let trial_id = uuid::Uuid::new_v4().to_string();
     let document = document(&trial_id, 1, &input, None, None);
+    let sponsor = sponsor.clone();
+    state
+        .writer
+        .run(move |work| {
+            Box::pin(async move { publish_unit(work, &sponsor, &input, &document).await })
+        })
+        .await
+}
+
+async fn publish_unit(
+    work: &mut Work,
+    sponsor: &Principal,
+    input: &ProtocolInput,
+    document: &ProtocolDocument,
+) -> AppResult<TrialView> {
+    let trial_id = &document.trial_id;
     let now = Utc::now();
-    let txn = ledger_service::begin_write(&state.db).await?;
     trial::Entity::insert(trial::ActiveModel {
         id: Set(trial_id.clone()),
         sponsor_org_id: Set(sponsor.org_id.clone()),
@@ -156,7 +171,7 @@ pub async fn publish_unindexed(
         created_at: Set(now),
         updated_at: Set(now),
     })
-    .exec(&txn)
+    .exec(work.db())
     .await
     .map_err(|err| match err.sql_err() {
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => AppError::conflict(format!(
@@ -166,16 +181,14 @@ pub async fn publish_unindexed(
         _ => err.into(),
     })?;
     store_version(
-        &txn,
-        state,
+        work,
         sponsor,
-        &document,
+        document,
         EntryKind::ProtocolPublished,
         Vec::new(),
     )
     .await?;
-    txn.commit().await?;
-    trial_view(&state.db, &trial_id).await
+    trial_view(work.db(), trial_id).await
 }
 
 /// Adds version n+1 of the sponsor's own trial (`protocol.amended`), flagging what an
@@ -205,8 +218,28 @@ pub async fn amend_unindexed(
         return Err(AppError::bad_input("an amendment needs a reason"));
     }
     validate(&state.db, &input).await?;
-    let txn = ledger_service::begin_write(&state.db).await?;
-    let view = trial_view(&txn, trial_id).await?;
+    let (sponsor, trial_id, reason) = (
+        sponsor.clone(),
+        trial_id.to_string(),
+        reason.trim().to_string(),
+    );
+    state
+        .writer
+        .run(move |work| {
+            Box::pin(async move { amend_unit(work, &sponsor, &trial_id, &input, reason).await })
+        })
+        .await
+}
+
+async fn amend_unit(
+    work: &mut Work,
+    sponsor: &Principal,
+    trial_id: &str,
+    input: &ProtocolInput,
+    reason: String,
+) -> AppResult<TrialView> {
+    let txn = work.db();
+    let view = trial_view(txn, trial_id).await?;
     if view.trial.sponsor_org_id != sponsor.org_id {
         return Err(AppError::forbidden("only the trial's sponsor may amend it"));
     }
@@ -215,14 +248,14 @@ pub async fn amend_unindexed(
     let document = document(
         trial_id,
         version,
-        &input,
+        input,
         Some(current.row.document_hash.clone()),
-        Some(reason.trim().to_string()),
+        Some(reason),
     );
     let mut flags = Vec::new();
     let enrolled = enrollment::Entity::find()
         .filter(enrollment::Column::TrialId.eq(trial_id))
-        .count(&txn)
+        .count(txn)
         .await?;
     if enrolled > 0 && document.primary_endpoint.trim() != current.document.primary_endpoint.trim()
     {
@@ -230,20 +263,12 @@ pub async fn amend_unindexed(
     }
     let submitted = submission::Entity::find()
         .filter(submission::Column::TrialId.eq(trial_id))
-        .count(&txn)
+        .count(txn)
         .await?;
     if submitted > 0 {
         flags.push(FLAG_AFTER_DATA.to_string());
     }
-    store_version(
-        &txn,
-        state,
-        sponsor,
-        &document,
-        EntryKind::ProtocolAmended,
-        flags,
-    )
-    .await?;
+    store_version(work, sponsor, &document, EntryKind::ProtocolAmended, flags).await?;
     trial::Entity::update(trial::ActiveModel {
         id: Set(trial_id.to_string()),
         title: Set(document.title.clone()),
@@ -252,10 +277,9 @@ pub async fn amend_unindexed(
         updated_at: Set(Utc::now()),
         ..Default::default()
     })
-    .exec(&txn)
+    .exec(work.db())
     .await?;
-    txn.commit().await?;
-    trial_view(&state.db, trial_id).await
+    trial_view(work.db(), trial_id).await
 }
 
 async fn validate(db: &impl ConnectionTrait, input: &ProtocolInput) -> AppResult<()> {
@@ -332,8 +356,7 @@ fn document(
 }
 
 async fn store_version(
-    txn: &sea_orm::DatabaseTransaction,
-    state: &AppState,
+    work: &mut Work,
     sponsor: &Principal,
     document: &ProtocolDocument,
     kind: EntryKind,
@@ -345,10 +368,8 @@ async fn store_version(
         ("trial".to_string(), document.trial_id.clone()),
         ("version".to_string(), document.version.to_string()),
     ]);
-    let appended = ledger_service::append(
-        txn,
-        &state.ledger,
-        vec![NewEntry {
+    let appended = work
+        .append_one(NewEntry {
             kind,
             actor: Actor {
                 user_id: sponsor.user_id.clone(),
@@ -356,21 +377,20 @@ async fn store_version(
             },
             subjects,
             payload,
-        }],
-    )
-    .await?;
+        })
+        .await?;
     protocol_version::Entity::insert(protocol_version::ActiveModel {
         id: Set(uuid::Uuid::new_v4().to_string()),
         trial_id: Set(document.trial_id.clone()),
         version: Set(document.version),
-        ledger_seq: Set(seq_i64(appended[0].seq)),
+        ledger_seq: Set(seq_i64(appended.seq)),
         document_hash: Set(hash.to_hex()),
         reason: Set(document.reason.clone()),
         flags: Set(serde_json::to_string(&flags).map_err(anyhow::Error::from)?),
         created_by: Set(sponsor.user_id.clone()),
         created_at: Set(Utc::now()),
     })
-    .exec(txn)
+    .exec(work.db())
     .await?;
     Ok(())
 }

@@ -13,10 +13,10 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
 };
 
-use super::ledger::{self as ledger_service, Actor, NewEntry, seq_i64};
+use super::ledger::{Actor, NewEntry, Work, seq_i64};
 use super::matching::index_error;
 use super::patients::{self, own_profile};
-use super::privacy;
+use super::privacy::{self, PrivacyPolicy};
 use super::protocols::{self, TrialView, parse_criteria};
 use crate::auth::Principal;
 use crate::domain::{OrgKind, Role, TrialStatus};
@@ -102,29 +102,19 @@ pub async fn cohort(
     let cost = policy.cost(exact.funnel.len() + 1);
     let released = policy.release(&exact, &key, &site_ids);
 
-    let txn = ledger_service::begin_write(&state.db).await?;
-    let charge = privacy::charge(&txn, policy, who, &key, cost).await?;
-    let released_json = serde_json::to_string(&released).map_err(anyhow::Error::from)?;
-    let ledger_seq = match charge {
-        privacy::Charge::Released { cost } => {
-            Some(attest_release(&txn, state, who, &canonical, trial_id, &released, cost).await?)
-        }
-        _ => None,
+    let release = Release {
+        who: who.clone(),
+        key,
+        criteria: canonical.clone(),
+        trial_id: trial_id.map(str::to_string),
+        released: released.clone(),
+        cost,
     };
-    privacy::record(
-        &txn,
-        who,
-        privacy::Record {
-            key: &key,
-            criteria: &canonical,
-            trial_id,
-            charge,
-            released: released_json,
-            ledger_seq: ledger_seq.map(seq_i64),
-        },
-    )
-    .await?;
-    txn.commit().await?;
+    let unit_policy = policy.clone();
+    let charge = state
+        .writer
+        .run(move |work| Box::pin(async move { release.charge(work, &unit_policy).await }))
+        .await?;
     let budget = privacy::spent(&state.db, policy, &who.user_id).await?;
     let cost = match charge {
         privacy::Charge::Refused { cost } => return Err(budget_exhausted(cost, &budget)),
@@ -219,41 +209,66 @@ async fn listed_sites(
     Ok(sites)
 }
 
-/// Puts a digest of a cohort release on the ledger: who asked what, and what they were shown.
-async fn attest_release(
-    txn: &DatabaseTransaction,
-    state: &AppState,
-    who: &Principal,
-    criteria: &str,
-    trial_id: Option<&str>,
-    released: &privacy::Released,
+/// One cohort release about to be paid for and recorded.
+struct Release {
+    who: Principal,
+    key: String,
+    criteria: String,
+    trial_id: Option<String>,
+    released: privacy::Released,
     cost: f64,
-) -> AppResult<u64> {
-    let mut subjects = BTreeMap::new();
-    if let Some(trial) = trial_id {
-        subjects.insert("trial".to_string(), trial.to_string());
-    }
-    let appended = ledger_service::append(
-        txn,
-        &state.ledger,
-        vec![NewEntry {
-            kind: cohort_released_kind(),
-            actor: Actor {
-                user_id: who.user_id.clone(),
-                org_id: who.org_id.clone(),
+}
+
+impl Release {
+    /// Charges the caller's budget, attests a new release on the ledger and records the
+    /// query, in one unit of work (so parallel queries cannot overspend).
+    async fn charge(self, work: &mut Work, policy: &PrivacyPolicy) -> AppResult<privacy::Charge> {
+        let charge = privacy::charge(work.db(), policy, &self.who, &self.key, self.cost).await?;
+        let ledger_seq = match charge {
+            privacy::Charge::Released { cost } => Some(self.attest(work, policy, cost).await?),
+            _ => None,
+        };
+        privacy::record(
+            work.db(),
+            &self.who,
+            privacy::Record {
+                key: &self.key,
+                criteria: &self.criteria,
+                trial_id: self.trial_id.as_deref(),
+                charge,
+                released: serde_json::to_string(&self.released).map_err(anyhow::Error::from)?,
+                ledger_seq: ledger_seq.map(seq_i64),
             },
-            subjects,
-            payload: serde_json::json!({
-                "criteria": criteria,
-                "trialId": trial_id,
-                "released": released,
-                "rho": cost,
-                "sigma": state.privacy.sigma,
-            }),
-        }],
-    )
-    .await?;
-    Ok(appended[0].seq)
+        )
+        .await?;
+        Ok(charge)
+    }
+
+    /// Puts a digest of the release on the ledger: who asked what, and what they were shown.
+    async fn attest(&self, work: &mut Work, policy: &PrivacyPolicy, cost: f64) -> AppResult<u64> {
+        let mut subjects = BTreeMap::new();
+        if let Some(trial) = &self.trial_id {
+            subjects.insert("trial".to_string(), trial.clone());
+        }
+        let appended = work
+            .append_one(NewEntry {
+                kind: cohort_released_kind(),
+                actor: Actor {
+                    user_id: self.who.user_id.clone(),
+                    org_id: self.who.org_id.clone(),
+                },
+                subjects,
+                payload: serde_json::json!({
+                    "criteria": self.criteria,
+                    "trialId": self.trial_id,
+                    "released": self.released,
+                    "rho": cost,
+                    "sigma": policy.sigma,
+                }),
+            })
+            .await?;
+        Ok(appended.seq)
+    }
 }
 
 /// `cohort.released`: a recruiter, sponsor or admin was shown a cohort's noisy counts.
@@ -306,8 +321,26 @@ pub async fn invite_cohort(
         .run_profiles(move |index| index.matching_pseudonyms(&proposal_expr))
         .await?
         .map_err(index_error)?;
-    let txn = ledger_service::begin_write(&state.db).await?;
-    let view = protocols::trial_view(&txn, trial_id).await?;
+    let (who, trial_id) = (who.clone(), trial_id.to_string());
+    let policy = state.privacy.clone();
+    state
+        .writer
+        .run(move |work| {
+            Box::pin(async move { invite_unit(work, &policy, &who, &trial_id, proposed).await })
+        })
+        .await
+}
+
+/// The decision and the invitations of one round, in one unit of work.
+async fn invite_unit(
+    work: &mut Work,
+    policy: &PrivacyPolicy,
+    who: &Principal,
+    trial_id: &str,
+    proposed: Vec<String>,
+) -> AppResult<InvitationSummary> {
+    let txn = work.db();
+    let view = protocols::trial_view(txn, trial_id).await?;
     if view.trial.status != TrialStatus::Recruiting.as_str() {
         return Err(AppError::conflict("the trial is not recruiting"));
     }
@@ -315,7 +348,7 @@ pub async fn invite_cohort(
     let expr = criteria_to_invite_by(&view)?;
     let already: HashSet<String> = invitation::Entity::find()
         .filter(invitation::Column::TrialId.eq(trial_id))
-        .all(&txn)
+        .all(txn)
         .await?
         .into_iter()
         .map(|i| i.pseudonym)
@@ -324,7 +357,7 @@ pub async fn invite_cohort(
         .into_iter()
         .filter(|p| !already.contains(p))
         .collect();
-    let new: Vec<(String, String)> = patients::consenting_profiles_among(&txn, &candidates)
+    let new: Vec<(String, String)> = patients::consenting_profiles_among(txn, &candidates)
         .await?
         .into_iter()
         .filter(|profile| matches(&expr, profile))
@@ -332,10 +365,8 @@ pub async fn invite_cohort(
         .map(|profile| (profile.pseudonym, profile.site_id))
         .collect();
     let invited = new.len() as u64;
-    let appended = ledger_service::append(
-        &txn,
-        &state.ledger,
-        vec![NewEntry {
+    let seq = work
+        .append_one(NewEntry {
             kind: EntryKind::InvitationCreated,
             actor: Actor {
                 user_id: who.user_id.clone(),
@@ -348,10 +379,9 @@ pub async fn invite_cohort(
                 "criteria": expr.to_string(),
                 "invited": invited,
             }),
-        }],
-    )
-    .await?;
-    let seq = appended[0].seq;
+        })
+        .await?
+        .seq;
     let now = Utc::now();
     for chunk in new.chunks(500) {
         let rows = chunk
@@ -365,7 +395,7 @@ pub async fn invite_cohort(
                 created_at: Set(now),
             });
         invitation::Entity::insert_many(rows)
-            .exec(&txn)
+            .exec(work.db())
             .await
             .map_err(|err| {
                 AppError::unique_or_internal(
@@ -374,8 +404,7 @@ pub async fn invite_cohort(
                 )
             })?;
     }
-    let shown = release_invited(&txn, state, who, trial_id, seq, invited).await?;
-    txn.commit().await?;
+    let shown = release_invited(work.db(), policy, who, trial_id, seq, invited).await?;
     Ok(InvitationSummary {
         trial_id: trial_id.to_string(),
         invited: shown,
@@ -394,13 +423,12 @@ fn criteria_to_invite_by(view: &TrialView) -> AppResult<Expr> {
 /// The number invited, as the caller may see it.
 async fn release_invited(
     txn: &DatabaseTransaction,
-    state: &AppState,
+    policy: &PrivacyPolicy,
     who: &Principal,
     trial_id: &str,
     seq: u64,
     invited: u64,
 ) -> AppResult<SuppressedCount> {
-    let policy = &state.privacy;
     let key = policy.release_key(&["invitation", trial_id, &seq.to_string()]);
     let charge = privacy::charge(txn, policy, who, &key, policy.cost(1)).await?;
     let value = policy.noisy(invited, &key, "invited");

@@ -11,7 +11,7 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
 };
 
-use super::ledger::{self as ledger_service, Actor, NewEntry, seq_i64};
+use super::ledger::{Actor, NewEntry, Work, seq_i64};
 use super::patients::{has_active_consent, own_profile};
 use super::protocols;
 use crate::auth::Principal;
@@ -43,20 +43,34 @@ pub async fn enroll(
     site.require(&[Role::Site])?;
     own_profile(&state.db, site, pseudonym).await?;
     protocols::readable_trial(state, site, trial_id).await?;
-    let id = uuid::Uuid::new_v4().to_string();
+    let (site, trial_id, pseudonym) = (site.clone(), trial_id.to_string(), pseudonym.to_string());
     // Everything the decision rests on (the trial's status and current criteria, the
-    // profile, consent, prior enrollment) is read under the ledger's write lock, so no
-    // concurrent amendment, withdrawal or enrollment can slip between the check and the
-    // insert; the unique index on enrolled (trial, patient) pairs backs this up.
-    let txn = ledger_service::begin_write(&state.db).await?;
-    let view = protocols::trial_view(&txn, trial_id).await?;
+    // profile, consent, prior enrollment) is read in the unit of work, under the ledger
+    // lock, so no concurrent amendment, withdrawal or enrollment can slip between the check
+    // and the insert; the unique index on enrolled (trial, patient) pairs backs this up.
+    state
+        .writer
+        .run(move |work| {
+            Box::pin(async move { enroll_unit(work, &site, &trial_id, &pseudonym).await })
+        })
+        .await
+}
+
+async fn enroll_unit(
+    work: &mut Work,
+    site: &Principal,
+    trial_id: &str,
+    pseudonym: &str,
+) -> AppResult<enrollment::Model> {
+    let txn = work.db();
+    let view = protocols::trial_view(txn, trial_id).await?;
     let current = view.current()?;
     if view.trial.status != TrialStatus::Recruiting.as_str() {
         return Err(AppError::conflict("the trial is not recruiting"));
     }
-    let profile = own_profile(&txn, site, pseudonym).await?;
+    let profile = own_profile(txn, site, pseudonym).await?;
     if !has_active_consent(
-        &txn,
+        txn,
         pseudonym,
         ConsentScope::TrialParticipation,
         Some(trial_id),
@@ -87,17 +101,16 @@ pub async fn enroll(
         .filter(enrollment::Column::TrialId.eq(trial_id))
         .filter(enrollment::Column::Pseudonym.eq(pseudonym))
         .filter(enrollment::Column::Status.eq(ENROLLED))
-        .one(&txn)
+        .one(txn)
         .await?;
     if already.is_some() {
         return Err(AppError::conflict(
             "the patient is already enrolled in this trial",
         ));
     }
-    let appended = ledger_service::append(
-        &txn,
-        &state.ledger,
-        vec![NewEntry {
+    let id = uuid::Uuid::new_v4().to_string();
+    let appended = work
+        .append_one(NewEntry {
             kind: EntryKind::EnrollmentCreated,
             actor: actor(site),
             subjects: BTreeMap::from([
@@ -110,9 +123,8 @@ pub async fn enroll(
                 "siteId": site.org_id,
                 "protocolVersion": current.row.version,
             }),
-        }],
-    )
-    .await?;
+        })
+        .await?;
     let row = enrollment::Entity::insert(enrollment::ActiveModel {
         id: Set(id),
         trial_id: Set(trial_id.to_string()),
@@ -120,17 +132,16 @@ pub async fn enroll(
         site_org_id: Set(site.org_id.clone()),
         protocol_version: Set(current.row.version),
         status: Set(ENROLLED.to_string()),
-        ledger_seq: Set(seq_i64(appended[0].seq)),
+        ledger_seq: Set(seq_i64(appended.seq)),
         withdrawn_ledger_seq: Set(None),
         withdraw_reason: Set(None),
         created_at: Set(Utc::now()),
     })
-    .exec_with_returning(&txn)
+    .exec_with_returning(work.db())
     .await
     .map_err(|err| {
         AppError::unique_or_internal(err, "the patient is already enrolled in this trial")
     })?;
-    txn.commit().await?;
     Ok(row)
 }
 
@@ -162,35 +173,49 @@ pub async fn withdraw(
     if reason.trim().is_empty() {
         return Err(AppError::bad_input("a withdrawal needs a reason"));
     }
-    let txn = ledger_service::begin_write(&state.db).await?;
-    let row = own_enrollment(&txn, site, enrollment_id).await?;
+    let (site, enrollment_id, reason) = (
+        site.clone(),
+        enrollment_id.to_string(),
+        reason.trim().to_string(),
+    );
+    state
+        .writer
+        .run(move |work| {
+            Box::pin(async move { withdraw_unit(work, &site, &enrollment_id, &reason).await })
+        })
+        .await
+}
+
+async fn withdraw_unit(
+    work: &mut Work,
+    site: &Principal,
+    enrollment_id: &str,
+    reason: &str,
+) -> AppResult<enrollment::Model> {
+    let row = own_enrollment(work.db(), site, enrollment_id).await?;
     if row.status == WITHDRAWN {
         return Err(AppError::conflict("the participant is already withdrawn"));
     }
-    let appended = ledger_service::append(
-        &txn,
-        &state.ledger,
-        vec![NewEntry {
+    let appended = work
+        .append_one(NewEntry {
             kind: EntryKind::EnrollmentWithdrawn,
             actor: actor(site),
             subjects: BTreeMap::from([
                 ("trial".to_string(), row.trial_id.clone()),
                 ("enrollment".to_string(), row.id.clone()),
             ]),
-            payload: serde_json::json!({ "enrollmentId": row.id, "reason": reason.trim() }),
-        }],
-    )
-    .await?;
+            payload: serde_json::json!({ "enrollmentId": row.id, "reason": reason }),
+        })
+        .await?;
     let updated = enrollment::Entity::update(enrollment::ActiveModel {
         id: Set(row.id.clone()),
         status: Set(WITHDRAWN.to_string()),
-        withdrawn_ledger_seq: Set(Some(seq_i64(appended[0].seq))),
-        withdraw_reason: Set(Some(reason.trim().to_string())),
+        withdrawn_ledger_seq: Set(Some(seq_i64(appended.seq))),
+        withdraw_reason: Set(Some(reason.to_string())),
         ..Default::default()
     })
-    .exec(&txn)
+    .exec(work.db())
     .await?;
-    txn.commit().await?;
     Ok(updated)
 }
 
@@ -231,8 +256,27 @@ pub async fn submit(
             return Err(AppError::bad_input(format!("the {name} is empty")));
         }
     }
-    let txn = ledger_service::begin_write(&state.db).await?;
-    let enrolled = own_enrollment(&txn, site, enrollment_id).await?;
+    let (site, enrollment_id) = (site.clone(), enrollment_id.to_string());
+    let (form, visit) = (form.trim().to_string(), visit.trim().to_string());
+    state
+        .writer
+        .run(move |work| {
+            Box::pin(async move {
+                let enrolled = own_enrollment(work.db(), &site, &enrollment_id).await?;
+                submit_unit(work, &site, enrolled, form, visit, data).await
+            })
+        })
+        .await
+}
+
+async fn submit_unit(
+    work: &mut Work,
+    site: &Principal,
+    enrolled: enrollment::Model,
+    form: String,
+    visit: String,
+    data: serde_json::Value,
+) -> AppResult<SubmissionVersionView> {
     if enrolled.status != ENROLLED {
         return Err(AppError::conflict(
             "the participant was withdrawn: no new data may be submitted",
@@ -243,8 +287,8 @@ pub async fn submit(
         enrollment_id: enrolled.id.clone(),
         trial_id: enrolled.trial_id.clone(),
         site_org_id: site.org_id.clone(),
-        form: form.trim().to_string(),
-        visit: visit.trim().to_string(),
+        form,
+        visit,
         current_version: 1,
         created_at: Utc::now(),
     };
@@ -258,10 +302,9 @@ pub async fn submit(
         current_version: Set(1),
         created_at: Set(submission.created_at),
     })
-    .exec(&txn)
+    .exec(work.db())
     .await?;
-    let version = add_version(&txn, state, site, &submission, 1, None, data.clone()).await?;
-    txn.commit().await?;
+    let version = add_version(work, site, &submission, 1, None, data.clone()).await?;
     Ok(SubmissionVersionView {
         submission,
         version,
@@ -282,9 +325,28 @@ pub async fn correct(
     if reason.trim().is_empty() {
         return Err(AppError::bad_input("a correction needs a reason"));
     }
-    let txn = ledger_service::begin_write(&state.db).await?;
+    let (site, submission_id, reason) = (
+        site.clone(),
+        submission_id.to_string(),
+        reason.trim().to_string(),
+    );
+    state
+        .writer
+        .run(move |work| {
+            Box::pin(async move { correct_unit(work, &site, &submission_id, data, &reason).await })
+        })
+        .await
+}
+
+async fn correct_unit(
+    work: &mut Work,
+    site: &Principal,
+    submission_id: &str,
+    data: serde_json::Value,
+    reason: &str,
+) -> AppResult<SubmissionVersionView> {
     let mut submission = submission::Entity::find_by_id(submission_id.to_string())
-        .one(&txn)
+        .one(work.db())
         .await?
         .filter(|s| s.site_org_id == site.org_id)
         .ok_or_else(|| {
@@ -293,24 +355,14 @@ pub async fn correct(
             ))
         })?;
     let next = submission.current_version + 1;
-    let version = add_version(
-        &txn,
-        state,
-        site,
-        &submission,
-        next,
-        Some(reason.trim()),
-        data.clone(),
-    )
-    .await?;
+    let version = add_version(work, site, &submission, next, Some(reason), data.clone()).await?;
     submission::Entity::update(submission::ActiveModel {
         id: Set(submission.id.clone()),
         current_version: Set(next),
         ..Default::default()
     })
-    .exec(&txn)
+    .exec(work.db())
     .await?;
-    txn.commit().await?;
     submission.current_version = next;
     Ok(SubmissionVersionView {
         submission,
@@ -320,8 +372,7 @@ pub async fn correct(
 }
 
 async fn add_version(
-    txn: &sea_orm::DatabaseTransaction,
-    state: &AppState,
+    work: &mut Work,
     site: &Principal,
     submission: &submission::Model,
     version: i32,
@@ -339,10 +390,8 @@ async fn add_version(
         "data": data,
     });
     let hash = payload_hash(&canonical_json(&payload));
-    let appended = ledger_service::append(
-        txn,
-        &state.ledger,
-        vec![NewEntry {
+    let appended = work
+        .append_one(NewEntry {
             kind: if version == 1 {
                 EntryKind::DataSubmitted
             } else {
@@ -354,21 +403,20 @@ async fn add_version(
                 ("submission".to_string(), submission.id.clone()),
             ]),
             payload,
-        }],
-    )
-    .await?;
+        })
+        .await?;
     Ok(
         submission_version::Entity::insert(submission_version::ActiveModel {
             id: Set(uuid::Uuid::new_v4().to_string()),
             submission_id: Set(submission.id.clone()),
             version: Set(version),
-            ledger_seq: Set(seq_i64(appended[0].seq)),
+            ledger_seq: Set(seq_i64(appended.seq)),
             content_hash: Set(hash.to_hex()),
             reason: Set(reason.map(str::to_string)),
             created_by: Set(site.user_id.clone()),
             created_at: Set(Utc::now()),
         })
-        .exec_with_returning(txn)
+        .exec_with_returning(work.db())
         .await?,
     )
 }

@@ -18,7 +18,7 @@ mod serving;
 pub use name::{check_file_name, content_disposition};
 pub use serving::served_content_type;
 
-use super::ledger::{self as ledger_service, Actor, NewEntry, seq_i64};
+use super::ledger::{Actor, NewEntry, seq_i64};
 use super::protocols;
 use crate::auth::Principal;
 use crate::domain::Role;
@@ -64,47 +64,50 @@ where
     let sub = own_submission(state, site, &upload.submission_id).await?;
     let (sha256, size) = store(state, body, upload.max_bytes).await?;
     let id = uuid::Uuid::new_v4().to_string();
-    let txn = ledger_service::begin_write(&state.db).await?;
-    let appended = ledger_service::append(
-        &txn,
-        &state.ledger,
-        vec![NewEntry {
-            kind: EntryKind::AttachmentAdded,
-            actor: Actor {
-                user_id: site.user_id.clone(),
-                org_id: site.org_id.clone(),
-            },
-            subjects: BTreeMap::from([
-                ("trial".to_string(), sub.trial_id.clone()),
-                ("submission".to_string(), sub.id.clone()),
-                ("attachment".to_string(), sha256.clone()),
-            ]),
-            payload: serde_json::json!({
-                "attachmentId": id,
-                "submissionId": sub.id,
-                "sha256": sha256,
-                "sizeBytes": size,
-                "fileName": file_name,
-                "contentType": upload.content_type,
-            }),
-        }],
-    )
-    .await?;
-    let row = attachment::Entity::insert(attachment::ActiveModel {
+    let site = site.clone();
+    let content_type = upload.content_type;
+    let entry = NewEntry {
+        kind: EntryKind::AttachmentAdded,
+        actor: Actor {
+            user_id: site.user_id.clone(),
+            org_id: site.org_id.clone(),
+        },
+        subjects: BTreeMap::from([
+            ("trial".to_string(), sub.trial_id.clone()),
+            ("submission".to_string(), sub.id.clone()),
+            ("attachment".to_string(), sha256.clone()),
+        ]),
+        payload: serde_json::json!({
+            "attachmentId": id,
+            "submissionId": sub.id,
+            "sha256": sha256,
+            "sizeBytes": size,
+            "fileName": file_name,
+            "contentType": content_type,
+        }),
+    };
+    let mut row = attachment::ActiveModel {
         id: Set(id),
         submission_id: Set(sub.id),
         sha256: Set(sha256),
         size_bytes: Set(i64::try_from(size).map_err(anyhow::Error::from)?),
         file_name: Set(file_name.to_string()),
-        content_type: Set(upload.content_type),
-        ledger_seq: Set(seq_i64(appended[0].seq)),
+        content_type: Set(content_type),
+        ledger_seq: sea_orm::ActiveValue::NotSet,
         created_by: Set(site.user_id.clone()),
         created_at: Set(Utc::now()),
-    })
-    .exec_with_returning(&txn)
-    .await?;
-    txn.commit().await?;
-    Ok(row)
+    };
+    state
+        .writer
+        .run(move |work| {
+            Box::pin(async move {
+                row.ledger_seq = Set(seq_i64(work.append_one(entry).await?.seq));
+                Ok(attachment::Entity::insert(row)
+                    .exec_with_returning(work.db())
+                    .await?)
+            })
+        })
+        .await
 }
 
 /// Writes the stream to a temporary file, then moves it to `attachments/<sha256>`.

@@ -1,4 +1,6 @@
 //! Appending entries: one lock, one chain, one signed checkpoint per batch.
+//!
+//! Only the [`super::writer::LedgerWriter`] appends: services hand it units of work.
 
 use std::collections::BTreeMap;
 
@@ -58,7 +60,7 @@ pub struct Appended {
 /// and appenders (tasks or processes) queue on the head row instead of forking the chain:
 /// on PostgreSQL the row lock is held until commit; on SQLite the first write takes the
 /// database's write lock (waiting up to the busy timeout) before anything is read.
-pub async fn begin_write(db: &DatabaseConnection) -> AppResult<DatabaseTransaction> {
+pub(super) async fn begin_write(db: &DatabaseConnection) -> AppResult<DatabaseTransaction> {
     let txn = db.begin().await?;
     let locked = ledger_head::Entity::update_many()
         .col_expr(
@@ -76,98 +78,167 @@ pub async fn begin_write(db: &DatabaseConnection) -> AppResult<DatabaseTransacti
     Ok(txn)
 }
 
-/// Appends `entries` in order inside `txn` (which must come from [`begin_write`]) and signs
-/// a checkpoint of the new tree. Nothing is visible until the caller commits.
-pub async fn append(
-    txn: &DatabaseTransaction,
-    keys: &LedgerKeys,
-    entries: Vec<NewEntry>,
-) -> AppResult<Vec<Appended>> {
-    if entries.is_empty() {
-        return Ok(Vec::new());
-    }
-    let head = ledger_head::Entity::find_by_id(1)
-        .one(txn)
-        .await?
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("the ledger head row is missing")))?;
-    let mut tree = restore_tree(&head)?;
-    let mut prev = head.last_leaf_hash.as_deref().map(parse_hash).transpose()?;
-    let timestamp_ms = Utc::now().timestamp_millis();
+/// The ledger side of one group-commit transaction: the tree grows in memory as entries are
+/// appended; the entries and their payloads are stored at once (in the unit's savepoint, so
+/// the unit and later ones can read them); the tree nodes, the head and one checkpoint are
+/// written at the end.
+pub(super) struct Batch {
+    tree: CompactRange,
+    prev: Option<Hash>,
+    timestamp_ms: i64,
+    node_rows: Vec<merkle_node::ActiveModel>,
+}
 
-    let mut entry_rows = Vec::with_capacity(entries.len());
-    let mut payload_rows = Vec::with_capacity(entries.len());
-    let mut node_rows = Vec::with_capacity(entries.len() * 2);
-    let mut appended = Vec::with_capacity(entries.len());
-    for new in entries {
-        let body = canonical_json(&new.payload);
-        let entry = Entry {
-            seq: tree.size(),
-            kind: new.kind,
-            timestamp_ms,
-            actor_user: new.actor.user_id,
-            actor_org: new.actor.org_id,
-            subjects: new.subjects,
-            payload_hash: payload_hash(&body),
-            prev_hash: prev,
+/// How far a [`Batch`] had got, to rewind to when one unit of work fails.
+pub(super) struct Mark {
+    tree: CompactRange,
+    prev: Option<Hash>,
+    node_rows: usize,
+}
+
+impl Batch {
+    /// Reads the head inside `txn` (which must come from [`begin_write`]). Every entry of the
+    /// batch gets one timestamp, never earlier than the last stored entry's, so timestamps
+    /// never go backwards along the chain even when processes' clocks disagree.
+    pub(super) async fn open(txn: &DatabaseTransaction) -> AppResult<Self> {
+        let head = ledger_head::Entity::find_by_id(1)
+            .one(txn)
+            .await?
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("the ledger head row is missing")))?;
+        let tree = restore_tree(&head)?;
+        let last_timestamp_ms = match tree.size() {
+            0 => i64::MIN,
+            size => ledger_entry::Entity::find_by_id(to_i64(size - 1))
+                .one(txn)
+                .await?
+                .map(|row| row.timestamp_ms)
+                .ok_or_else(|| {
+                    AppError::Internal(anyhow::anyhow!("the ledger's last entry is missing"))
+                })?,
         };
-        let leaf = entry.leaf_hash();
-        tree.append_with(leaf, |id, hash| {
-            node_rows.push(merkle_node::ActiveModel {
-                level: Set(i16::from(id.level)),
-                idx: Set(to_i64(id.index)),
-                hash: Set(hash.to_hex()),
-            });
-        });
-        let body = String::from_utf8(body).map_err(anyhow::Error::from)?;
-        payload_rows.push(ledger_payload::ActiveModel {
-            seq: Set(to_i64(entry.seq)),
-            body: Set(Some(body)),
-            erased: Set(false),
-        });
-        appended.push(Appended {
-            seq: entry.seq,
-            leaf_hash: leaf,
-            payload_hash: entry.payload_hash,
-        });
-        entry_rows.push(entry_row(&entry, leaf)?);
-        prev = Some(leaf);
+        Ok(Self {
+            tree,
+            prev: head.last_leaf_hash.as_deref().map(parse_hash).transpose()?,
+            timestamp_ms: Ord::max(Utc::now().timestamp_millis(), last_timestamp_ms),
+            node_rows: Vec::new(),
+        })
     }
 
-    insert_chunked(txn, entry_rows).await?;
-    insert_chunked(txn, payload_rows).await?;
-    insert_chunked(txn, node_rows).await?;
+    /// Appends `entries` in order and stores them and their payloads inside `txn`.
+    pub(super) async fn append(
+        &mut self,
+        txn: &DatabaseTransaction,
+        entries: Vec<NewEntry>,
+    ) -> AppResult<Vec<Appended>> {
+        let mut appended = Vec::with_capacity(entries.len());
+        let mut entry_rows = Vec::with_capacity(entries.len());
+        let mut payload_rows = Vec::with_capacity(entries.len());
+        for new in entries {
+            let body = canonical_json(&new.payload);
+            let entry = Entry {
+                seq: self.tree.size(),
+                kind: new.kind,
+                timestamp_ms: self.timestamp_ms,
+                actor_user: new.actor.user_id,
+                actor_org: new.actor.org_id,
+                subjects: new.subjects,
+                payload_hash: payload_hash(&body),
+                prev_hash: self.prev,
+            };
+            let leaf = entry.leaf_hash();
+            let nodes = &mut self.node_rows;
+            self.tree.append_with(leaf, |id, hash| {
+                nodes.push(merkle_node::ActiveModel {
+                    level: Set(i16::from(id.level)),
+                    idx: Set(to_i64(id.index)),
+                    hash: Set(hash.to_hex()),
+                });
+            });
+            let body = String::from_utf8(body).map_err(anyhow::Error::from)?;
+            payload_rows.push(ledger_payload::ActiveModel {
+                seq: Set(to_i64(entry.seq)),
+                body: Set(Some(body)),
+                erased: Set(false),
+            });
+            appended.push(Appended {
+                seq: entry.seq,
+                leaf_hash: leaf,
+                payload_hash: entry.payload_hash,
+            });
+            entry_rows.push(entry_row(&entry, leaf)?);
+            self.prev = Some(leaf);
+        }
+        insert_chunked(txn, entry_rows).await?;
+        insert_chunked(txn, payload_rows).await?;
+        Ok(appended)
+    }
 
-    let size = tree.size();
-    let frontier: Vec<String> = tree.hashes().iter().map(Hash::to_hex).collect();
-    ledger_head::Entity::update(ledger_head::ActiveModel {
-        id: Set(1),
-        size: Set(to_i64(size)),
-        frontier: Set(serde_json::to_string(&frontier).map_err(anyhow::Error::from)?),
-        last_leaf_hash: Set(prev.map(|h| h.to_hex())),
-        appends: sea_orm::ActiveValue::NotSet,
-    })
-    .exec(txn)
-    .await?;
+    /// Entries in the tree, including those appended so far.
+    pub(super) fn size(&self) -> u64 {
+        self.tree.size()
+    }
 
-    let cp = Checkpoint {
-        origin: keys.origin().to_string(),
-        size,
-        root: tree.root(),
-        timestamp_ms,
-    };
-    let note = keys
-        .signer()
-        .sign(&cp)
-        .map_err(|err| anyhow::anyhow!("signing the checkpoint failed: {err}"))?;
-    checkpoint::Entity::insert(checkpoint::ActiveModel {
-        size: Set(to_i64(size)),
-        root_hash: Set(cp.root.to_hex()),
-        timestamp_ms: Set(timestamp_ms),
-        note: Set(note),
-    })
-    .exec(txn)
-    .await?;
-    Ok(appended)
+    /// Where the batch stands now.
+    pub(super) fn mark(&self) -> Mark {
+        Mark {
+            tree: self.tree.clone(),
+            prev: self.prev,
+            node_rows: self.node_rows.len(),
+        }
+    }
+
+    /// Forgets everything appended since `mark` (its stored rows go with the unit's savepoint).
+    pub(super) fn rewind(&mut self, mark: Mark) {
+        self.tree = mark.tree;
+        self.prev = mark.prev;
+        self.node_rows.truncate(mark.node_rows);
+    }
+
+    /// Stores the tree nodes, moves the head and signs one checkpoint of the new tree, all
+    /// inside `txn`. A batch that appended nothing writes nothing.
+    pub(super) async fn write(
+        self,
+        txn: &DatabaseTransaction,
+        keys: &LedgerKeys,
+        size_before: u64,
+    ) -> AppResult<()> {
+        if self.tree.size() == size_before {
+            return Ok(());
+        }
+        insert_chunked(txn, self.node_rows).await?;
+
+        let size = self.tree.size();
+        let frontier: Vec<String> = self.tree.hashes().iter().map(Hash::to_hex).collect();
+        ledger_head::Entity::update(ledger_head::ActiveModel {
+            id: Set(1),
+            size: Set(to_i64(size)),
+            frontier: Set(serde_json::to_string(&frontier).map_err(anyhow::Error::from)?),
+            last_leaf_hash: Set(self.prev.map(|h| h.to_hex())),
+            appends: sea_orm::ActiveValue::NotSet,
+        })
+        .exec(txn)
+        .await?;
+
+        let cp = Checkpoint {
+            origin: keys.origin().to_string(),
+            size,
+            root: self.tree.root(),
+            timestamp_ms: self.timestamp_ms,
+        };
+        let note = keys
+            .signer()
+            .sign(&cp)
+            .map_err(|err| anyhow::anyhow!("signing the checkpoint failed: {err}"))?;
+        checkpoint::Entity::insert(checkpoint::ActiveModel {
+            size: Set(to_i64(size)),
+            root_hash: Set(cp.root.to_hex()),
+            timestamp_ms: Set(self.timestamp_ms),
+            note: Set(note),
+        })
+        .exec(txn)
+        .await?;
+        Ok(())
+    }
 }
 
 fn restore_tree(head: &ledger_head::Model) -> AppResult<CompactRange> {

@@ -1,5 +1,5 @@
-//! The ledger service: appends entries in the caller's transaction, serialised across
-//! tasks and processes; serves checkpoints, proofs and exports; verifies what is stored.
+//! The ledger service: appends entries through one group-committing writer per process,
+//! serialised across processes; serves checkpoints, proofs and exports; verifies what is stored.
 
 mod append;
 mod export;
@@ -8,14 +8,16 @@ mod proofs;
 mod read;
 mod verify;
 mod visibility;
+mod writer;
 
-pub use append::{Actor, Appended, NewEntry, append, begin_write, to_i64 as seq_i64};
+pub use append::{Actor, Appended, NewEntry, to_i64 as seq_i64};
 pub use export::write_export;
 pub use gate::VerificationGate;
 pub use proofs::{consistency_proof, inclusion_proof};
 pub use read::{Head, StoredEntry, entries, head};
 pub use verify::verify;
 pub use visibility::Visibility;
+pub use writer::{LedgerWriter, Work};
 
 use std::sync::Arc;
 

@@ -1,0 +1,213 @@
+//! One ledgered unit of work, and group commit.
+//!
+//! Every ledgered change is a *unit of work*: a closure that reads its preconditions, writes
+//! its rows and appends its ledger entries through a [`Work`]. Services hand units to the
+//! process's [`LedgerWriter`], whose single task runs whatever units are waiting together
+//! in one database transaction (group commit, as Tessera batches its adds):
+//!
+//! 1. take the ledger lock (the head row; other processes queue on it),
+//! 2. run each unit in turn inside its own savepoint: it sees every change committed before
+//!    and every earlier unit of the batch, reads its preconditions, writes and appends;
+//!    a unit that fails is rolled back to its savepoint and its entries are forgotten,
+//!    without touching its neighbours,
+//! 3. store all entries with one timestamp (never earlier than the chain's last), sign one
+//!    checkpoint, commit,
+//! 4. answer each caller: its own result once the batch is durable, or the reason the batch
+//!    was not committed.
+//!
+//! A batch costs one lock, one checkpoint signature and one commit (one fsync) however many
+//! units it carries, so concurrent writers share them instead of queueing for them.
+
+use std::panic::AssertUnwindSafe;
+
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
+use tokio::sync::{mpsc, oneshot};
+
+use super::LedgerKeys;
+use super::append::{Appended, Batch, NewEntry, begin_write};
+use crate::error::{AppError, AppResult};
+
+/// Most units of work committed in one transaction.
+const MAX_BATCH: usize = 256;
+
+/// Units of work that may wait for the writer; beyond this, callers are told to retry.
+const QUEUE_CAPACITY: usize = 8192;
+
+/// What a unit of work sees: the batch's transaction (inside the unit's savepoint) and the
+/// ledger being appended to.
+pub struct Work {
+    db: DatabaseTransaction,
+    batch: Batch,
+}
+
+impl Work {
+    /// The transaction to read preconditions and write the change through. Everything read
+    /// here is read under the ledger lock, so no other ledgered change can slip in between.
+    pub fn db(&self) -> &DatabaseTransaction {
+        &self.db
+    }
+
+    /// Appends entries in order; their sequence numbers are final if the unit succeeds.
+    pub async fn append(&mut self, entries: Vec<NewEntry>) -> AppResult<Vec<Appended>> {
+        self.batch.append(&self.db, entries).await
+    }
+
+    /// Appends one entry; see [`Work::append`].
+    pub async fn append_one(&mut self, entry: NewEntry) -> AppResult<Appended> {
+        let mut appended = self.batch.append(&self.db, vec![entry]).await?;
+        appended.pop().ok_or_else(|| {
+            AppError::Internal(anyhow::anyhow!("appending one entry appended nothing"))
+        })
+    }
+}
+
+/// The process's ledger writer: cheap to clone, one task behind it.
+#[derive(Clone)]
+pub struct LedgerWriter {
+    queue: mpsc::Sender<Box<dyn Unit>>,
+}
+
+impl LedgerWriter {
+    /// Starts the writer task on the current runtime.
+    pub fn start(db: DatabaseConnection, keys: LedgerKeys) -> Self {
+        let (queue, units) = mpsc::channel(QUEUE_CAPACITY);
+        tokio::spawn(write_batches(db, keys, units));
+        Self { queue }
+    }
+
+    /// Runs `unit` in the next batch and returns its result once the batch is committed.
+    ///
+    /// The unit may run again never, once, or be rolled back: it must do all its reads and
+    /// writes through [`Work::db`] and keep heavy work (index searches, hashing files)
+    /// outside, since the batch waits for it. Write it as
+    /// `writer.run(move |work| Box::pin(async move { … })).await`.
+    pub async fn run<T, F>(&self, unit: F) -> AppResult<T>
+    where
+        T: Send + 'static,
+        F: for<'w> FnOnce(&'w mut Work) -> BoxFuture<'w, AppResult<T>> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let pending = Box::new(PendingUnit {
+            unit: Some(Box::new(unit)),
+            outcome: None,
+            reply,
+        });
+        self.queue.try_send(pending).map_err(|err| match err {
+            mpsc::error::TrySendError::Full(_) => AppError::RateLimited(
+                "too many changes are waiting to be written: try again shortly".to_string(),
+            ),
+            mpsc::error::TrySendError::Closed(_) => writer_stopped(),
+        })?;
+        answer.await.map_err(|_| writer_stopped())?
+    }
+}
+
+fn writer_stopped() -> AppError {
+    AppError::Internal(anyhow::anyhow!("the ledger writer has stopped"))
+}
+
+type UnitFn<T> = Box<dyn for<'w> FnOnce(&'w mut Work) -> BoxFuture<'w, AppResult<T>> + Send>;
+
+/// A queued unit of work, type-erased so units with different results share a batch.
+trait Unit: Send {
+    /// Runs the unit; `true` when it succeeded (its savepoint is to be kept).
+    fn run<'w>(&'w mut self, work: &'w mut Work) -> BoxFuture<'w, bool>;
+    /// Answers the caller, given whether the batch committed.
+    fn finish(self: Box<Self>, batch: Result<(), &str>);
+}
+
+struct PendingUnit<T> {
+    unit: Option<UnitFn<T>>,
+    outcome: Option<AppResult<T>>,
+    reply: oneshot::Sender<AppResult<T>>,
+}
+
+impl<T: Send + 'static> Unit for PendingUnit<T> {
+    fn run<'w>(&'w mut self, work: &'w mut Work) -> BoxFuture<'w, bool> {
+        Box::pin(async move {
+            let Some(unit) = self.unit.take() else {
+                return false;
+            };
+            let outcome = AssertUnwindSafe(unit(work))
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|_| {
+                    Err(AppError::Internal(anyhow::anyhow!(
+                        "a ledgered change panicked; it was rolled back"
+                    )))
+                });
+            let succeeded = outcome.is_ok();
+            self.outcome = Some(outcome);
+            succeeded
+        })
+    }
+
+    fn finish(self: Box<Self>, batch: Result<(), &str>) {
+        let result = match (self.outcome, batch) {
+            (Some(Err(err)), _) => Err(err),
+            (Some(Ok(value)), Ok(())) => Ok(value),
+            (_, Err(why)) => Err(AppError::Internal(anyhow::anyhow!(
+                "the change was not committed: {why}"
+            ))),
+            (None, Ok(())) => Err(AppError::Internal(anyhow::anyhow!(
+                "the change was never run"
+            ))),
+        };
+        // The caller may have gone away (request timeout); the change stands regardless.
+        let _ = self.reply.send(result);
+    }
+}
+
+/// The writer task: takes whatever units are waiting (at least one) and commits them together.
+async fn write_batches(
+    db: DatabaseConnection,
+    keys: LedgerKeys,
+    mut queue: mpsc::Receiver<Box<dyn Unit>>,
+) {
+    let mut units = Vec::with_capacity(MAX_BATCH);
+    while queue.recv_many(&mut units, MAX_BATCH).await > 0 {
+        let committed = commit_batch(&db, &keys, &mut units).await;
+        let reason = committed.as_ref().err().map(|err| {
+            tracing::error!(error = ?err, units = units.len(), "a ledger batch was not committed");
+            format!("{err}")
+        });
+        for unit in units.drain(..) {
+            unit.finish(reason.as_deref().map_or(Ok(()), Err));
+        }
+    }
+}
+
+/// Runs `units` in one transaction, each in its own savepoint, and commits.
+async fn commit_batch(
+    db: &DatabaseConnection,
+    keys: &LedgerKeys,
+    units: &mut [Box<dyn Unit>],
+) -> AppResult<()> {
+    let txn = begin_write(db).await?;
+    let mut batch = Batch::open(&txn).await?;
+    let size_before = batch.size();
+    for unit in units.iter_mut() {
+        let mark = batch.mark();
+        let mut work = Work {
+            db: txn.begin().await?,
+            batch,
+        };
+        let succeeded = unit.run(&mut work).await;
+        let Work {
+            db: savepoint,
+            batch: after,
+        } = work;
+        batch = after;
+        if succeeded {
+            savepoint.commit().await?;
+        } else {
+            savepoint.rollback().await?;
+            batch.rewind(mark);
+        }
+    }
+    batch.write(&txn, keys, size_before).await?;
+    txn.commit().await?;
+    Ok(())
+}

@@ -19,7 +19,7 @@ use super::bench_privacy::Attack;
 use crate::db::{self, DatabaseTarget};
 use crate::server::{PrivacySettings, open_stores};
 use crate::services::cohort_sql;
-use crate::services::ledger::{self as service, Actor, NewEntry};
+use crate::services::ledger::{self as service, Actor, LedgerWriter, NewEntry};
 
 /// The 6-clause criteria of the cohort benchmark (the same as `matcher`'s `bench_index`).
 const COHORT_CRITERIA: &str = "age between 40 and 75 and sex = female \
@@ -55,9 +55,13 @@ pub enum BenchCommand {
         /// Entries to append.
         #[arg(long, default_value_t = 100_000)]
         entries: u64,
-        /// Entries per transaction (group commit).
+        /// Entries per unit of work.
         #[arg(long, default_value_t = 1_000)]
         batch: u64,
+        /// Concurrent writers, each handing the ledger writer its own units of work (which
+        /// group commit then shares transactions among).
+        #[arg(long, default_value_t = 1)]
+        writers: u64,
         /// Print `committed <size>` after every commit (used by the crash-recovery test).
         #[arg(long, hide = true)]
         echo_commits: bool,
@@ -141,36 +145,29 @@ impl BenchCommand {
                 store,
                 entries,
                 batch,
+                writers,
                 echo_commits,
             } => {
                 anyhow::ensure!(batch > 0, "--batch must be at least 1");
+                anyhow::ensure!(writers > 0, "--writers must be at least 1");
                 let stores = open_stores(&store.config(default_dir)).await?;
-                let actor = Actor {
-                    user_id: "bench".into(),
-                    org_id: "bench".into(),
-                };
                 let started = Instant::now();
-                let mut done = 0u64;
-                while done < entries {
-                    let n = batch.min(entries - done);
-                    let new: Vec<_> = (done..done + n)
-                        .map(|i| synthetic_entry(&actor, i))
-                        .collect();
-                    let appended = stores
-                        .writer
-                        .run(move |work| Box::pin(async move { work.append(new).await }))
-                        .await?;
-                    done += n;
-                    if let (true, Some(last)) = (echo_commits, appended.last()) {
-                        println!("committed {}", last.seq + 1);
-                    }
+                let tasks: Vec<_> = (0..writers)
+                    .map(|w| {
+                        let share = entries / writers + u64::from(w < entries % writers);
+                        let writer = stores.writer.clone();
+                        tokio::spawn(append_units(writer, w, share, batch, echo_commits))
+                    })
+                    .collect();
+                for task in tasks {
+                    task.await??;
                 }
                 let append_secs = started.elapsed().as_secs_f64();
                 let started = Instant::now();
                 let report = service::verify(&stores.db, &stores.ledger).await?;
                 let verify_secs = started.elapsed().as_secs_f64();
                 println!(
-                    "durable appends: {entries} entries in batches of {batch}: {append_secs:.2} s, {:.0} entries/s",
+                    "durable appends: {entries} entries in units of {batch} from {writers} writers: {append_secs:.2} s, {:.0} entries/s",
                     entries as f64 / append_secs
                 );
                 println!(
@@ -486,6 +483,35 @@ async fn insert_rows<const N: usize>(
             .await?;
     }
     Ok(total)
+}
+
+/// One writer of `bench ledger`: appends `entries` entries in units of `batch`.
+async fn append_units(
+    writer: LedgerWriter,
+    writer_id: u64,
+    entries: u64,
+    batch: u64,
+    echo_commits: bool,
+) -> anyhow::Result<()> {
+    let actor = Actor {
+        user_id: format!("bench-{writer_id}"),
+        org_id: "bench".into(),
+    };
+    let mut done = 0u64;
+    while done < entries {
+        let n = batch.min(entries - done);
+        let new: Vec<_> = (done..done + n)
+            .map(|i| synthetic_entry(&actor, i))
+            .collect();
+        let appended = writer
+            .run(move |work| Box::pin(async move { work.append(new).await }))
+            .await?;
+        done += n;
+        if let (true, Some(last)) = (echo_commits, appended.last()) {
+            println!("committed {}", last.seq + 1);
+        }
+    }
+    Ok(())
 }
 
 /// A data-submission entry with a realistic case-report-form payload.

@@ -164,6 +164,7 @@ pub async fn append(
         root_hash: Set(cp.root.to_hex()),
         timestamp_ms: Set(timestamp_ms),
         note: Set(note),
+        verifier_key: Set(Some(keys.verifier_key())),
     })
     .exec(txn)
     .await?;

@@ -247,7 +247,8 @@ mod tests {
 
     #[test]
     fn racing_creators_all_get_the_one_published_key() {
-        for format in [SecretFormat::Random32, SecretFormat::Ed25519Pkcs8] {
+        let rounds = [SecretFormat::Random32, SecretFormat::Ed25519Pkcs8].repeat(10);
+        for format in rounds {
             let (_tmp, keys) = keys();
             let threads = 16;
             let barrier = Arc::new(Barrier::new(threads));

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Backend, TestServer};
+use common::{Backend, TestServer, TestStore};
 use ledger::Verifier;
 use sea_orm::EntityTrait;
 use serde_json::{Value, json};
@@ -163,6 +163,25 @@ async fn a_rotated_key_leaves_every_checkpoint_verifiable(backend: Backend) {
     ledgered_write(&a, &site, "MRN-2").await;
     let stale = head(&a, &ethics).await;
     assert_eq!(opens_with_its_key(&stale), old_key);
+    // An export made now (by a CLI process holding the new key) carries the key that signed
+    // its checkpoint: the old one.
+    let export = a.store.data_dir.path().join("ledger.jsonl");
+    let exported = a
+        .store
+        .cli()
+        .args(["ledger", "export", "--out"])
+        .arg(&export)
+        .output();
+    assert!(exported.expect("runs").status.success());
+    let verified = a
+        .store
+        .cli()
+        .arg("verify")
+        .arg(&export)
+        .args(["--public-key", &old_key])
+        .output();
+    let verified = verified.expect("runs");
+    assert!(verified.status.success(), "{verified:?}");
     // B starts after the rotation: it verifies A's checkpoint, then signs with the new key.
     let b = a.second_on_same_database().await;
     assert_verifies(&b, &ethics, 3).await;
@@ -211,7 +230,47 @@ async fn a_checkpoint_signed_by_a_stranger_fails_verification(backend: Backend) 
     );
 }
 
+/// A key file that is empty is an error naming it, never replaced; `keys show` before the
+/// first start says there is no key yet.
+async fn an_empty_key_file_is_an_error_naming_it(backend: Backend) {
+    let Some(store) = TestStore::new(backend).await else {
+        return;
+    };
+    let keys = store.data_dir.path().join("shared-keys");
+    std::fs::create_dir_all(&keys).expect("key directory");
+    let show = store
+        .cli()
+        .args(["keys", "show", "--keys-dir"])
+        .arg(&keys)
+        .output();
+    let show = show.expect("runs");
+    assert!(!show.status.success());
+    assert!(
+        String::from_utf8_lossy(&show.stderr).contains("no ledger key"),
+        "{show:?}"
+    );
+    std::fs::write(keys.join("ledger.ed25519.pk8"), b"").expect("empty key");
+    let migrate = store
+        .cli()
+        .args(["migrate", "--keys-dir"])
+        .arg(&keys)
+        .output();
+    let migrate = migrate.expect("runs");
+    assert!(!migrate.status.success());
+    let stderr = String::from_utf8_lossy(&migrate.stderr);
+    assert!(
+        stderr.contains("ledger.ed25519.pk8") && stderr.contains("empty"),
+        "{stderr}"
+    );
+    assert!(
+        std::fs::read(keys.join("ledger.ed25519.pk8"))
+            .expect("kept")
+            .is_empty()
+    );
+}
+
 on_both_databases!(
+    an_empty_key_file_is_an_error_naming_it,
     one_pseudonym_and_one_sign_in_across_servers,
     a_checkpoint_signed_via_one_server_verifies_via_another,
     a_rotated_key_leaves_every_checkpoint_verifiable,

@@ -18,6 +18,7 @@ pub mod graphql_body;
 pub mod health;
 pub mod http;
 pub mod import;
+pub mod keys_dir;
 pub mod security_headers;
 pub mod server;
 pub mod services;

@@ -11,27 +11,47 @@ use tokio::net::TcpListener;
 
 use crate::auth::throttle::{SignInGuard, SignInPolicy};
 use crate::auth::token::TokenKeys;
-use crate::datadir::{DataDir, random_secret};
+use crate::datadir::DataDir;
 use crate::db::{self, DatabaseTarget};
 use crate::graphql::build_schema;
 use crate::http::{HttpLimits, router};
+use crate::keys_dir::{KeysDir, SecretFormat};
 use crate::services::ledger::{LedgerKeys, LedgerWriter};
 use crate::services::matching::Matching;
 use crate::services::privacy::PrivacyPolicy;
 use crate::state::AppState;
 use matcher::suppress::Suppression;
 
-/// Where the data lives: the data directory and, optionally, a PostgreSQL URL.
+/// The JWT secret's file in the key directory (rotating it signs everyone out).
+pub const JWT_SECRET_FILE: &str = "jwt.secret";
+
+/// The cohort-noise key's file in the key directory (never rotated: docs/privacy.md).
+pub const COHORT_NOISE_KEY_FILE: &str = "cohort-noise.key";
+
+/// Where the data lives: the data directory, the key directory and, optionally, a
+/// PostgreSQL URL.
 #[derive(Clone, Debug)]
 pub struct StoreConfig {
-    /// The data directory (SQLite file, index, attachments, keys).
+    /// The data directory (SQLite file, index, attachments, and keys unless `keys_dir`).
     pub data_dir: PathBuf,
+    /// The key directory (ledger key, pseudonym keys, JWT secret, cohort-noise key); every
+    /// process on one database must name the same one. `None`: `DATA_DIR/keys`.
+    pub keys_dir: Option<PathBuf>,
     /// `postgres://…` to use PostgreSQL instead of the embedded SQLite file.
     pub database_url: Option<String>,
     /// Size of the database connection pool.
     pub max_connections: u32,
     /// The origin line (log name) of this node's ledger checkpoints.
     pub ledger_origin: String,
+}
+
+impl StoreConfig {
+    /// The key directory in use: `keys_dir`, or `keys` under the data directory.
+    pub fn keys_dir(&self) -> PathBuf {
+        self.keys_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("keys"))
+    }
 }
 
 /// Everything `serve` needs.
@@ -41,7 +61,8 @@ pub struct ServeConfig {
     pub store: StoreConfig,
     /// Address to listen on.
     pub listen: SocketAddr,
-    /// A file holding the JWT signing secret; generated in the data directory when absent.
+    /// A file holding the JWT signing secret; `None`: `jwt.secret` in the key directory,
+    /// generated on first start.
     pub jwt_secret_file: Option<PathBuf>,
     /// How long sign-in tokens stay valid.
     pub token_lifetime: Duration,
@@ -92,10 +113,12 @@ impl ServeConfig {
     }
 }
 
-/// The opened stores: a writable data directory and a migrated database.
+/// The opened stores: a writable data directory, the key directory and a migrated database.
 pub struct Stores {
     /// The data directory.
     pub data_dir: DataDir,
+    /// The key directory.
+    pub keys: KeysDir,
     /// The migrated database.
     pub db: DatabaseConnection,
     /// The ledger's signing identity.
@@ -110,11 +133,18 @@ pub async fn open_stores(config: &StoreConfig) -> anyhow::Result<Stores> {
     let target = DatabaseTarget::resolve(config.database_url.as_deref(), &data_dir)?;
     let db = db::connect(&target, config.max_connections).await?;
     db::migrate(&db).await?;
-    let ledger = LedgerKeys::load_or_create(&data_dir, &config.ledger_origin)?;
-    tracing::info!(database = %target.describe(), data_dir = %data_dir.root().display(), "stores open");
+    let keys = KeysDir::open(&config.keys_dir())?;
+    let ledger = LedgerKeys::load_or_create(&keys, &config.ledger_origin)?;
+    tracing::info!(
+        database = %target.describe(),
+        data_dir = %data_dir.root().display(),
+        keys_dir = %keys.root().display(),
+        "stores open"
+    );
     let writer = LedgerWriter::start(db.clone(), ledger.clone());
     Ok(Stores {
         data_dir,
+        keys,
         db,
         ledger,
         writer,
@@ -128,14 +158,14 @@ pub async fn load_state(config: &ServeConfig) -> anyhow::Result<AppState> {
         Some(path) => std::fs::read(path)
             .with_context(|| format!("cannot read the JWT secret file {}", path.display()))?,
         None => stores
-            .data_dir
-            .load_or_create_secret("jwt.secret", random_secret)?,
+            .keys
+            .load_or_create(JWT_SECRET_FILE, SecretFormat::Random32)?,
     };
     let tokens = TokenKeys::new(&secret, config.token_lifetime)?;
     let matching = open_matching(&stores, config.suppression_threshold).await?;
     let noise_key = stores
-        .data_dir
-        .load_or_create_secret("cohort-noise.key", random_secret)?;
+        .keys
+        .load_or_create(COHORT_NOISE_KEY_FILE, SecretFormat::Random32)?;
     let privacy = PrivacyPolicy::new(
         config.privacy.noise_sigma,
         config.privacy.budget,
@@ -150,6 +180,7 @@ pub async fn load_state(config: &ServeConfig) -> anyhow::Result<AppState> {
         writer: stores.writer,
         verifications: Default::default(),
         data_dir: stores.data_dir,
+        keys: stores.keys,
         matching,
         sign_in: Arc::new(SignInGuard::new(config.sign_in.clone())?),
         privacy,

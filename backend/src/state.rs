@@ -7,6 +7,7 @@ use sea_orm::DatabaseConnection;
 use crate::auth::throttle::SignInGuard;
 use crate::auth::token::TokenKeys;
 use crate::datadir::DataDir;
+use crate::keys_dir::KeysDir;
 use crate::services::ledger::{LedgerKeys, LedgerWriter, VerificationGate};
 use crate::services::matching::Matching;
 use crate::services::privacy::PrivacyPolicy;
@@ -24,8 +25,10 @@ pub struct AppState {
     pub writer: LedgerWriter,
     /// At most one full ledger verification at a time, shared by concurrent callers.
     pub verifications: VerificationGate,
-    /// The data directory (keys, index, attachments).
+    /// The data directory (index, attachments).
     pub data_dir: DataDir,
+    /// The key directory shared by every process on the database.
+    pub keys: KeysDir,
     /// The search indexes and the suppression rule.
     pub matching: Matching,
     /// How cohort counts are released to recruiters and sponsors.

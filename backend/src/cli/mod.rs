@@ -12,6 +12,7 @@ use clap::{Args, Parser, Subcommand};
 mod bench;
 mod bench_privacy;
 mod import;
+mod keys;
 mod ledger;
 
 use crate::auth::limiter::Rate;
@@ -56,6 +57,9 @@ enum Command {
     /// Export, verify or inspect this node's ledger.
     #[command(subcommand)]
     Ledger(ledger::LedgerCommand),
+    /// Show or rotate the keys of the key directory (README "Keys").
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
     /// Verify a ledger export or a consent receipt offline, with no database.
     Verify(ledger::VerifyArgs),
     /// Measure the service on this machine (see docs/benchmarks.md).
@@ -72,6 +76,12 @@ pub struct StoreArgs {
     /// [default: ./veritrial-data; ./veritrial-demo for `demo`].
     #[arg(long, env = "VERITRIAL_DATA_DIR", value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    /// Key directory: the ledger signing key, per-site pseudonym keys, the JWT secret and the
+    /// cohort-noise key. Every process on one database must use the same one (a shared,
+    /// owner-only directory); keys missing from it are generated there
+    /// [default: DIR/keys].
+    #[arg(long, env = "VERITRIAL_KEYS_DIR", value_name = "PATH")]
+    keys_dir: Option<PathBuf>,
     /// Use PostgreSQL instead of the embedded SQLite file, e.g. postgres://user@host:5432/veritrial.
     #[arg(long, env = "DATABASE_URL", value_name = "URL")]
     database_url: Option<String>,
@@ -93,6 +103,7 @@ impl StoreArgs {
     pub fn config(&self, default_dir: &str) -> StoreConfig {
         StoreConfig {
             data_dir: self.data_dir.clone().unwrap_or_else(|| default_dir.into()),
+            keys_dir: self.keys_dir.clone(),
             database_url: self.database_url.clone(),
             max_connections: self.db_max_connections,
             ledger_origin: self.ledger_origin.clone(),
@@ -113,7 +124,7 @@ struct ServeArgs {
     )]
     listen: SocketAddr,
     /// File holding the secret that signs sign-in tokens (at least 32 bytes)
-    /// [default: generated on first start as DIR/keys/jwt.secret].
+    /// [default: jwt.secret in the key directory, generated on first start].
     #[arg(long, env = "VERITRIAL_JWT_SECRET_FILE", value_name = "FILE")]
     jwt_secret_file: Option<PathBuf>,
     /// How long a sign-in token stays valid, in minutes.
@@ -460,6 +471,7 @@ impl Cli {
                 Ok(())
             }
             Command::Ledger(command) => command.run(DATA_DIR).await,
+            Command::Keys(command) => command.run(DATA_DIR).await,
             Command::Verify(args) => args.run(),
             Command::Bench(command) => command.run(DATA_DIR).await,
             Command::Schema => {

@@ -11,6 +11,9 @@ pub struct Model {
     pub root_hash: String,
     pub timestamp_ms: i64,
     pub note: String,
+    /// The signed-note verifier key that signed `note`; `NULL` on rows written before keys
+    /// were recorded (signed by the node's key of the time, taken to be the current one).
+    pub verifier_key: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -18,18 +18,21 @@ use crate::datadir::random_secret;
 use crate::domain::{ConsentScope, Role};
 use crate::entities::{consent, patient, patient_code, patient_lab, trial};
 use crate::error::{AppError, AppResult};
+use crate::keys_dir::SecretFormat;
 use crate::state::AppState;
 
-/// The pseudonym of a site's local patient id: HMAC-SHA-256 under the site's own secret,
-/// so only that site can link it back to a person (outside Veritrial).
+/// The pseudonym of a site's local patient id: HMAC-SHA-256 under the site's own secret
+/// (`pseudonym-<site>.key` in the shared key directory, so every process gives the same
+/// pseudonym), and only that site can link it back to a person (outside Veritrial).
 pub fn pseudonym(state: &AppState, site_org_id: &str, local_id: &str) -> AppResult<String> {
     let local_id = local_id.trim();
     if local_id.is_empty() {
         return Err(AppError::bad_input("the local patient id is empty"));
     }
-    let secret = state
-        .data_dir
-        .load_or_create_secret(&format!("pseudonym-{site_org_id}.key"), random_secret)?;
+    let secret = state.keys.load_or_create(
+        &format!("pseudonym-{site_org_id}.key"),
+        SecretFormat::Random32,
+    )?;
     let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &secret);
     Ok(hex::encode(ring::hmac::sign(&key, local_id.as_bytes())))
 }

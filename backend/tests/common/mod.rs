@@ -37,6 +37,8 @@ pub struct TestStore {
     pub pg: Option<PgDatabase>,
     /// Another store's database, for a second server on the same database.
     pub shared_database_url: Option<String>,
+    /// Another store's key directory, for a second server on the same database.
+    pub shared_keys_dir: Option<PathBuf>,
 }
 
 impl TestStore {
@@ -50,6 +52,7 @@ impl TestStore {
             data_dir: tempfile::tempdir().expect("temporary directory"),
             pg,
             shared_database_url: None,
+            shared_keys_dir: None,
         })
     }
 
@@ -62,6 +65,7 @@ impl TestStore {
     pub fn config(&self) -> StoreConfig {
         StoreConfig {
             data_dir: self.data_dir.path().join("data"),
+            keys_dir: self.shared_keys_dir.clone(),
             database_url: self.database_url(),
             max_connections: 5,
             ledger_origin: veritrial::services::ledger::DEFAULT_ORIGIN.to_string(),
@@ -99,6 +103,10 @@ impl TestStore {
         if let Some(url) = self.database_url() {
             cmd.env("DATABASE_URL", url);
         }
+        match &self.shared_keys_dir {
+            Some(keys) => cmd.env("VERITRIAL_KEYS_DIR", keys),
+            None => cmd.env_remove("VERITRIAL_KEYS_DIR"),
+        };
         cmd
     }
 }
@@ -165,8 +173,9 @@ impl TestServer {
     }
 
     /// A second server on this server's database, as another process behind a load balancer
-    /// would be: its own data directory (and so its own search index), the same sign-in
-    /// secret. Keep `self` alive: it owns the database.
+    /// would be: its own data directory (and so its own search index), the same key
+    /// directory (ledger key, pseudonym keys, sign-in secret, noise key). Keep `self` alive:
+    /// it owns the database and the keys.
     pub async fn second_on_same_database(&self) -> Self {
         let url = self.store.database_url().unwrap_or_else(|| {
             format!(
@@ -178,11 +187,12 @@ impl TestServer {
             data_dir: tempfile::tempdir().expect("temporary directory"),
             pg: None,
             shared_database_url: Some(url),
+            shared_keys_dir: Some(self.store.config().keys_dir()),
         };
         let config = ServeConfig {
             store: store.config(),
             listen: "127.0.0.1:0".parse().expect("address"),
-            jwt_secret_file: Some(self.data_dir().join("keys").join("jwt.secret")),
+            jwt_secret_file: None,
             token_lifetime: Duration::from_secs(600),
             limits: HttpLimits::default(),
             suppression_threshold: 11,

@@ -6,7 +6,7 @@ use ring::signature::{Ed25519KeyPair, KeyPair};
 use super::body::Checkpoint;
 use super::error::CheckpointError;
 use super::key::{check_name, format_verifier_key, key_id};
-use super::note::signature_line;
+use super::note::{self, signature_line};
 
 /// Signs checkpoints as a C2SP signed note under a key name.
 pub struct Signer {
@@ -65,6 +65,16 @@ impl Signer {
     /// Signs `checkpoint` and returns the complete signed note text.
     pub fn sign(&self, checkpoint: &Checkpoint) -> Result<String, CheckpointError> {
         Ok(self.sign_text(&checkpoint.to_body()?))
+    }
+
+    /// Cosigns a signed note: adds this key's signature line over the note's text after the
+    /// signatures already there (C2SP signed-note allows several). Verifiers of either key
+    /// accept the result; the note must parse.
+    pub fn cosign(&self, note_text: &str) -> Result<String, CheckpointError> {
+        let parsed = note::parse(note_text)?;
+        let signature = self.key_pair.sign(parsed.text.as_bytes());
+        let line = signature_line(&self.name, self.key_id, signature.as_ref());
+        Ok(format!("{note_text}{line}"))
     }
 
     /// Signs an arbitrary note text (which must end in a newline and contain no empty line).

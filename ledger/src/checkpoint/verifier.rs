@@ -90,6 +90,23 @@ mod tests {
     }
 
     #[test]
+    fn a_cosigned_note_opens_with_either_key() {
+        let (new, old) = (signer("veritrial.test"), signer("veritrial.test"));
+        let note = new.sign(&checkpoint()).expect("sign");
+        let cosigned = old.cosign(&note).expect("cosign");
+        assert!(cosigned.starts_with(&note));
+        assert_eq!(cosigned.matches('\u{2014}').count(), 2);
+        for key in [new.verifier_key(), old.verifier_key()] {
+            let v = Verifier::from_key_string(&key).expect("key");
+            assert_eq!(v.open(&cosigned), Ok(checkpoint()));
+        }
+        assert!(matches!(
+            old.cosign("not a note"),
+            Err(CheckpointError::MalformedNote(_))
+        ));
+    }
+
+    #[test]
     fn errors_are_distinguished() {
         let s = signer("veritrial.test");
         let note = s.sign(&checkpoint()).expect("sign");

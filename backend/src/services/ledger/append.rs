@@ -234,6 +234,7 @@ impl Batch {
             root_hash: Set(cp.root.to_hex()),
             timestamp_ms: Set(self.timestamp_ms),
             note: Set(note),
+            verifier_key: Set(Some(keys.verifier_key())),
         })
         .exec(txn)
         .await?;

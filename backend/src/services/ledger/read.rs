@@ -10,7 +10,7 @@ use super::append::parse_hash;
 use crate::entities::{checkpoint, ledger_entry};
 use crate::error::{AppError, AppResult};
 
-/// The latest signed checkpoint and the key that signs it.
+/// The latest signed checkpoint and the key that signed it.
 #[derive(Clone, Debug)]
 pub struct Head {
     /// Entries covered by the checkpoint.
@@ -21,11 +21,12 @@ pub struct Head {
     pub timestamp_ms: i64,
     /// The signed note text (C2SP tlog-checkpoint).
     pub note: String,
-    /// The signed-note verifier key.
+    /// The signed-note verifier key that signed it (recorded with the checkpoint).
     pub public_key: String,
 }
 
-/// The latest checkpoint, or `None` while the ledger is empty.
+/// The latest checkpoint with the key recorded as its signer (the current key of `keys`
+/// for checkpoints written before keys were recorded), or `None` while the ledger is empty.
 pub async fn head(db: &impl ConnectionTrait, keys: &LedgerKeys) -> AppResult<Option<Head>> {
     let latest = checkpoint::Entity::find()
         .order_by_desc(checkpoint::Column::Size)
@@ -38,7 +39,7 @@ pub async fn head(db: &impl ConnectionTrait, keys: &LedgerKeys) -> AppResult<Opt
                 root: parse_hash(&cp.root_hash)?,
                 timestamp_ms: cp.timestamp_ms,
                 note: cp.note,
-                public_key: keys.verifier_key(),
+                public_key: cp.verifier_key.unwrap_or_else(|| keys.verifier_key()),
             })
         })
         .transpose()

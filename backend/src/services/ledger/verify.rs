@@ -19,8 +19,10 @@ use crate::error::{AppError, AppResult};
 /// Entries read per round trip.
 const PAGE: u64 = 5_000;
 
-/// Verifies everything stored against this node's own key; the report names the first bad
-/// entry and what is wrong with it.
+/// Verifies everything stored; the latest checkpoint must be signed by the key recorded with
+/// it, and that key must be one of this node's own (current or retired, see
+/// [`LedgerKeys::own_verifier_keys`]). The report names the first bad entry and what is
+/// wrong with it.
 pub async fn verify(db: &impl ConnectionTrait, keys: &LedgerKeys) -> AppResult<Report> {
     let mut verifier = ChainVerifier::new();
     let mut after = None;
@@ -36,8 +38,8 @@ pub async fn verify(db: &impl ConnectionTrait, keys: &LedgerKeys) -> AppResult<R
         .await?;
     }
     let head = head(db, keys).await?;
-    let trusted = keys.verifier_key();
-    off_the_workers(move || finish(verifier, head, &trusted)).await
+    let keys = keys.clone();
+    off_the_workers(move || finish(verifier, head, &keys)).await?
 }
 
 /// Runs CPU-bound verification work on a blocking thread.
@@ -65,15 +67,18 @@ fn check_page(
     }
 }
 
-fn finish(mut verifier: ChainVerifier, head: Option<Head>, trusted: &str) -> Report {
-    match head {
-        Some(head) => verifier.finish(&head.note, &head.public_key, Some(trusted)),
+fn finish(mut verifier: ChainVerifier, head: Option<Head>, keys: &LedgerKeys) -> AppResult<Report> {
+    Ok(match head {
+        Some(head) => {
+            let trusted = keys.trusted_key_for(&head.public_key)?;
+            verifier.finish(&head.note, &head.public_key, Some(&trusted))
+        }
         None if verifier.entries_checked() > 0 => {
             verifier.add_problem(None, "the ledger has entries but no signed checkpoint");
             verifier.finish_without_checkpoint()
         }
         None => verifier.finish_without_checkpoint(),
-    }
+    })
 }
 
 fn check_payload(

@@ -15,6 +15,7 @@ use crate::datadir::{DataDir, random_secret};
 use crate::db::{self, DatabaseTarget};
 use crate::graphql::build_schema;
 use crate::http::{HttpLimits, router};
+use crate::services::attachments::{AttachmentStore, AttachmentsConfig};
 use crate::services::ledger::LedgerKeys;
 use crate::services::matching::Matching;
 use crate::services::privacy::PrivacyPolicy;
@@ -32,6 +33,8 @@ pub struct StoreConfig {
     pub max_connections: u32,
     /// The origin line (log name) of this node's ledger checkpoints.
     pub ledger_origin: String,
+    /// Where attachment files are stored (`DIR/attachments` unless set).
+    pub attachments: AttachmentsConfig,
 }
 
 /// Everything `serve` needs.
@@ -100,6 +103,8 @@ pub struct Stores {
     pub db: DatabaseConnection,
     /// The ledger's signing identity.
     pub ledger: LedgerKeys,
+    /// Where attachment files are stored.
+    pub attachments: AttachmentStore,
 }
 
 /// Opens the data directory and the database, and applies pending migrations.
@@ -109,11 +114,18 @@ pub async fn open_stores(config: &StoreConfig) -> anyhow::Result<Stores> {
     let db = db::connect(&target, config.max_connections).await?;
     db::migrate(&db).await?;
     let ledger = LedgerKeys::load_or_create(&data_dir, &config.ledger_origin)?;
-    tracing::info!(database = %target.describe(), data_dir = %data_dir.root().display(), "stores open");
+    let attachments = AttachmentStore::open(&config.attachments, data_dir.root())?;
+    tracing::info!(
+        database = %target.describe(),
+        data_dir = %data_dir.root().display(),
+        attachments = %attachments.describe(),
+        "stores open"
+    );
     Ok(Stores {
         data_dir,
         db,
         ledger,
+        attachments,
     })
 }
 
@@ -145,6 +157,7 @@ pub async fn load_state(config: &ServeConfig) -> anyhow::Result<AppState> {
         ledger: stores.ledger,
         verifications: Default::default(),
         data_dir: stores.data_dir,
+        attachments: stores.attachments,
         matching,
         sign_in: Arc::new(SignInGuard::new(config.sign_in.clone())?),
         privacy,

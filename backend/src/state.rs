@@ -7,6 +7,7 @@ use sea_orm::DatabaseConnection;
 use crate::auth::throttle::SignInGuard;
 use crate::auth::token::TokenKeys;
 use crate::datadir::DataDir;
+use crate::services::attachments::AttachmentStore;
 use crate::services::ledger::{LedgerKeys, VerificationGate};
 use crate::services::matching::Matching;
 use crate::services::privacy::PrivacyPolicy;
@@ -22,8 +23,10 @@ pub struct AppState {
     pub ledger: LedgerKeys,
     /// At most one full ledger verification at a time, shared by concurrent callers.
     pub verifications: VerificationGate,
-    /// The data directory (keys, index, attachments).
+    /// The data directory (keys, index, and attachments unless stored elsewhere).
     pub data_dir: DataDir,
+    /// Where attachment files are stored.
+    pub attachments: AttachmentStore,
     /// The search indexes and the suppression rule.
     pub matching: Matching,
     /// How cohort counts are released to recruiters and sponsors.

@@ -285,6 +285,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    veritrial::tls::install_crypto_provider();
     let client = Client {
         http: reqwest::Client::builder()
             .timeout(Duration::from_secs(60))

@@ -235,8 +235,8 @@ async fn download_attachment(
         Err(err) => return error_response(err),
     };
     match attachments::open(&shared.state, &who, &id).await {
-        Ok((row, file)) => {
-            let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(file));
+        Ok((row, content)) => {
+            let body = axum::body::Body::from_stream(content);
             (
                 [
                     (

@@ -23,3 +23,4 @@ pub mod security_headers;
 pub mod server;
 pub mod services;
 pub mod state;
+pub mod tls;

@@ -6,6 +6,7 @@ use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
+    veritrial::tls::install_crypto_provider();
     let cli = veritrial::cli::Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(

@@ -16,6 +16,7 @@ use crate::db::{self, DatabaseTarget};
 use crate::graphql::build_schema;
 use crate::http::{HttpLimits, router};
 use crate::keys_dir::{KeysDir, SecretFormat};
+use crate::services::attachments::{AttachmentStore, AttachmentsConfig};
 use crate::services::ledger::{LedgerKeys, LedgerWriter};
 use crate::services::matching::Matching;
 use crate::services::privacy::PrivacyPolicy;
@@ -43,6 +44,8 @@ pub struct StoreConfig {
     pub max_connections: u32,
     /// The origin line (log name) of this node's ledger checkpoints.
     pub ledger_origin: String,
+    /// Where attachment files are stored (`DIR/attachments` unless set).
+    pub attachments: AttachmentsConfig,
 }
 
 impl StoreConfig {
@@ -125,6 +128,8 @@ pub struct Stores {
     pub ledger: LedgerKeys,
     /// The process's ledger writer (group commit).
     pub writer: LedgerWriter,
+    /// Where attachment files are stored.
+    pub attachments: AttachmentStore,
 }
 
 /// Opens the data directory and the database, and applies pending migrations.
@@ -135,10 +140,12 @@ pub async fn open_stores(config: &StoreConfig) -> anyhow::Result<Stores> {
     db::migrate(&db).await?;
     let keys = KeysDir::open(&config.keys_dir())?;
     let ledger = LedgerKeys::load_or_create(&keys, &config.ledger_origin)?;
+    let attachments = AttachmentStore::open(&config.attachments, data_dir.root())?;
     tracing::info!(
         database = %target.describe(),
         data_dir = %data_dir.root().display(),
         keys_dir = %keys.root().display(),
+        attachments = %attachments.describe(),
         "stores open"
     );
     let writer = LedgerWriter::start(db.clone(), ledger.clone());
@@ -148,6 +155,7 @@ pub async fn open_stores(config: &StoreConfig) -> anyhow::Result<Stores> {
         db,
         ledger,
         writer,
+        attachments,
     })
 }
 
@@ -181,6 +189,7 @@ pub async fn load_state(config: &ServeConfig) -> anyhow::Result<AppState> {
         verifications: Default::default(),
         data_dir: stores.data_dir,
         keys: stores.keys,
+        attachments: stores.attachments,
         matching,
         sign_in: Arc::new(SignInGuard::new(config.sign_in.clone())?),
         privacy,

@@ -8,6 +8,7 @@ use crate::auth::throttle::SignInGuard;
 use crate::auth::token::TokenKeys;
 use crate::datadir::DataDir;
 use crate::keys_dir::KeysDir;
+use crate::services::attachments::AttachmentStore;
 use crate::services::ledger::{LedgerKeys, LedgerWriter, VerificationGate};
 use crate::services::matching::Matching;
 use crate::services::privacy::PrivacyPolicy;
@@ -25,10 +26,12 @@ pub struct AppState {
     pub writer: LedgerWriter,
     /// At most one full ledger verification at a time, shared by concurrent callers.
     pub verifications: VerificationGate,
-    /// The data directory (index, attachments).
+    /// The data directory (index, and attachments unless stored elsewhere).
     pub data_dir: DataDir,
     /// The key directory shared by every process on the database.
     pub keys: KeysDir,
+    /// Where attachment files are stored.
+    pub attachments: AttachmentStore,
     /// The search indexes and the suppression rule.
     pub matching: Matching,
     /// How cohort counts are released to recruiters and sponsors.

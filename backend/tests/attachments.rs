@@ -1,8 +1,9 @@
-//! Attachments: streamed uploads with flat memory, content addressing, ledgering, access.
+//! Attachments: streamed uploads with flat memory, content addressing, ledgering, access,
+//! storage shared by servers; each on the local filesystem and on S3 (a local moto server).
 
 mod common;
 
-use common::{Backend, TestServer};
+use common::{Backend, Storage, TestServer, TestStore};
 use serde_json::{Value, json};
 use veritrial::domain::{OrgKind, Role};
 use veritrial::http::HttpLimits;
@@ -28,10 +29,11 @@ fn upload_url(server: &TestServer, submission: &str, name: &str) -> String {
     ))
 }
 
-async fn large_uploads_stream_with_flat_memory(backend: Backend) {
-    let Some(server) = TestServer::spawn_process(backend).await else {
+async fn large_uploads_stream_with_flat_memory(backend: Backend, storage: Storage) {
+    let Some(store) = TestStore::with_storage(backend, storage).await else {
         return;
     };
+    let server = TestServer::spawn_process_on(store, &[]).await;
     let (site, submission) = common::site_with_submission(&server).await;
     let chunks = 384u64; // 384 MiB
     let mut digest = ring::digest::Context::new(&ring::digest::SHA256);
@@ -62,16 +64,18 @@ async fn large_uploads_stream_with_flat_memory(backend: Backend) {
         grown_mib < 64,
         "the server's peak memory grew by {grown_mib} MiB for a 384 MiB upload"
     );
-    let on_disk = std::fs::metadata(server.data_dir().join("attachments").join(&expected)).unwrap();
-    assert_eq!(on_disk.len(), chunks * CHUNK as u64);
+    assert_eq!(
+        server.store.stored_attachments().await,
+        [(expected, chunks * CHUNK as u64)]
+    );
 }
 
-async fn attachments_are_ledgered_and_guarded(backend: Backend) {
+async fn attachments_are_ledgered_and_guarded(backend: Backend, storage: Storage) {
     let limits = HttpLimits {
         max_upload_bytes: 64 * 1024,
         ..HttpLimits::default()
     };
-    let Some(server) = TestServer::start_with(backend, limits).await else {
+    let Some(server) = TestServer::start_with_storage(backend, storage, limits).await else {
         return;
     };
     let (site, submission) = common::site_with_submission(&server).await;
@@ -112,17 +116,27 @@ async fn attachments_are_ledgered_and_guarded(backend: Backend) {
     );
     let too_big = post(&site, "big.bin", vec![7; 65 * 1024]).await.unwrap();
     assert_eq!(too_big.status(), 400);
-    let incoming = std::fs::read_dir(server.data_dir().join("attachments/incoming"))
-        .unwrap()
-        .count();
-    assert_eq!(incoming, 0, "a refused upload left a partial file behind");
+    assert_eq!(
+        post(&site, "empty.pdf", Vec::new()).await.unwrap().status(),
+        400
+    );
+    assert_eq!(
+        server.store.stored_attachments().await,
+        [],
+        "a refused upload left a file behind"
+    );
 
     let created = post(&site, "consent.pdf", file.clone()).await.unwrap();
     assert_eq!(created.status(), 201);
     let created: Value = created.json().await.unwrap();
+    let sha256 = hex::encode(ring::digest::digest(&ring::digest::SHA256, &file));
+    assert_eq!(created["sha256"], sha256);
+    // The same content again is a second attachment of the same stored file.
+    let again = post(&site, "consent-copy.pdf", file.clone()).await.unwrap();
+    assert_eq!(again.status(), 201);
     assert_eq!(
-        created["sha256"],
-        hex::encode(ring::digest::digest(&ring::digest::SHA256, &file))
+        server.store.stored_attachments().await,
+        [(sha256, file.len() as u64)]
     );
 
     let listed = server
@@ -132,6 +146,7 @@ async fn attachments_are_ledgered_and_guarded(backend: Backend) {
             json!({ "s": submission }),
         )
         .await;
+    assert_eq!(listed["attachments"].as_array().unwrap().len(), 2);
     assert_eq!(listed["attachments"][0]["fileName"], "consent.pdf");
     assert_eq!(listed["attachments"][0]["ledgerSeq"], created["ledgerSeq"]);
     let download = server
@@ -168,11 +183,115 @@ async fn attachments_are_ledgered_and_guarded(backend: Backend) {
         .collect();
     assert_eq!(
         kinds.iter().filter(|k| **k == "attachment.added").count(),
-        1
+        2
     );
 }
 
+/// Two servers behind a load balancer: a file uploaded through one downloads through the
+/// other, whose data directory holds no attachments of its own.
+async fn servers_share_attachment_storage(backend: Backend, storage: Storage) {
+    let Some(a) = TestServer::start_with_storage(backend, storage, HttpLimits::default()).await
+    else {
+        return;
+    };
+    let b = a.second_on_same_database().await;
+    let (site, submission) = common::site_with_submission(&a).await;
+    let file: Vec<u8> = (0..3u64).flat_map(|i| chunk(i, CHUNK)).collect();
+    let created = a
+        .http
+        .post(upload_url(&a, &submission, "scan.dcm"))
+        .bearer_auth(&site)
+        .header("content-type", "application/dicom")
+        .body(file.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let created: Value = created.json().await.unwrap();
+    let download = b
+        .http
+        .get(b.url(&format!("/attachments/{}", created["id"].as_str().unwrap())))
+        .bearer_auth(&site)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(download.status(), 200);
+    assert_eq!(download.headers()["content-type"], "application/dicom");
+    assert!(download.bytes().await.unwrap().to_vec() == file);
+    assert!(!b.data_dir().join("attachments").exists());
+}
+
+/// When the storage fails, the upload is refused with INTERNAL before anything is recorded:
+/// no attachment row, no ledger entry.
+async fn a_storage_failure_records_nothing(backend: Backend) {
+    let Some(mut store) = TestStore::with_storage(backend, Storage::S3).await else {
+        return;
+    };
+    let s3 = store.s3.as_ref().expect("an S3 server");
+    store.attachments = s3.attachments_config_for("no-such-bucket");
+    let server = TestServer::start_on(store, HttpLimits::default()).await;
+    let (site, submission) = common::site_with_submission(&server).await;
+    let response = server
+        .http
+        .post(upload_url(&server, &submission, "scan.pdf"))
+        .bearer_auth(&site)
+        .header("content-type", "application/pdf")
+        .body(b"%PDF-1.7".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 500);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "INTERNAL");
+    server.org("Board", OrgKind::Ethics).await;
+    let ethics = server.user("irb@board.org", "Board", Role::Ethics).await;
+    let seen = server
+        .ok(
+            Some(&ethics),
+            "query($s: ID!) { attachments(submissionId: $s) { id } ledgerEntries(first: 100) { kind } }",
+            json!({ "s": submission }),
+        )
+        .await;
+    assert_eq!(seen["attachments"], json!([]));
+    assert!(
+        !seen["ledgerEntries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "attachment.added")
+    );
+}
+
+async fn large_uploads_stream_with_flat_memory_on_disk(backend: Backend) {
+    large_uploads_stream_with_flat_memory(backend, Storage::Local).await;
+}
+
+async fn large_uploads_stream_with_flat_memory_on_s3(backend: Backend) {
+    large_uploads_stream_with_flat_memory(backend, Storage::S3).await;
+}
+
+async fn attachments_are_ledgered_and_guarded_on_disk(backend: Backend) {
+    attachments_are_ledgered_and_guarded(backend, Storage::Local).await;
+}
+
+async fn attachments_are_ledgered_and_guarded_on_s3(backend: Backend) {
+    attachments_are_ledgered_and_guarded(backend, Storage::S3).await;
+}
+
+async fn servers_share_attachment_storage_on_disk(backend: Backend) {
+    servers_share_attachment_storage(backend, Storage::Local).await;
+}
+
+async fn servers_share_attachment_storage_on_s3(backend: Backend) {
+    servers_share_attachment_storage(backend, Storage::S3).await;
+}
+
 on_both_databases!(
-    large_uploads_stream_with_flat_memory,
-    attachments_are_ledgered_and_guarded
+    large_uploads_stream_with_flat_memory_on_disk,
+    large_uploads_stream_with_flat_memory_on_s3,
+    attachments_are_ledgered_and_guarded_on_disk,
+    attachments_are_ledgered_and_guarded_on_s3,
+    servers_share_attachment_storage_on_disk,
+    servers_share_attachment_storage_on_s3,
+    a_storage_failure_records_nothing,
 );

@@ -109,6 +109,7 @@ async fn open_browser(driver: &ChromeDriver, profile: &Path) -> anyhow::Result<W
         caps.add_arg(arg)?;
     }
     caps.add_arg(&format!("--user-data-dir={}", profile.display()))?;
+    veritrial::tls::install_crypto_provider();
     Ok(WebDriver::new(driver.url.as_str(), caps).await?)
 }
 

@@ -124,7 +124,7 @@ async fn healthz_answers_while_the_index_pool_is_full(backend: Backend) {
     let refused = matching.run_profiles(|index| index.len()).await;
     assert!(matches!(refused, Err(AppError::RateLimited(_))));
 
-    let http = reqwest::Client::new();
+    let http = common::http_client();
     for path in ["/healthz", "/livez"] {
         let response = http
             .get(format!("http://{addr}{path}"))

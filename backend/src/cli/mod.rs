@@ -22,6 +22,7 @@ use crate::domain::{OrgKind, Role};
 use crate::http::HttpLimits;
 use crate::server::{self, BoundServer, PrivacySettings, ServeConfig, StoreConfig};
 use crate::services::accounts;
+use crate::services::attachments::AttachmentsConfig;
 
 /// Veritrial: find consenting patients for clinical trials without seeing who they are,
 /// and keep a tamper-evident ledger of everything that happens in a trial.
@@ -97,6 +98,15 @@ pub struct StoreArgs {
     /// its public key. Keep it stable once checkpoints have been handed out.
     #[arg(long, env = "VERITRIAL_LEDGER_ORIGIN", default_value = crate::services::ledger::DEFAULT_ORIGIN, value_name = "NAME")]
     ledger_origin: String,
+    /// Where attachment files are stored: s3://bucket/prefix (credentials and region from the
+    /// AWS_* environment variables), or file:///directory (e.g. shared by several processes)
+    /// [default: DIR/attachments].
+    #[arg(long, env = "VERITRIAL_ATTACHMENTS_URL", value_name = "URL")]
+    attachments_url: Option<String>,
+    /// Endpoint of an S3-compatible server for s3:// attachments, e.g. http://127.0.0.1:9000
+    /// [default: AWS_ENDPOINT_URL, else AWS itself].
+    #[arg(long, env = "VERITRIAL_S3_ENDPOINT", value_name = "URL")]
+    s3_endpoint: Option<String>,
 }
 
 impl StoreArgs {
@@ -107,6 +117,11 @@ impl StoreArgs {
             database_url: self.database_url.clone(),
             max_connections: self.db_max_connections,
             ledger_origin: self.ledger_origin.clone(),
+            attachments: AttachmentsConfig {
+                url: self.attachments_url.clone(),
+                s3_endpoint: self.s3_endpoint.clone(),
+                s3_settings: Vec::new(),
+            },
         }
     }
 }

@@ -2,6 +2,7 @@
 //! directory, on SQLite or on a fresh PostgreSQL database of its own.
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod moto;
 pub mod postgres;
 
 use std::net::SocketAddr;
@@ -18,7 +19,9 @@ use veritrial::domain::{OrgKind, Role};
 use veritrial::http::HttpLimits;
 use veritrial::server::{BoundServer, PrivacySettings, ServeConfig, StoreConfig, open_stores};
 use veritrial::services::accounts::{self, NewUser};
+use veritrial::services::attachments::AttachmentsConfig;
 
+pub use moto::MotoServer;
 pub use postgres::PgDatabase;
 
 /// Which database a test runs against.
@@ -26,6 +29,21 @@ pub use postgres::PgDatabase;
 pub enum Backend {
     Sqlite,
     Postgres,
+}
+
+/// Where a test's attachments are stored.
+#[derive(Clone, Copy, Debug)]
+pub enum Storage {
+    /// The local filesystem: `DIR/attachments`.
+    Local,
+    /// A bucket on a local S3-compatible server ([`MotoServer`]).
+    S3,
+}
+
+/// An HTTP client (reqwest needs the process's TLS provider installed first).
+pub fn http_client() -> reqwest::Client {
+    veritrial::tls::install_crypto_provider();
+    reqwest::Client::new()
 }
 
 /// The password of every account the harness creates.
@@ -39,21 +57,94 @@ pub struct TestStore {
     pub shared_database_url: Option<String>,
     /// Another store's key directory, for a second server on the same database.
     pub shared_keys_dir: Option<PathBuf>,
+    /// Where attachments are stored (default: `DIR/attachments`).
+    pub attachments: AttachmentsConfig,
+    /// The S3 server behind `attachments`, when this store started one.
+    pub s3: Option<MotoServer>,
 }
 
 impl TestStore {
     /// A fresh store, or `None` when PostgreSQL is wanted but unreachable outside CI.
     pub async fn new(backend: Backend) -> Option<Self> {
+        Self::with_storage(backend, Storage::Local).await
+    }
+
+    /// A fresh store with attachments in `storage`, or `None` when PostgreSQL or the S3
+    /// server is wanted but unavailable outside CI.
+    pub async fn with_storage(backend: Backend, storage: Storage) -> Option<Self> {
         let pg = match backend {
             Backend::Sqlite => None,
             Backend::Postgres => Some(PgDatabase::create().await?),
+        };
+        let s3 = match storage {
+            Storage::Local => None,
+            Storage::S3 => Some(MotoServer::start().await?),
         };
         Some(Self {
             data_dir: tempfile::tempdir().expect("temporary directory"),
             pg,
             shared_database_url: None,
             shared_keys_dir: None,
+            attachments: s3
+                .as_ref()
+                .map(MotoServer::attachments_config)
+                .unwrap_or_default(),
+            s3,
         })
+    }
+
+    /// Attachment storage that another process can share: this store's own, with the
+    /// default `DIR/attachments` spelled out as a `file://` URL.
+    pub fn shared_attachments(&self) -> AttachmentsConfig {
+        if self.attachments.url.is_some() {
+            return self.attachments.clone();
+        }
+        let dir = self.data_dir.path().join("data").join("attachments");
+        AttachmentsConfig {
+            url: Some(
+                url::Url::from_directory_path(&dir)
+                    .expect("an absolute path")
+                    .to_string(),
+            ),
+            ..AttachmentsConfig::default()
+        }
+    }
+
+    /// Every stored attachment file (name relative to the store's root, size), including
+    /// staged, unfinished uploads: local files by walking the directory, S3 objects and
+    /// open multipart uploads by listing the bucket.
+    pub async fn stored_attachments(&self) -> Vec<(String, u64)> {
+        if let Some(s3) = &self.s3 {
+            return s3.contents().await;
+        }
+        let root = match &self.attachments.url {
+            Some(url) => url::Url::parse(url)
+                .ok()
+                .and_then(|url| url.to_file_path().ok())
+                .expect("a file:// URL"),
+            None => self.data_dir.path().join("data").join("attachments"),
+        };
+        let mut found = Vec::new();
+        let mut dirs = vec![root.clone()];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).expect("attachments directory") {
+                let entry = entry.expect("directory entry");
+                let meta = entry.metadata().expect("metadata");
+                if meta.is_dir() {
+                    dirs.push(entry.path());
+                } else {
+                    let name = entry
+                        .path()
+                        .strip_prefix(&root)
+                        .expect("under root")
+                        .display()
+                        .to_string();
+                    found.push((name, meta.len()));
+                }
+            }
+        }
+        found.sort();
+        found
     }
 
     pub fn database_url(&self) -> Option<String> {
@@ -69,6 +160,7 @@ impl TestStore {
             database_url: self.database_url(),
             max_connections: 5,
             ledger_origin: veritrial::services::ledger::DEFAULT_ORIGIN.to_string(),
+            attachments: self.attachments.clone(),
         }
     }
 
@@ -107,6 +199,15 @@ impl TestStore {
             Some(keys) => cmd.env("VERITRIAL_KEYS_DIR", keys),
             None => cmd.env_remove("VERITRIAL_KEYS_DIR"),
         };
+        if let Some(url) = &self.attachments.url {
+            cmd.env("VERITRIAL_ATTACHMENTS_URL", url);
+        }
+        if let Some(endpoint) = &self.attachments.s3_endpoint {
+            cmd.env("VERITRIAL_S3_ENDPOINT", endpoint);
+        }
+        for (key, value) in &self.attachments.s3_settings {
+            cmd.env(key.as_ref().to_ascii_uppercase(), value);
+        }
         cmd
     }
 }
@@ -147,6 +248,16 @@ impl TestServer {
         Some(Self::start_on(TestStore::new(backend).await?, limits).await)
     }
 
+    /// Like [`TestServer::start_with`], with attachments in `storage`.
+    pub async fn start_with_storage(
+        backend: Backend,
+        storage: Storage,
+        limits: HttpLimits,
+    ) -> Option<Self> {
+        let store = TestStore::with_storage(backend, storage).await?;
+        Some(Self::start_on(store, limits).await)
+    }
+
     /// Like [`TestServer::start`] with explicit sign-in limits.
     pub async fn start_with_sign_in(backend: Backend, sign_in: SignInPolicy) -> Option<Self> {
         let store = TestStore::new(backend).await?;
@@ -174,8 +285,9 @@ impl TestServer {
 
     /// A second server on this server's database, as another process behind a load balancer
     /// would be: its own data directory (and so its own search index), the same key
-    /// directory (ledger key, pseudonym keys, sign-in secret, noise key). Keep `self` alive:
-    /// it owns the database and the keys.
+    /// directory (ledger key, pseudonym keys, sign-in secret, noise key) and the same
+    /// attachment storage. Keep `self` alive: it owns the database, the keys (and the S3
+    /// server, if any).
     pub async fn second_on_same_database(&self) -> Self {
         let url = self.store.database_url().unwrap_or_else(|| {
             format!(
@@ -188,6 +300,8 @@ impl TestServer {
             pg: None,
             shared_database_url: Some(url),
             shared_keys_dir: Some(self.store.config().keys_dir()),
+            attachments: self.store.shared_attachments(),
+            s3: None,
         };
         let config = ServeConfig {
             store: store.config(),
@@ -212,7 +326,7 @@ impl TestServer {
         Self {
             store,
             addr,
-            http: reqwest::Client::new(),
+            http: http_client(),
             running: Running::InProcess(Some(tx)),
         }
     }
@@ -225,7 +339,11 @@ impl TestServer {
 
     /// Like [`TestServer::spawn_process`] with extra `veritrial serve` flags.
     pub async fn spawn_process_with(backend: Backend, flags: &[&str]) -> Option<Self> {
-        let store = TestStore::new(backend).await?;
+        Some(Self::spawn_process_on(TestStore::new(backend).await?, flags).await)
+    }
+
+    /// Starts `veritrial serve` as a child process on `store`, with extra flags.
+    pub async fn spawn_process_on(store: TestStore, flags: &[&str]) -> Self {
         open_stores(&store.config()).await.expect("stores migrate");
         let addr = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
@@ -241,13 +359,13 @@ impl TestServer {
         let server = Self {
             store,
             addr,
-            http: reqwest::Client::new(),
+            http: http_client(),
             running: Running::Process(child),
         };
         for _ in 0..200 {
             let healthy = server.http.get(server.url("/healthz")).send().await;
             if healthy.is_ok_and(|response| response.status().is_success()) {
-                return Some(server);
+                return server;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

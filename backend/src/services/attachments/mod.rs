@@ -1,22 +1,22 @@
-//! Attachments (imaging, documents): streamed to content-addressed storage under the data
-//! directory while their SHA-256 is computed, never held in memory whole; the hash goes on
+//! Attachments (imaging, documents): streamed to content-addressed object storage (see
+//! [`store`]) while their SHA-256 is computed, never held in memory whole; the hash goes on
 //! the ledger (`attachment.added`), linked to a submission.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use axum::body::Bytes;
 use chrono::Utc;
 use ledger::EntryKind;
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
-use tokio::io::AsyncWriteExt;
-use tokio_stream::{Stream, StreamExt};
+use tokio_stream::Stream;
 
 mod name;
 mod serving;
+pub mod store;
 
 pub use name::{check_file_name, content_disposition};
 pub use serving::served_content_type;
+pub use store::{AttachmentStore, AttachmentsConfig, Content, StoredFile};
 
 use super::ledger::{Actor, NewEntry, seq_i64};
 use super::protocols;
@@ -62,7 +62,10 @@ where
     site.require(&[Role::Site])?;
     let file_name = check_file_name(&upload.file_name)?;
     let sub = own_submission(state, site, &upload.submission_id).await?;
-    let (sha256, size) = store(state, body, upload.max_bytes).await?;
+    // The file is stored before the transaction: a refused or failed upload leaves no row
+    // and no ledger entry. A transaction that fails after it leaves an orphan file, which is
+    // harmless: it is content-addressed, so a retry of the same file reuses it.
+    let StoredFile { sha256, size } = state.attachments.put(body, upload.max_bytes).await?;
     let id = uuid::Uuid::new_v4().to_string();
     let site = site.clone();
     let content_type = upload.content_type;
@@ -110,56 +113,6 @@ where
         .await
 }
 
-/// Writes the stream to a temporary file, then moves it to `attachments/<sha256>`.
-async fn store<S, E>(state: &AppState, mut body: S, max_bytes: u64) -> AppResult<(String, u64)>
-where
-    S: Stream<Item = Result<Bytes, E>> + Unpin,
-    E: std::fmt::Display,
-{
-    let dir = attachments_dir(state);
-    tokio::fs::create_dir_all(dir.join("incoming"))
-        .await
-        .map_err(anyhow::Error::from)?;
-    let temp = dir.join("incoming").join(uuid::Uuid::new_v4().to_string());
-    let result = async {
-        let mut file = tokio::fs::File::create(&temp)
-            .await
-            .map_err(anyhow::Error::from)?;
-        let mut digest = ring::digest::Context::new(&ring::digest::SHA256);
-        let mut size = 0u64;
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk
-                .map_err(|err| AppError::bad_input(format!("the upload was interrupted: {err}")))?;
-            size += chunk.len() as u64;
-            if size > max_bytes {
-                return Err(AppError::bad_input(format!(
-                    "the file is larger than the {max_bytes}-byte limit"
-                )));
-            }
-            digest.update(&chunk);
-            file.write_all(&chunk).await.map_err(anyhow::Error::from)?;
-        }
-        if size == 0 {
-            return Err(AppError::bad_input("the file is empty"));
-        }
-        file.sync_all().await.map_err(anyhow::Error::from)?;
-        let sha256 = hex::encode(digest.finish());
-        tokio::fs::rename(&temp, dir.join(&sha256))
-            .await
-            .map_err(anyhow::Error::from)?;
-        Ok((sha256, size))
-    }
-    .await;
-    if result.is_err() {
-        let _ = tokio::fs::remove_file(&temp).await;
-    }
-    result
-}
-
-fn attachments_dir(state: &AppState) -> PathBuf {
-    state.data_dir.root().join("attachments")
-}
-
 /// The attachments of a submission: for its site, the trial's ethics board and admins.
 pub async fn list(
     state: &AppState,
@@ -174,26 +127,24 @@ pub async fn list(
         .await?)
 }
 
-/// The stored file of an attachment the caller may read, and its record.
+/// The record of an attachment the caller may read, and its content as a stream.
 pub async fn open(
     state: &AppState,
     who: &Principal,
     attachment_id: &str,
-) -> AppResult<(attachment::Model, tokio::fs::File)> {
+) -> AppResult<(attachment::Model, Content)> {
     let row = attachment::Entity::find_by_id(attachment_id.to_string())
         .one(&state.db)
         .await?
         .ok_or_else(|| AppError::not_found(format!("no attachment has id {attachment_id:?}")))?;
     readable_submission(state, who, &row.submission_id).await?;
-    let file = tokio::fs::File::open(attachments_dir(state).join(&row.sha256))
-        .await
-        .map_err(|err| {
-            AppError::Internal(anyhow::anyhow!(
-                "attachment file {} is missing: {err}",
-                row.sha256
-            ))
-        })?;
-    Ok((row, file))
+    let content = state.attachments.get(&row.sha256).await.map_err(|err| {
+        AppError::Internal(anyhow::anyhow!(
+            "cannot read attachment file {}: {err}",
+            row.sha256
+        ))
+    })?;
+    Ok((row, content))
 }
 
 async fn readable_submission(

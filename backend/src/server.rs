@@ -15,6 +15,7 @@ use crate::datadir::{DataDir, random_secret};
 use crate::db::{self, DatabaseTarget};
 use crate::graphql::build_schema;
 use crate::http::{HttpLimits, router};
+use crate::services::indexer::{DEFAULT_FRESHNESS_TIMEOUT, IndexerSettings};
 use crate::services::ledger::LedgerKeys;
 use crate::services::matching::Matching;
 use crate::services::privacy::PrivacyPolicy;
@@ -53,6 +54,9 @@ pub struct ServeConfig {
     pub sign_in: SignInPolicy,
     /// How cohort counts are released: noise and privacy budget.
     pub privacy: PrivacySettings,
+    /// How long a query waits for the search index to catch up with the database before
+    /// answering `INDEX_BEHIND`.
+    pub index_freshness_timeout: Duration,
 }
 
 /// The privacy mechanism's settings for cohort counts (README, docs/privacy.md).
@@ -88,6 +92,7 @@ impl ServeConfig {
             suppression_threshold: 11,
             sign_in: SignInPolicy::default(),
             privacy: PrivacySettings::default(),
+            index_freshness_timeout: DEFAULT_FRESHNESS_TIMEOUT,
         }
     }
 }
@@ -100,6 +105,8 @@ pub struct Stores {
     pub db: DatabaseConnection,
     /// The ledger's signing identity.
     pub ledger: LedgerKeys,
+    /// The database it is.
+    pub target: DatabaseTarget,
 }
 
 /// Opens the data directory and the database, and applies pending migrations.
@@ -114,6 +121,7 @@ pub async fn open_stores(config: &StoreConfig) -> anyhow::Result<Stores> {
         data_dir,
         db,
         ledger,
+        target,
     })
 }
 
@@ -128,7 +136,11 @@ pub async fn load_state(config: &ServeConfig) -> anyhow::Result<AppState> {
             .load_or_create_secret("jwt.secret", random_secret)?,
     };
     let tokens = TokenKeys::new(&secret, config.token_lifetime)?;
-    let matching = open_matching(&stores, config.suppression_threshold).await?;
+    let indexer = IndexerSettings {
+        freshness_timeout: config.index_freshness_timeout,
+        ..IndexerSettings::default()
+    };
+    let matching = open_matching(&stores, config.suppression_threshold, indexer).await?;
     let noise_key = stores
         .data_dir
         .load_or_create_secret("cohort-noise.key", random_secret)?;
@@ -151,19 +163,26 @@ pub async fn load_state(config: &ServeConfig) -> anyhow::Result<AppState> {
     })
 }
 
-/// Opens the search indexes under `DIR/index`, rebuilding them from the database if needed.
+/// Opens the search indexes under `DIR/index` and starts their indexer, which brings them
+/// up to the database first (see [`crate::services::indexer`]). On PostgreSQL the indexer
+/// also listens for other processes' commits.
 pub async fn open_matching(
     stores: &Stores,
     suppression_threshold: u64,
+    mut indexer: IndexerSettings,
 ) -> anyhow::Result<Matching> {
     anyhow::ensure!(
         suppression_threshold >= 1,
         "the suppression threshold must be at least 1"
     );
+    if let DatabaseTarget::Postgres(url) = &stores.target {
+        indexer.listen_url = Some(url.clone());
+    }
     Matching::open(
         &stores.data_dir.root().join("index"),
         &stores.db,
         Suppression::new(suppression_threshold),
+        indexer,
     )
     .await
 }
@@ -172,6 +191,7 @@ pub async fn open_matching(
 pub struct BoundServer {
     listener: TcpListener,
     app: axum::Router,
+    matching: Matching,
 }
 
 impl BoundServer {
@@ -188,6 +208,7 @@ impl BoundServer {
         let schema = build_schema(state.clone());
         Ok(Self {
             listener,
+            matching: state.matching.clone(),
             app: router(state, schema, config.limits),
         })
     }
@@ -197,16 +218,18 @@ impl BoundServer {
         Ok(self.listener.local_addr()?)
     }
 
-    /// Serves until `shutdown` completes.
+    /// Serves until `shutdown` completes, then stops the indexer.
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let app = self.app.into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, app)
+        let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await
-            .context("the HTTP server failed")
+            .context("the HTTP server failed");
+        self.matching.indexer().stop().await;
+        served
     }
 }
 

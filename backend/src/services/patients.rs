@@ -9,11 +9,11 @@ use matcher::profile::{Lab, Profile, Sex};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    TransactionTrait,
 };
 
 use super::anonymise::{PatientRecord, anonymise};
 use super::ledger::{self as ledger_service, Actor, NewEntry};
+use super::outbox::{self, IndexTouch};
 use crate::auth::Principal;
 use crate::datadir::random_secret;
 use crate::domain::{ConsentScope, Role};
@@ -36,7 +36,8 @@ pub fn pseudonym(state: &AppState, site_org_id: &str, local_id: &str) -> AppResu
 }
 
 /// Registers (or updates) the anonymised profile of a site's patient. Only the profile is
-/// stored; when the patient consents to recruitment contact, the index sees it at once.
+/// stored; when the patient consents to recruitment contact, the index picks it up from the
+/// outbox.
 pub async fn register(
     state: &AppState,
     site: &Principal,
@@ -51,22 +52,11 @@ pub async fn register(
         return Err(AppError::conflict("this pseudonym belongs to another site"));
     }
     let profile = anonymise(record, &pseudonym, &site.org_id, Utc::now().date_naive())?;
-    let txn = state.db.begin().await?;
+    let txn = ledger_service::begin_write(&state.db).await?;
     store_profile(&txn, &profile).await?;
+    outbox::record(&txn, &[IndexTouch::Profile(pseudonym.clone())]).await?;
     txn.commit().await?;
-    if has_active_consent(
-        &state.db,
-        &pseudonym,
-        ConsentScope::RecruitmentContact,
-        None,
-    )
-    .await?
-    {
-        state
-            .matching
-            .set_profile(Some(profile.clone()), &pseudonym)
-            .await?;
-    }
+    state.matching.nudge();
     Ok(profile)
 }
 
@@ -343,7 +333,7 @@ pub async fn record_consent(
     granted: bool,
 ) -> AppResult<consent::Model> {
     site.require(&[Role::Site])?;
-    let profile = own_profile(&state.db, site, pseudonym).await?;
+    own_profile(&state.db, site, pseudonym).await?;
     let trial_id = match (scope, trial_id) {
         (ConsentScope::TrialParticipation, Some(id)) => {
             trial::Entity::find_by_id(id.to_string())
@@ -404,19 +394,17 @@ pub async fn record_consent(
     let row = consent::Entity::insert(row)
         .exec_with_returning(&txn)
         .await?;
-    txn.commit().await?;
     if scope == ConsentScope::RecruitmentContact {
-        state
-            .matching
-            .set_profile(granted.then_some(profile), pseudonym)
-            .await?;
+        outbox::record(&txn, &[IndexTouch::Profile(pseudonym.to_string())]).await?;
     }
+    txn.commit().await?;
+    state.matching.nudge();
     Ok(row)
 }
 
 /// Stores already anonymised profiles of the site's patients, each with recruitment consent
-/// granted in one ledger batch (synthetic data for the demo and benchmarks). The caller
-/// rebuilds the index afterwards.
+/// granted in one ledger batch (synthetic data for the demo and benchmarks); the indexer
+/// applies each batch as one index commit.
 pub async fn seed_consenting(
     state: &AppState,
     site: &Principal,
@@ -470,7 +458,13 @@ pub async fn seed_consenting(
             })
             .collect();
         consent::Entity::insert_many(rows).exec(&txn).await?;
+        let touched: Vec<IndexTouch> = chunk
+            .iter()
+            .map(|p| IndexTouch::Profile(p.pseudonym.clone()))
+            .collect();
+        outbox::record(&txn, &touched).await?;
         txn.commit().await?;
+        state.matching.nudge();
     }
     Ok(())
 }

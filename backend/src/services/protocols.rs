@@ -14,6 +14,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 
 use super::ledger::{self as ledger_service, Actor, NewEntry, seq_i64};
+use super::outbox::{self, IndexTouch};
 use crate::auth::Principal;
 use crate::domain::{OrgKind, Role, TrialStatus, from_stored};
 use crate::entities::{
@@ -129,17 +130,6 @@ pub async fn publish(
     sponsor: &Principal,
     input: ProtocolInput,
 ) -> AppResult<TrialView> {
-    let view = publish_unindexed(state, sponsor, input).await?;
-    state.matching.set_trial(trial_doc(&view)?).await?;
-    Ok(view)
-}
-
-/// [`publish`] without updating the trial index (bulk imports refresh it once at the end).
-pub async fn publish_unindexed(
-    state: &AppState,
-    sponsor: &Principal,
-    input: ProtocolInput,
-) -> AppResult<TrialView> {
     sponsor.require(&[Role::Sponsor])?;
     validate(&state.db, &input).await?;
     let trial_id = uuid::Uuid::new_v4().to_string();
@@ -174,26 +164,15 @@ pub async fn publish_unindexed(
         Vec::new(),
     )
     .await?;
+    outbox::record(&txn, &[IndexTouch::Trial(trial_id.clone())]).await?;
     txn.commit().await?;
+    state.matching.nudge();
     trial_view(&state.db, &trial_id).await
 }
 
 /// Adds version n+1 of the sponsor's own trial (`protocol.amended`), flagging what an
 /// ethics board should look at.
 pub async fn amend(
-    state: &AppState,
-    sponsor: &Principal,
-    trial_id: &str,
-    input: ProtocolInput,
-    reason: &str,
-) -> AppResult<TrialView> {
-    let view = amend_unindexed(state, sponsor, trial_id, input, reason).await?;
-    state.matching.set_trial(trial_doc(&view)?).await?;
-    Ok(view)
-}
-
-/// [`amend`] without updating the trial index (bulk imports refresh it once at the end).
-pub async fn amend_unindexed(
     state: &AppState,
     sponsor: &Principal,
     trial_id: &str,
@@ -254,7 +233,9 @@ pub async fn amend_unindexed(
     })
     .exec(&txn)
     .await?;
+    outbox::record(&txn, &[IndexTouch::Trial(trial_id.to_string())]).await?;
     txn.commit().await?;
+    state.matching.nudge();
     trial_view(&state.db, trial_id).await
 }
 

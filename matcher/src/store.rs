@@ -173,7 +173,7 @@ impl Store {
             for item in items {
                 each(&mut writer, item)?;
                 n += 1;
-                if n % commit_every as u64 == 0 {
+                if n.is_multiple_of(commit_every as u64) {
                     writer.commit()?;
                 }
             }

@@ -112,7 +112,6 @@ pub async fn ensure_world(state: &AppState) -> anyhow::Result<Vec<DemoAccount>> 
                 matcher::synth::profiles(2026 + i as u64, PATIENTS_PER_SITE, &[site.id.as_str()]);
             patients::seed_consenting(state, &who, profiles.collect()).await?;
         }
-        state.matching.rebuild(&state.db).await?;
     }
     Ok(ACCOUNTS.to_vec())
 }

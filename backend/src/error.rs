@@ -31,6 +31,10 @@ pub enum AppError {
     /// Too many requests of this kind right now; trying again later may succeed.
     #[error("{0}")]
     RateLimited(String),
+    /// This server's search index has not caught up with the database within the freshness
+    /// bound; trying again (here or on another server) may succeed.
+    #[error("{0}")]
+    IndexBehind(String),
     /// A fault on our side; details go to the log, not to the client.
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
@@ -48,6 +52,7 @@ impl AppError {
             AppError::Conflict(_) => "CONFLICT",
             AppError::BudgetExhausted(_) => "PRIVACY_BUDGET_EXHAUSTED",
             AppError::RateLimited(_) => "RATE_LIMITED",
+            AppError::IndexBehind(_) => "INDEX_BEHIND",
             AppError::Internal(_) => "INTERNAL",
         }
     }
@@ -110,5 +115,6 @@ mod tests {
         assert_eq!(AppError::bad_input("no").code(), "BAD_INPUT");
         assert_eq!(AppError::BadCriteria("x".into()).code(), "BAD_CRITERIA");
         assert_eq!(AppError::RateLimited("x".into()).code(), "RATE_LIMITED");
+        assert_eq!(AppError::IndexBehind("x".into()).code(), "INDEX_BEHIND");
     }
 }

@@ -3,12 +3,15 @@
 //! A watcher task pings the database every [`PING_EVERY`] with a [`PING_TIMEOUT`]; `/healthz`
 //! reads its last outcome and never waits for a pool connection, so an exhausted pool or a
 //! busy blocking pool cannot hold it up. A last outcome older than [`STALE_AFTER`] (the
-//! watcher itself is stuck) counts as unhealthy.
+//! watcher itself is stuck) counts as unhealthy. The watcher also reads the outbox head, so
+//! `/healthz` can show how far this server's search index lags behind the database.
 
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 use sea_orm::DatabaseConnection;
+
+use crate::services::outbox;
 
 /// How often the database is pinged.
 pub const PING_EVERY: Duration = Duration::from_secs(1);
@@ -28,10 +31,18 @@ pub enum DbHealth {
     Unknown,
 }
 
+/// What the watcher saw last.
+#[derive(Clone, Copy)]
+struct Observed {
+    at: Instant,
+    ok: bool,
+    outbox_head: Option<u64>,
+}
+
 /// The last ping's outcome, shared by the watcher and the handler. Cheap to clone.
 #[derive(Clone)]
 pub struct HealthWatch {
-    last: Arc<Mutex<Option<(Instant, bool)>>>,
+    last: Arc<Mutex<Option<Observed>>>,
 }
 
 impl HealthWatch {
@@ -49,18 +60,37 @@ impl HealthWatch {
     pub fn current(&self) -> DbHealth {
         match *self.last.lock().unwrap_or_else(PoisonError::into_inner) {
             None => DbHealth::Unknown,
-            Some((at, true)) if at.elapsed() < STALE_AFTER => DbHealth::Ok,
+            Some(Observed { at, ok: true, .. }) if at.elapsed() < STALE_AFTER => DbHealth::Ok,
             Some(_) => DbHealth::Unavailable,
         }
     }
+
+    /// The outbox's last position as last read (within [`PING_EVERY`]), if it could be.
+    pub fn outbox_head(&self) -> Option<u64> {
+        self.last
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .and_then(|o| o.outbox_head)
+    }
 }
 
-/// Pings `db` until the handle goes away.
-async fn watch_loop(db: DatabaseConnection, last: Weak<Mutex<Option<(Instant, bool)>>>) {
+/// Pings `db` (and reads the outbox head) until the handle goes away.
+async fn watch_loop(db: DatabaseConnection, last: Weak<Mutex<Option<Observed>>>) {
     loop {
         let ok = ping(&db).await;
+        let outbox_head = match ok {
+            true => tokio::time::timeout(PING_TIMEOUT, outbox::head(&db))
+                .await
+                .ok()
+                .and_then(Result::ok),
+            false => None,
+        };
         let Some(last) = last.upgrade() else { return };
-        *last.lock().unwrap_or_else(PoisonError::into_inner) = Some((Instant::now(), ok));
+        *last.lock().unwrap_or_else(PoisonError::into_inner) = Some(Observed {
+            at: Instant::now(),
+            ok,
+            outbox_head,
+        });
         drop(last);
         tokio::time::sleep(PING_EVERY).await;
     }

@@ -116,7 +116,8 @@ async fn graphiql() -> Response {
     ([(header::CONTENT_SECURITY_POLICY, policy)], Html(page)).into_response()
 }
 
-/// `GET /healthz`: 200 when the database answered its last background ping, 503 otherwise.
+/// `GET /healthz`: 200 when the database answered its last background ping, 503 otherwise;
+/// the body also shows the search index's lag (`index`).
 /// Never waits for a database connection (see [`crate::health`]), except for one bounded
 /// ping before the watcher's first outcome.
 async fn healthz(State(shared): State<Shared>) -> Response {
@@ -125,15 +126,28 @@ async fn healthz(State(shared): State<Shared>) -> Response {
         DbHealth::Unavailable => false,
         DbHealth::Unknown => health::ping(&shared.state.db).await,
     };
+    let index = index_lag(&shared);
     if healthy {
-        Json(serde_json::json!({ "status": "ok" })).into_response()
+        Json(serde_json::json!({ "status": "ok", "index": index })).into_response()
     } else {
         (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(serde_json::json!({ "status": "database unreachable" })),
+            Json(serde_json::json!({ "status": "database unreachable", "index": index })),
         )
             .into_response()
     }
+}
+
+/// `{"watermark", "outboxHead", "lag"}`: the change this server's search index reflects, the
+/// database's last change (as last read, within a second) and the difference.
+fn index_lag(shared: &Shared) -> serde_json::Value {
+    let watermark = shared.state.matching.indexer().applied();
+    let head = shared.health.outbox_head();
+    serde_json::json!({
+        "watermark": watermark,
+        "outboxHead": head,
+        "lag": head.map(|head| head.saturating_sub(watermark)),
+    })
 }
 
 /// `GET /livez`: 200 whenever the process serves HTTP at all; touches nothing else.
@@ -296,6 +310,7 @@ pub fn error_response(err: AppError) -> Response {
         AppError::Conflict(_) => StatusCode::CONFLICT,
         AppError::BudgetExhausted(_) => StatusCode::TOO_MANY_REQUESTS,
         AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+        AppError::IndexBehind(_) => StatusCode::SERVICE_UNAVAILABLE,
         AppError::Internal(inner) => {
             tracing::error!(error = ?inner, "internal error while serving a request");
             StatusCode::INTERNAL_SERVER_ERROR

@@ -17,6 +17,7 @@ use crate::graphql::build_schema;
 use crate::http::{HttpLimits, router};
 use crate::keys_dir::{KeysDir, SecretFormat};
 use crate::services::attachments::{AttachmentStore, AttachmentsConfig};
+use crate::services::indexer::{DEFAULT_FRESHNESS_TIMEOUT, IndexerSettings};
 use crate::services::ledger::{LedgerKeys, LedgerWriter};
 use crate::services::matching::Matching;
 use crate::services::privacy::PrivacyPolicy;
@@ -77,6 +78,9 @@ pub struct ServeConfig {
     pub sign_in: SignInPolicy,
     /// How cohort counts are released: noise and privacy budget.
     pub privacy: PrivacySettings,
+    /// How long a query waits for the search index to catch up with the database before
+    /// answering `INDEX_BEHIND`.
+    pub index_freshness_timeout: Duration,
 }
 
 /// The privacy mechanism's settings for cohort counts (README, docs/privacy.md).
@@ -112,6 +116,7 @@ impl ServeConfig {
             suppression_threshold: 11,
             sign_in: SignInPolicy::default(),
             privacy: PrivacySettings::default(),
+            index_freshness_timeout: DEFAULT_FRESHNESS_TIMEOUT,
         }
     }
 }
@@ -130,6 +135,8 @@ pub struct Stores {
     pub writer: LedgerWriter,
     /// Where attachment files are stored.
     pub attachments: AttachmentStore,
+    /// The database it is.
+    pub target: DatabaseTarget,
 }
 
 /// Opens the data directory and the database, and applies pending migrations.
@@ -156,6 +163,7 @@ pub async fn open_stores(config: &StoreConfig) -> anyhow::Result<Stores> {
         ledger,
         writer,
         attachments,
+        target,
     })
 }
 
@@ -170,7 +178,11 @@ pub async fn load_state(config: &ServeConfig) -> anyhow::Result<AppState> {
             .load_or_create(JWT_SECRET_FILE, SecretFormat::Random32)?,
     };
     let tokens = TokenKeys::new(&secret, config.token_lifetime)?;
-    let matching = open_matching(&stores, config.suppression_threshold).await?;
+    let indexer = IndexerSettings {
+        freshness_timeout: config.index_freshness_timeout,
+        ..IndexerSettings::default()
+    };
+    let matching = open_matching(&stores, config.suppression_threshold, indexer).await?;
     let noise_key = stores
         .keys
         .load_or_create(COHORT_NOISE_KEY_FILE, SecretFormat::Random32)?;
@@ -196,19 +208,27 @@ pub async fn load_state(config: &ServeConfig) -> anyhow::Result<AppState> {
     })
 }
 
-/// Opens the search indexes under `DIR/index`, rebuilding them from the database if needed.
+/// Opens the search indexes under `DIR/index` and starts their indexer, which brings them
+/// up to the database first (see [`crate::services::indexer`]). On PostgreSQL the indexer
+/// also listens for other processes' commits.
 pub async fn open_matching(
     stores: &Stores,
     suppression_threshold: u64,
+    mut indexer: IndexerSettings,
 ) -> anyhow::Result<Matching> {
     anyhow::ensure!(
         suppression_threshold >= 1,
         "the suppression threshold must be at least 1"
     );
+    if let DatabaseTarget::Postgres(url) = &stores.target {
+        indexer.listen_url = Some(url.clone());
+    }
     Matching::open(
         &stores.data_dir.root().join("index"),
         &stores.db,
         Suppression::new(suppression_threshold),
+        indexer,
+        stores.writer.index_wake(),
     )
     .await
 }
@@ -217,6 +237,7 @@ pub async fn open_matching(
 pub struct BoundServer {
     listener: TcpListener,
     app: axum::Router,
+    matching: Matching,
 }
 
 impl BoundServer {
@@ -233,6 +254,7 @@ impl BoundServer {
         let schema = build_schema(state.clone());
         Ok(Self {
             listener,
+            matching: state.matching.clone(),
             app: router(state, schema, config.limits),
         })
     }
@@ -242,16 +264,18 @@ impl BoundServer {
         Ok(self.listener.local_addr()?)
     }
 
-    /// Serves until `shutdown` completes.
+    /// Serves until `shutdown` completes, then stops the indexer.
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let app = self.app.into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, app)
+        let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await
-            .context("the HTTP server failed")
+            .context("the HTTP server failed");
+        self.matching.indexer().stop().await;
+        served
     }
 }
 

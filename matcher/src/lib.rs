@@ -12,6 +12,8 @@
 //! - [`suppress`]: small-cell suppression of counts ([`suppress::Suppression`]).
 //! - [`trials`]: [`trials::TrialIndex`], BM25 search of recruiting trials for a patient.
 //! - [`synth`]: deterministic synthetic profiles for tests, demos and benchmarks.
+//! - [`watermark`]: [`watermark::Watermark`], the change-log position an index's content
+//!   reflects, committed with every batch so that a projection resumes where it stopped.
 //!
 //! ## Criteria grammar
 //!
@@ -87,6 +89,7 @@ pub mod profile;
 pub mod suppress;
 pub mod synth;
 pub mod trials;
+pub mod watermark;
 
 mod codes;
 mod error;
@@ -98,3 +101,4 @@ mod testgen;
 pub use codes::normalise_code;
 pub use error::{Error, Result};
 pub use store::{IndexConfig, Opened};
+pub use watermark::Watermark;

@@ -1,14 +1,17 @@
 //! Versioned index directories: open an index whose schema version matches, or recreate
-//! the directory empty so that the caller rebuilds it from the database.
+//! the directory empty so that the caller rebuilds it from the database. Each commit may
+//! carry a [`Watermark`], and queries read a [`Snapshot`]: a searcher together with the
+//! watermark of the content it sees.
 
 use std::fs;
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, PoisonError, RwLock};
 
 use tantivy::schema::Schema;
-use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher};
 
 use crate::error::{Error, Result};
+use crate::watermark::Watermark;
 
 /// Name of the file holding the schema version inside an index directory.
 pub const VERSION_FILE: &str = "veritrial-schema-version";
@@ -58,11 +61,21 @@ impl IndexConfig {
     }
 }
 
-/// An opened index with its single writer and a manually reloaded reader.
+/// What a query reads: a searcher and the watermark of the content it sees (`None` when the
+/// content is at no known position, e.g. fresh or written without a watermark).
+#[derive(Clone)]
+pub(crate) struct Snapshot {
+    pub searcher: Searcher,
+    pub watermark: Option<Watermark>,
+}
+
+/// An opened index with its single writer, a manually reloaded reader and the snapshot
+/// queries read (replaced, under the writer lock, after each commit).
 pub(crate) struct Store {
     pub index: Index,
     writer: Mutex<IndexWriter>,
-    pub reader: IndexReader,
+    reader: IndexReader,
+    current: RwLock<Snapshot>,
     dir: std::path::PathBuf,
     version: String,
 }
@@ -70,19 +83,34 @@ pub(crate) struct Store {
 impl Store {
     /// Exclusive access to the writer (a poisoned lock is recovered: the writer itself keeps
     /// no half-applied state outside of uncommitted operations, which are rolled back).
-    pub fn writer(&self) -> MutexGuard<'_, IndexWriter> {
+    fn writer(&self) -> MutexGuard<'_, IndexWriter> {
         self.writer.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Ends a batch: commits it and reloads the reader (so the next query sees it) when
-    /// `result` is `Ok`, rolls it back otherwise.
-    pub fn commit_or_rollback(&self, writer: &mut IndexWriter, result: Result<()>) -> Result<()> {
+    /// The searcher and watermark queries read now.
+    pub fn snapshot(&self) -> Snapshot {
+        self.current
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The searcher queries read now.
+    pub fn searcher(&self) -> Searcher {
+        self.snapshot().searcher
+    }
+
+    /// Ends a batch: commits it with `at` as its payload (none clears the watermark) and
+    /// publishes the new snapshot (so the next query sees it) when `result` is `Ok`, rolls it
+    /// back otherwise.
+    fn commit_or_rollback(
+        &self,
+        writer: &mut IndexWriter,
+        result: Result<()>,
+        at: Option<&Watermark>,
+    ) -> Result<()> {
         match result {
-            Ok(()) => {
-                writer.commit()?;
-                self.reader.reload()?;
-                Ok(())
-            }
+            Ok(()) => self.commit(writer, at),
             Err(e) => {
                 writer.rollback()?;
                 Err(e)
@@ -90,9 +118,99 @@ impl Store {
         }
     }
 
+    /// Commits what `writer` holds with `at` as the payload and publishes the new snapshot.
+    fn commit(&self, writer: &mut IndexWriter, at: Option<&Watermark>) -> Result<()> {
+        let mut prepared = writer.prepare_commit()?;
+        if let Some(at) = at {
+            prepared.set_payload(&at.to_payload());
+        }
+        prepared.commit()?;
+        self.reader.reload()?;
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Snapshot {
+            searcher: self.reader.searcher(),
+            watermark: at.cloned(),
+        };
+        Ok(())
+    }
+
+    /// Applies one batch as one commit: `each` turns every change into writer operations,
+    /// then the batch commits with `at` as its watermark (none clears it). On error nothing
+    /// of the batch is committed. An empty batch at a watermark only [advances](Self::advance)
+    /// it; an empty batch without one does nothing.
+    pub fn write_batch<C>(
+        &self,
+        changes: &[C],
+        at: Option<&Watermark>,
+        mut each: impl FnMut(&mut IndexWriter, &C) -> Result<()>,
+    ) -> Result<()> {
+        let mut writer = self.writer();
+        if changes.is_empty() {
+            return match at {
+                Some(at) => self.advance(&mut writer, at),
+                None => Ok(()),
+            };
+        }
+        let result = changes.iter().try_for_each(|c| each(&mut writer, c));
+        self.commit_or_rollback(&mut writer, result, at)
+    }
+
+    /// Replaces the whole content with `items` (`each` adds one), committing every
+    /// `commit_every` items to bound memory and at the end with `at` as the watermark.
+    /// Queries keep seeing the previous content until the rebuild is complete, and a crash
+    /// in between makes the next open start afresh. Returns the number of items read.
+    pub fn replace_all<T>(
+        &self,
+        items: impl Iterator<Item = T>,
+        at: Option<&Watermark>,
+        commit_every: usize,
+        mut each: impl FnMut(&mut IndexWriter, T) -> Result<()>,
+    ) -> Result<u64> {
+        let mut writer = self.writer();
+        self.mark_incomplete()?;
+        writer.delete_all_documents()?;
+        let mut n = 0u64;
+        let result = (|| -> Result<()> {
+            for item in items {
+                each(&mut writer, item)?;
+                n += 1;
+                if n.is_multiple_of(commit_every as u64) {
+                    writer.commit()?;
+                }
+            }
+            Ok(())
+        })();
+        if let Err(e) = result {
+            writer.rollback()?;
+            return Err(e);
+        }
+        self.commit(&mut writer, at)?;
+        self.mark_complete()?;
+        Ok(n)
+    }
+
+    /// Records that the content, unchanged, reflects the log up to `at`: in memory only when
+    /// it already reflects a position of the same database (a restart then replays from the
+    /// committed position, which changes nothing), with an empty commit otherwise. `writer`
+    /// is the locked writer, so that this orders with commits.
+    fn advance(&self, writer: &mut IndexWriter, at: &Watermark) -> Result<()> {
+        let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
+        match &current.watermark {
+            Some(w) if w.database == at.database => {
+                if at.position > w.position {
+                    current.watermark = Some(at.clone());
+                }
+                Ok(())
+            }
+            _ => {
+                drop(current);
+                self.commit(writer, Some(at))
+            }
+        }
+    }
+
     /// Removes the version file, so that a crash before [`Store::mark_complete`] makes the
     /// next open recreate the index (used around bulk rebuilds).
-    pub fn mark_incomplete(&self) -> Result<()> {
+    fn mark_incomplete(&self) -> Result<()> {
         match fs::remove_file(self.dir.join(VERSION_FILE)) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
             _ => Ok(()),
@@ -100,7 +218,7 @@ impl Store {
     }
 
     /// Writes the version file back after a complete rebuild.
-    pub fn mark_complete(&self) -> Result<()> {
+    fn mark_complete(&self) -> Result<()> {
         fs::write(self.dir.join(VERSION_FILE), &self.version)?;
         Ok(())
     }
@@ -129,15 +247,20 @@ pub(crate) fn open(
         .num_merge_threads(1)
         .build();
     let writer = index.writer_with_options(options)?;
-    let reader = index
+    let reader: IndexReader = index
         .reader_builder()
         .reload_policy(ReloadPolicy::Manual)
         .try_into()?;
+    let snapshot = Snapshot {
+        searcher: reader.searcher(),
+        watermark: Watermark::from_payload(index.load_metas()?.payload.as_deref()),
+    };
     Ok((
         Store {
             index,
             writer: Mutex::new(writer),
             reader,
+            current: RwLock::new(snapshot),
             dir: dir.to_path_buf(),
             version: version.to_string(),
         },

@@ -10,6 +10,7 @@ mod m20261125_000001_sign_in_security;
 mod m20261125_000002_cohort_privacy;
 mod m20261125_000003_one_enrollment;
 mod m20261125_100001_checkpoint_verifier_key;
+mod m20261125_300001_index_outbox;
 
 /// The ordered list of Veritrial's migrations.
 pub struct Migrator;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_cohort_privacy::Migration),
             Box::new(m20261125_000003_one_enrollment::Migration),
             Box::new(m20261125_100001_checkpoint_verifier_key::Migration),
+            Box::new(m20261125_300001_index_outbox::Migration),
         ]
     }
 }

@@ -18,9 +18,8 @@ use crate::auth::Principal;
 use crate::domain::Role;
 use crate::error::AppError;
 use crate::server::{PrivacySettings, ServeConfig, StoreConfig, load_state};
-use crate::services::recruitment;
+use crate::services::{patients, recruitment};
 use crate::state::AppState;
-use matcher::index::IndexChange;
 use matcher::profile::{Profile, Sex};
 
 /// What one run of the attack measured.
@@ -77,29 +76,29 @@ impl Attack {
         let state = load_state(&config).await?;
         let mut rng = StdRng::seed_from_u64(self.seed);
         let has_condition: Vec<bool> = (0..self.cells).map(|_| rng.random_bool(0.5)).collect();
-        let mut changes: Vec<IndexChange> = (0..self.background)
+        let mut population: Vec<Profile> = (0..self.background)
             .map(|i| {
-                IndexChange::Upsert(patient(
+                patient(
                     format!("background-{i}"),
                     format!("{:03}", 1 + i % 99),
                     18 + (i % 70) as u8,
                     rng.random_bool(0.3),
-                ))
+                )
             })
             .collect();
-        changes.extend(has_condition.iter().enumerate().map(|(i, &has)| {
-            IndexChange::Upsert(patient(format!("cell-{i}"), cell_zip3(i), 56, has))
-        }));
-        state
-            .matching
-            .run_profiles(move |index| index.apply(&changes))
-            .await??;
-
+        population.extend(
+            has_condition
+                .iter()
+                .enumerate()
+                .map(|(i, &has)| patient(format!("cell-{i}"), cell_zip3(i), 56, has)),
+        );
         let site = Principal {
             user_id: "bench-site-user".into(),
             org_id: SITE.into(),
             role: Role::Site,
         };
+        patients::seed_consenting(&state, &site, population).await?;
+
         let (mut right, mut baseline_right, mut max_answered) = (0u64, 0u64, 0u64);
         for (i, &has) in has_condition.iter().enumerate() {
             let attacker = Principal {

@@ -117,7 +117,6 @@ impl ImportCommand {
                     bar.inc(1);
                 }
                 bar.finish_and_clear();
-                state.matching.rebuild_trials(&state.db).await?;
                 summary.finish()
             }
             ImportCommand::Fhir {

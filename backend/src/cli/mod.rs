@@ -23,6 +23,7 @@ use crate::http::HttpLimits;
 use crate::server::{self, BoundServer, PrivacySettings, ServeConfig, StoreConfig};
 use crate::services::accounts;
 use crate::services::attachments::AttachmentsConfig;
+use crate::services::indexer::IndexerSettings;
 
 /// Veritrial: find consenting patients for clinical trials without seeing who they are,
 /// and keep a tamper-evident ledger of everything that happens in a trial.
@@ -53,8 +54,9 @@ enum Command {
     /// Write a trial's self-contained HTML audit report (prints cleanly to PDF).
     #[command(subcommand)]
     Report(ReportCommand),
-    /// Rebuild the search indexes (patients, trials) from the database.
-    Reindex(StoreArgs),
+    /// Bring this data directory's search indexes (patients, trials) up to the database:
+    /// resume from their watermark, or rebuild them with --full.
+    Reindex(ReindexArgs),
     /// Export, verify or inspect this node's ledger.
     #[command(subcommand)]
     Ledger(ledger::LedgerCommand),
@@ -126,6 +128,16 @@ impl StoreArgs {
     }
 }
 
+/// What `reindex` does.
+#[derive(Debug, Args)]
+struct ReindexArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Rebuild both indexes from the database even when their watermarks are good.
+    #[arg(long)]
+    full: bool,
+}
+
 #[derive(Debug, Args)]
 struct ServeArgs {
     #[command(flatten)]
@@ -189,6 +201,16 @@ struct ServeArgs {
         value_name = "HOURS"
     )]
     cohort_budget_hours: u64,
+    /// How long a cohort query or trial search waits for this server's search index to
+    /// reflect every change committed before it started (by any server), in milliseconds;
+    /// past it the query answers INDEX_BEHIND.
+    #[arg(
+        long,
+        env = "VERITRIAL_INDEX_FRESHNESS_TIMEOUT_MS",
+        default_value_t = 2_000,
+        value_name = "MS"
+    )]
+    index_freshness_timeout_ms: u64,
     /// Longest time a request may take, in seconds.
     #[arg(
         long,
@@ -287,6 +309,7 @@ impl ServeArgs {
                 max_upload_bytes: self.max_upload_bytes,
             },
             sign_in: self.sign_in.policy(),
+            index_freshness_timeout: Duration::from_millis(self.index_freshness_timeout_ms),
         }
     }
 }
@@ -478,11 +501,20 @@ impl Cli {
                 println!("wrote the audit report of trial {id} to {}", out.display());
                 Ok(())
             }
-            Command::Reindex(store) => {
-                let stores = server::open_stores(&store.config(DATA_DIR)).await?;
-                let matching = server::open_matching(&stores, 11).await?;
-                let (profiles, trials) = matching.rebuild(&stores.db).await?;
-                println!("indexed {profiles} consenting patient profiles and {trials} trials");
+            Command::Reindex(args) => {
+                let stores = server::open_stores(&args.store.config(DATA_DIR)).await?;
+                let settings = IndexerSettings {
+                    full_rebuild: args.full,
+                    ..IndexerSettings::default()
+                };
+                let matching = server::open_matching(&stores, 11, settings).await?;
+                matching.indexer().stop().await;
+                let profiles = matching.run_profiles(|index| index.len()).await?;
+                let trials = matching.run_trials(|index| index.len()).await?;
+                println!(
+                    "the search indexes reflect the database up to change {}: {profiles} consenting patient profiles, {trials} trials",
+                    matching.indexer().applied()
+                );
                 Ok(())
             }
             Command::Ledger(command) => command.run(DATA_DIR).await,

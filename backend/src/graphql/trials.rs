@@ -279,11 +279,6 @@ impl TrialMutation {
                 }
             }
         }
-        state
-            .matching
-            .rebuild_trials(&state.db)
-            .await
-            .map_err(AppError::Internal)?;
         Ok(summary)
     }
 

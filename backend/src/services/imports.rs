@@ -60,9 +60,6 @@ pub fn protocol_input(study: &CtgovStudy) -> ProtocolInput {
 }
 
 /// Publishes a study as a trial of `sponsor`, or amends the trial when its record changed.
-/// The trial index is not touched: call [`Matching::rebuild_trials`] after a batch.
-///
-/// [`Matching::rebuild_trials`]: crate::services::matching::Matching::rebuild_trials
 pub async fn import_study(
     state: &AppState,
     sponsor: &Principal,
@@ -74,7 +71,7 @@ pub async fn import_study(
         .one(&state.db)
         .await?;
     let Some(existing) = existing else {
-        protocols::publish_unindexed(state, sponsor, input).await?;
+        protocols::publish(state, sponsor, input).await?;
         return Ok(Outcome::Imported);
     };
     if existing.sponsor_org_id != sponsor.org_id {
@@ -87,7 +84,7 @@ pub async fn import_study(
     if protocols::same_content(&view.current()?.document, &input) {
         return Ok(Outcome::Unchanged);
     }
-    protocols::amend_unindexed(state, sponsor, &existing.id, input, REIMPORT_REASON).await?;
+    protocols::amend(state, sponsor, &existing.id, input, REIMPORT_REASON).await?;
     Ok(Outcome::Updated)
 }
 

@@ -13,6 +13,7 @@ use sea_orm::{
 
 use super::anonymise::{PatientRecord, anonymise};
 use super::ledger::{Actor, NewEntry, Work};
+use super::outbox::IndexTouch;
 use crate::auth::Principal;
 use crate::datadir::random_secret;
 use crate::domain::{ConsentScope, Role};
@@ -38,7 +39,8 @@ pub fn pseudonym(state: &AppState, site_org_id: &str, local_id: &str) -> AppResu
 }
 
 /// Registers (or updates) the anonymised profile of a site's patient. Only the profile is
-/// stored; when the patient consents to recruitment contact, the index sees it at once.
+/// stored; when the patient consents to recruitment contact, the index picks it up from the
+/// outbox.
 pub async fn register(
     state: &AppState,
     site: &Principal,
@@ -56,21 +58,14 @@ pub async fn register(
     let stored = profile.clone();
     state
         .writer
-        .run(move |work| Box::pin(async move { store_profile(work.db(), &stored).await }))
+        .run(move |work| {
+            Box::pin(async move {
+                store_profile(work.db(), &stored).await?;
+                work.touch(IndexTouch::Profile(stored.pseudonym.clone()));
+                Ok(())
+            })
+        })
         .await?;
-    if has_active_consent(
-        &state.db,
-        &pseudonym,
-        ConsentScope::RecruitmentContact,
-        None,
-    )
-    .await?
-    {
-        state
-            .matching
-            .set_profile(Some(profile.clone()), &pseudonym)
-            .await?;
-    }
     Ok(profile)
 }
 
@@ -347,7 +342,7 @@ pub async fn record_consent(
     granted: bool,
 ) -> AppResult<consent::Model> {
     site.require(&[Role::Site])?;
-    let profile = own_profile(&state.db, site, pseudonym).await?;
+    own_profile(&state.db, site, pseudonym).await?;
     let trial_id = match (scope, trial_id) {
         (ConsentScope::TrialParticipation, Some(id)) => {
             trial::Entity::find_by_id(id.to_string())
@@ -403,30 +398,30 @@ pub async fn record_consent(
         recorded_by: Set(site.user_id.clone()),
         recorded_at: Set(Utc::now()),
     };
-    let row = state
+    // Only recruitment-contact consent decides whether a profile is searchable.
+    let touch = (scope == ConsentScope::RecruitmentContact)
+        .then(|| IndexTouch::Profile(pseudonym.to_string()));
+    state
         .writer
         .run(move |work| {
             Box::pin(async move {
                 let appended = work.append_one(entry).await?;
                 row.ledger_seq = Set(super::ledger::seq_i64(appended.seq));
-                Ok(consent::Entity::insert(row)
+                let row = consent::Entity::insert(row)
                     .exec_with_returning(work.db())
-                    .await?)
+                    .await?;
+                if let Some(touch) = touch {
+                    work.touch(touch);
+                }
+                Ok(row)
             })
         })
-        .await?;
-    if scope == ConsentScope::RecruitmentContact {
-        state
-            .matching
-            .set_profile(granted.then_some(profile), pseudonym)
-            .await?;
-    }
-    Ok(row)
+        .await
 }
 
 /// Stores already anonymised profiles of the site's patients, each with recruitment consent
-/// granted in one ledger batch (synthetic data for the demo and benchmarks). The caller
-/// rebuilds the index afterwards.
+/// granted in one ledger batch (synthetic data for the demo and benchmarks); the indexer
+/// applies each batch as one index commit.
 pub async fn seed_consenting(
     state: &AppState,
     site: &Principal,
@@ -495,6 +490,9 @@ async fn seed_chunk(work: &mut Work, site: &Principal, chunk: &[Profile]) -> App
         })
         .collect();
     consent::Entity::insert_many(rows).exec(work.db()).await?;
+    for profile in chunk {
+        work.touch(IndexTouch::Profile(profile.pseudonym.clone()));
+    }
     Ok(())
 }
 

@@ -14,6 +14,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 
 use super::ledger::{Actor, NewEntry, Work, seq_i64};
+use super::outbox::IndexTouch;
 use crate::auth::Principal;
 use crate::domain::{OrgKind, Role, TrialStatus, from_stored};
 use crate::entities::{
@@ -129,17 +130,6 @@ pub async fn publish(
     sponsor: &Principal,
     input: ProtocolInput,
 ) -> AppResult<TrialView> {
-    let view = publish_unindexed(state, sponsor, input).await?;
-    state.matching.set_trial(trial_doc(&view)?).await?;
-    Ok(view)
-}
-
-/// [`publish`] without updating the trial index (bulk imports refresh it once at the end).
-pub async fn publish_unindexed(
-    state: &AppState,
-    sponsor: &Principal,
-    input: ProtocolInput,
-) -> AppResult<TrialView> {
     sponsor.require(&[Role::Sponsor])?;
     validate(&state.db, &input).await?;
     let trial_id = uuid::Uuid::new_v4().to_string();
@@ -188,25 +178,13 @@ async fn publish_unit(
         Vec::new(),
     )
     .await?;
+    work.touch(IndexTouch::Trial(trial_id.to_string()));
     trial_view(work.db(), trial_id).await
 }
 
 /// Adds version n+1 of the sponsor's own trial (`protocol.amended`), flagging what an
 /// ethics board should look at.
 pub async fn amend(
-    state: &AppState,
-    sponsor: &Principal,
-    trial_id: &str,
-    input: ProtocolInput,
-    reason: &str,
-) -> AppResult<TrialView> {
-    let view = amend_unindexed(state, sponsor, trial_id, input, reason).await?;
-    state.matching.set_trial(trial_doc(&view)?).await?;
-    Ok(view)
-}
-
-/// [`amend`] without updating the trial index (bulk imports refresh it once at the end).
-pub async fn amend_unindexed(
     state: &AppState,
     sponsor: &Principal,
     trial_id: &str,
@@ -279,6 +257,7 @@ async fn amend_unit(
     })
     .exec(work.db())
     .await?;
+    work.touch(IndexTouch::Trial(trial_id.to_string()));
     trial_view(work.db(), trial_id).await
 }
 

@@ -64,6 +64,9 @@ pub struct Cohort {
 /// Counts the consenting patients who fit `criteria` (or, when empty, the criteria of
 /// `trial_id`), with a funnel and per-site counts.
 ///
+/// The counts reflect every change committed (on any server) before the query started
+/// (see [`super::matching::Matching::fresh`]).
+///
 /// Recruiters, sponsors and admins get every number through the privacy mechanism (noisy,
 /// deterministic per question and data, paid from their budget, suppressed below the
 /// threshold, every site listed) and each query is recorded; a release is attested on the
@@ -90,6 +93,7 @@ pub async fn cohort(
     }
     let sites = listed_sites(state, trial.as_ref()).await?;
     let counted = expr.clone();
+    state.matching.fresh(&state.db).await?;
     let exact = state
         .matching
         .run_profiles(move |index| index.cohort(&counted, None))
@@ -98,7 +102,14 @@ pub async fn cohort(
     let policy = &state.privacy;
     let canonical = expr.to_string();
     let site_ids: Vec<String> = sites.iter().map(|(id, _)| id.clone()).collect();
-    let key = policy.release_key(&[&exact.snapshot, &canonical, &site_ids.join(",")]);
+    // The same on every server for the same data: the database position counted, not a
+    // snapshot id of this server's index.
+    let counted_at = exact
+        .watermark
+        .as_ref()
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("the profile index has no watermark")))?
+        .to_string();
+    let key = policy.release_key(&[&counted_at, &canonical, &site_ids.join(",")]);
     let cost = policy.cost(exact.funnel.len() + 1);
     let released = policy.release(&exact, &key, &site_ids);
 
@@ -153,6 +164,7 @@ pub async fn cohort(
 /// A site's exact counts of its own consenting patients.
 async fn own_site_cohort(state: &AppState, site: &Principal, expr: &Expr) -> AppResult<Cohort> {
     let (counted, own) = (expr.clone(), site.org_id.clone());
+    state.matching.fresh(&state.db).await?;
     let exact = state
         .matching
         .run_profiles(move |index| index.cohort(&counted, Some(&own)))
@@ -316,6 +328,7 @@ pub async fn invite_cohort(
     // The index proposes who fits; the database decides, under the write lock: the trial's
     // current criteria and status, each patient's consent in force and profile, and who
     // was invited before are all read inside the transaction that invites.
+    state.matching.fresh(&state.db).await?;
     let proposed = state
         .matching
         .run_profiles(move |index| index.matching_pseudonyms(&proposal_expr))
@@ -494,6 +507,7 @@ pub async fn matching_trials(
 ) -> AppResult<Vec<(TrialView, f32)>> {
     site.require(&[Role::Site])?;
     let profile = own_profile(&state.db, site, pseudonym).await?;
+    state.matching.fresh(&state.db).await?;
     let hits = state
         .matching
         .run_trials(move |index| index.search_for_patient(&profile, 20))

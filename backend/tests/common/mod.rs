@@ -231,9 +231,13 @@ pub struct TestServer {
     running: Running,
 }
 
-/// How the server runs: as a task of the test process, or as a `veritrial serve` process.
+/// How the server runs: as a task of the test process (its shutdown signal and task), or
+/// as a `veritrial serve` process.
 enum Running {
-    InProcess(Option<oneshot::Sender<()>>),
+    InProcess(
+        Option<oneshot::Sender<()>>,
+        Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    ),
     Process(std::process::Child),
 }
 
@@ -279,6 +283,7 @@ impl TestServer {
             suppression_threshold: 11,
             privacy: PrivacySettings::default(),
             sign_in,
+            index_freshness_timeout: Duration::from_secs(2),
         };
         Self::run_in_process(store, config).await
     }
@@ -312,6 +317,7 @@ impl TestServer {
             suppression_threshold: 11,
             privacy: PrivacySettings::default(),
             sign_in: test_sign_in_policy(),
+            index_freshness_timeout: Duration::from_secs(2),
         };
         Self::run_in_process(store, config).await
     }
@@ -320,15 +326,37 @@ impl TestServer {
         let bound = BoundServer::bind(&config).await.expect("server binds");
         let addr = bound.local_addr().expect("local address");
         let (tx, rx) = oneshot::channel();
-        tokio::spawn(bound.run(async {
+        let task = tokio::spawn(bound.run(async {
             let _ = rx.await;
         }));
         Self {
             store,
             addr,
             http: http_client(),
-            running: Running::InProcess(Some(tx)),
+            running: Running::InProcess(Some(tx), Some(task)),
         }
+    }
+
+    /// Stops an in-process server and waits until it has let go of its data directory (its
+    /// search index); returns the store, to start another server on it.
+    pub async fn stop(mut self) -> TestStore {
+        if let Running::InProcess(shutdown, task) = &mut self.running {
+            if let Some(tx) = shutdown.take() {
+                let _ = tx.send(());
+            }
+            if let Some(task) = task.take() {
+                task.await.expect("server task").expect("server ran");
+            }
+        }
+        let placeholder = TestStore {
+            data_dir: tempfile::tempdir().expect("temporary directory"),
+            pg: None,
+            shared_database_url: None,
+            shared_keys_dir: None,
+            attachments: AttachmentsConfig::default(),
+            s3: None,
+        };
+        std::mem::replace(&mut self.store, placeholder)
     }
 
     /// Starts `veritrial serve` as a child process on a free port, for tests that measure
@@ -461,7 +489,7 @@ impl TestServer {
 impl Drop for TestServer {
     fn drop(&mut self) {
         match &mut self.running {
-            Running::InProcess(shutdown) => {
+            Running::InProcess(shutdown, _) => {
                 if let Some(tx) = shutdown.take() {
                     let _ = tx.send(());
                 }

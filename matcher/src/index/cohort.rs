@@ -17,14 +17,15 @@ use super::compile::compile;
 use super::schema::Fields;
 use crate::criteria::Expr;
 use crate::error::Result;
+use crate::watermark::Watermark;
 
 /// Exact counts of one cohort, all taken from the same snapshot of the index. Never show them
 /// to a recruiter as they are: release them through a privacy mechanism first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CohortCounts {
-    /// Identifies the index content the counts come from: two snapshots with the same
-    /// documents and deletions have the same value, any committed change gives a new one.
-    pub snapshot: String,
+    /// The change-log position of the index content the counts come from (see
+    /// [`crate::watermark::Watermark`]); `None` when the content is at no known position.
+    pub watermark: Option<Watermark>,
     /// For each top-level conjunct `k`, the profiles matching conjuncts `1..=k`.
     pub funnel: Vec<FunnelStep>,
     /// Profiles matching the whole expression (equal to the last funnel step).
@@ -82,21 +83,8 @@ fn matching(searcher: &Searcher, segment: &SegmentReader, query: &dyn Query) -> 
     Ok(bits)
 }
 
-/// The identity of a searcher's snapshot: its segments and their deletion opstamps.
-fn snapshot_id(searcher: &Searcher) -> String {
-    searcher
-        .generation()
-        .segments()
-        .iter()
-        .map(|(id, deletes)| match deletes {
-            Some(opstamp) => format!("{}-{opstamp}", id.uuid_string()),
-            None => id.uuid_string(),
-        })
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-/// Counts `expr` on `searcher`, optionally only among the profiles of `within_site`.
+/// Counts `expr` on `searcher`, optionally only among the profiles of `within_site`; the
+/// caller fills in the snapshot's watermark.
 pub(crate) fn count(
     searcher: &Searcher,
     fields: &Fields,
@@ -137,7 +125,7 @@ pub(crate) fn count(
         })
         .collect();
     Ok(CohortCounts {
-        snapshot: snapshot_id(searcher),
+        watermark: None,
         total,
         funnel,
         by_site,

@@ -1,8 +1,10 @@
 //! The profile index: a Tantivy index of normalised [`Profile`]s, with cohort counts,
 //! funnels, per-site counts and pseudonym listings for criteria [`Expr`]essions.
 //!
-//! Writes go through [`ProfileIndex::apply`] (one commit per batch, then a reader reload, so
-//! the next query sees the change) or [`ProfileIndex::rebuild`].
+//! Writes go through [`ProfileIndex::apply_at`] (one commit per batch, then a reader reload,
+//! so the next query sees the change) or [`ProfileIndex::rebuild_at`], each recording the
+//! [`Watermark`] of the database change log the content reflects; [`ProfileIndex::apply`] and
+//! [`ProfileIndex::rebuild`] write without one (tests, benchmarks).
 
 mod cohort;
 mod collectors;
@@ -22,6 +24,7 @@ use crate::criteria::Expr;
 use crate::error::Result;
 use crate::profile::Profile;
 use crate::store::{self, Store};
+use crate::watermark::Watermark;
 
 pub use self::cohort::CohortCounts;
 pub use crate::store::{IndexConfig, Opened};
@@ -70,69 +73,86 @@ impl ProfileIndex {
     }
 
     fn searcher(&self) -> Searcher {
-        self.store.reader.searcher()
+        self.store.searcher()
     }
 
     /// Applies a batch of changes in order, as one commit, and reloads the reader so that the
-    /// next query sees them. On error nothing of the batch is committed.
+    /// next query sees them. On error nothing of the batch is committed. The content is then
+    /// at no known position of a change log (its [`watermark`](Self::watermark) is `None`).
     pub fn apply(&self, changes: &[IndexChange]) -> Result<()> {
-        if changes.is_empty() {
-            return Ok(());
-        }
-        let mut writer = self.store.writer();
-        let result = changes.iter().try_for_each(|change| -> Result<()> {
-            match change {
-                IndexChange::Upsert(p) => {
-                    let p = p.normalised();
-                    writer.delete_term(Term::from_field_text(self.fields.pseudonym, &p.pseudonym));
-                    writer.add_document(schema::document(&self.fields, &p))?;
+        self.write(changes, None)
+    }
+
+    /// Like [`apply`](Self::apply), recording that the content now reflects the change log up
+    /// to `at` (in the commit payload, so that it survives a restart). An empty batch only
+    /// moves the watermark.
+    pub fn apply_at(&self, changes: &[IndexChange], at: &Watermark) -> Result<()> {
+        self.write(changes, Some(at))
+    }
+
+    fn write(&self, changes: &[IndexChange], at: Option<&Watermark>) -> Result<()> {
+        self.store
+            .write_batch(changes, at, |writer, change| -> Result<()> {
+                match change {
+                    IndexChange::Upsert(p) => {
+                        let p = p.normalised();
+                        writer.delete_term(Term::from_field_text(
+                            self.fields.pseudonym,
+                            &p.pseudonym,
+                        ));
+                        writer.add_document(schema::document(&self.fields, &p))?;
+                    }
+                    IndexChange::Remove { pseudonym } => {
+                        writer.delete_term(Term::from_field_text(
+                            self.fields.pseudonym,
+                            pseudonym.trim(),
+                        ));
+                    }
                 }
-                IndexChange::Remove { pseudonym } => {
-                    writer.delete_term(Term::from_field_text(
-                        self.fields.pseudonym,
-                        pseudonym.trim(),
-                    ));
-                }
-            }
-            Ok(())
-        });
-        self.store.commit_or_rollback(&mut writer, result)
+                Ok(())
+            })
     }
 
     /// Replaces the whole content with `profiles` (duplicates by pseudonym: the last wins),
     /// committing every [`REBUILD_COMMIT_EVERY`] documents to bound memory. Queries keep seeing
     /// the previous content until the rebuild is complete. Returns the number of profiles read.
+    /// Like [`apply`](Self::apply), it leaves no watermark.
     pub fn rebuild(&self, profiles: impl Iterator<Item = Profile>) -> Result<u64> {
-        let mut writer = self.store.writer();
-        self.store.mark_incomplete()?;
-        writer.delete_all_documents()?;
+        self.replace(profiles, None)
+    }
+
+    /// Like [`rebuild`](Self::rebuild), recording that the content reflects the change log up
+    /// to `at`.
+    pub fn rebuild_at(
+        &self,
+        profiles: impl Iterator<Item = Profile>,
+        at: &Watermark,
+    ) -> Result<u64> {
+        self.replace(profiles, Some(at))
+    }
+
+    fn replace(
+        &self,
+        profiles: impl Iterator<Item = Profile>,
+        at: Option<&Watermark>,
+    ) -> Result<u64> {
         let mut seen = HashSet::new();
-        let mut n = 0u64;
-        let mut since_commit = 0usize;
-        let result = (|| -> Result<()> {
-            for p in profiles {
+        self.store
+            .replace_all(profiles, at, REBUILD_COMMIT_EVERY, |writer, p| {
                 let p = p.normalised();
                 if !seen.insert(p.pseudonym.clone()) {
                     writer.delete_term(Term::from_field_text(self.fields.pseudonym, &p.pseudonym));
                 }
                 writer.add_document(schema::document(&self.fields, &p))?;
-                n += 1;
-                since_commit += 1;
-                if since_commit >= REBUILD_COMMIT_EVERY {
-                    writer.commit()?;
-                    since_commit = 0;
-                }
-            }
-            writer.commit()?;
-            Ok(())
-        })();
-        if let Err(e) = result {
-            writer.rollback()?;
-            return Err(e);
-        }
-        self.store.mark_complete()?;
-        self.store.reader.reload()?;
-        Ok(n)
+                Ok(())
+            })
+    }
+
+    /// The change-log position the content reflects, as committed with
+    /// [`apply_at`](Self::apply_at) or [`rebuild_at`](Self::rebuild_at) (and read back from
+    /// the commit payload on open); `None` when fresh or last written without one.
+    pub fn watermark(&self) -> Option<Watermark> {
+        self.store.snapshot().watermark
     }
 
     /// Number of profiles in the index.
@@ -160,8 +180,12 @@ impl ProfileIndex {
 
     /// The funnel, total and per-site counts of `expr` from one snapshot, optionally only
     /// among the profiles of the site `within_site`.
+    /// [`CohortCounts::watermark`] names the snapshot they come from.
     pub fn cohort(&self, expr: &Expr, within_site: Option<&str>) -> Result<CohortCounts> {
-        cohort::count(&self.searcher(), &self.fields, expr, within_site)
+        let snapshot = self.store.snapshot();
+        let mut counts = cohort::count(&snapshot.searcher, &self.fields, expr, within_site)?;
+        counts.watermark = snapshot.watermark;
+        Ok(counts)
     }
 
     /// Profiles matching `expr` per site id, sorted by site id; sites without a match are

@@ -311,32 +311,85 @@ proptest! {
     }
 }
 
-#[test]
-fn cohort_snapshots_name_the_index_content() {
-    let (_dir, index) = open_temp();
-    let e = expr("age >= 0");
+fn reopen(dir: &tempfile::TempDir) -> ProfileIndex {
+    let (index, opened) =
+        ProfileIndex::open(dir.path().join("profiles"), IndexConfig::default()).expect("open");
+    assert_eq!(opened, Opened::Existing);
     index
-        .apply(&[IndexChange::Upsert(profile("a", 50, &[]))])
+}
+
+#[test]
+fn watermarks_are_committed_with_the_batch_and_read_back_on_open() {
+    let (dir, index) = open_temp();
+    assert_eq!(index.watermark(), None, "a fresh index is at no position");
+    let at = Watermark::new("db-a", 7);
+    index
+        .apply_at(&[IndexChange::Upsert(profile("a", 50, &[]))], &at)
         .unwrap();
-    let first = index.cohort(&e, None).unwrap();
-    assert_eq!(index.cohort(&e, None).unwrap().snapshot, first.snapshot);
+    assert_eq!(index.watermark(), Some(at.clone()));
+    let e = expr("age >= 0");
+    let counts = index.cohort(&e, None).unwrap();
+    assert_eq!((counts.total, counts.watermark), (1, Some(at.clone())));
+    drop(index);
+    let index = reopen(&dir);
+    assert_eq!(index.watermark(), Some(at));
+    assert_eq!(index.len(), 1);
+}
+
+#[test]
+fn an_empty_batch_moves_the_watermark_without_a_commit() {
+    let (dir, index) = open_temp();
+    index
+        .apply_at(
+            &[IndexChange::Upsert(profile("a", 50, &[]))],
+            &Watermark::new("db-a", 3),
+        )
+        .unwrap();
+    index.apply_at(&[], &Watermark::new("db-a", 9)).unwrap();
+    assert_eq!(index.watermark(), Some(Watermark::new("db-a", 9)));
+    index.apply_at(&[], &Watermark::new("db-a", 5)).unwrap();
+    assert_eq!(
+        index.watermark(),
+        Some(Watermark::new("db-a", 9)),
+        "never moves back"
+    );
+    drop(index);
+    // Nothing was committed: a restart replays from 3, which changes nothing.
+    assert_eq!(reopen(&dir).watermark(), Some(Watermark::new("db-a", 3)));
+}
+
+#[test]
+fn an_empty_batch_of_another_database_commits_its_watermark() {
+    let (dir, index) = open_temp();
+    index.apply_at(&[], &Watermark::new("db-b", 4)).unwrap();
+    assert_eq!(index.watermark(), Some(Watermark::new("db-b", 4)));
+    drop(index);
+    assert_eq!(reopen(&dir).watermark(), Some(Watermark::new("db-b", 4)));
+}
+
+#[test]
+fn writes_without_a_watermark_clear_it() {
+    let (dir, index) = open_temp();
+    index
+        .rebuild_at(
+            vec![profile("a", 50, &[]), profile("b", 60, &[])].into_iter(),
+            &Watermark::new("db-a", 11),
+        )
+        .unwrap();
+    assert_eq!(index.watermark(), Some(Watermark::new("db-a", 11)));
+    assert_eq!(index.len(), 2);
     index
         .apply(&[IndexChange::Remove {
             pseudonym: "a".into(),
         }])
         .unwrap();
-    let second = index.cohort(&e, None).unwrap();
-    assert_eq!(second.total, 0);
-    assert_ne!(second.snapshot, first.snapshot);
-    index
-        .apply(&[IndexChange::Upsert(profile("a", 50, &[]))])
-        .unwrap();
-    let third = index.cohort(&e, None).unwrap();
-    assert_eq!(third.total, 1);
-    assert_ne!(
-        third.snapshot, first.snapshot,
-        "same count, other content state"
+    assert_eq!(index.watermark(), None);
+    assert_eq!(
+        index.cohort(&expr("age >= 0"), None).unwrap().watermark,
+        None
     );
+    drop(index);
+    assert_eq!(reopen(&dir).watermark(), None);
 }
 
 #[test]

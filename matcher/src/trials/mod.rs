@@ -21,8 +21,10 @@ use self::schema::{Fields, SCHEMA_VERSION};
 use crate::criteria::Expr;
 use crate::error::Result;
 use crate::eval::matches_normalised;
+use crate::index::REBUILD_COMMIT_EVERY;
 use crate::profile::{Profile, Sex};
 use crate::store::{self, IndexConfig, Opened, Store};
+use crate::watermark::Watermark;
 
 /// A trial as indexed for patient search.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -87,54 +89,72 @@ impl TrialIndex {
         Ok((TrialIndex { store, fields }, opened))
     }
 
-    /// Applies changes in order as one commit; the next search sees them.
+    /// Applies changes in order as one commit; the next search sees them. Like
+    /// [`crate::index::ProfileIndex::apply`], it leaves no watermark.
     pub fn apply(&self, changes: &[TrialChange]) -> Result<()> {
-        if changes.is_empty() {
-            return Ok(());
-        }
-        let mut writer = self.store.writer();
-        let result = changes.iter().try_for_each(|change| -> Result<()> {
-            match change {
-                TrialChange::Upsert(t) => {
-                    writer.delete_term(Term::from_field_text(self.fields.trial_id, &t.trial_id));
-                    writer.add_document(schema::document(&self.fields, t)?)?;
+        self.write(changes, None)
+    }
+
+    /// Like [`apply`](Self::apply), recording that the content reflects the change log up to
+    /// `at`; see [`crate::index::ProfileIndex::apply_at`].
+    pub fn apply_at(&self, changes: &[TrialChange], at: &Watermark) -> Result<()> {
+        self.write(changes, Some(at))
+    }
+
+    fn write(&self, changes: &[TrialChange], at: Option<&Watermark>) -> Result<()> {
+        self.store
+            .write_batch(changes, at, |writer, change| -> Result<()> {
+                match change {
+                    TrialChange::Upsert(t) => {
+                        writer
+                            .delete_term(Term::from_field_text(self.fields.trial_id, &t.trial_id));
+                        writer.add_document(schema::document(&self.fields, t)?)?;
+                    }
+                    TrialChange::Remove { trial_id } => {
+                        writer.delete_term(Term::from_field_text(self.fields.trial_id, trial_id));
+                    }
                 }
-                TrialChange::Remove { trial_id } => {
-                    writer.delete_term(Term::from_field_text(self.fields.trial_id, trial_id));
-                }
-            }
-            Ok(())
-        });
-        self.store.commit_or_rollback(&mut writer, result)
+                Ok(())
+            })
     }
 
     /// Replaces the whole content with `trials`. Returns the number of trials read.
     pub fn rebuild(&self, trials: impl Iterator<Item = TrialDoc>) -> Result<u64> {
-        let mut writer = self.store.writer();
-        self.store.mark_incomplete()?;
-        writer.delete_all_documents()?;
-        let mut n = 0u64;
-        let result = (|| -> Result<()> {
-            for t in trials {
+        self.replace(trials, None)
+    }
+
+    /// Like [`rebuild`](Self::rebuild), recording that the content reflects the change log
+    /// up to `at`.
+    pub fn rebuild_at(
+        &self,
+        trials: impl Iterator<Item = TrialDoc>,
+        at: &Watermark,
+    ) -> Result<u64> {
+        self.replace(trials, Some(at))
+    }
+
+    fn replace(
+        &self,
+        trials: impl Iterator<Item = TrialDoc>,
+        at: Option<&Watermark>,
+    ) -> Result<u64> {
+        self.store
+            .replace_all(trials, at, REBUILD_COMMIT_EVERY, |writer, t| {
                 writer.delete_term(Term::from_field_text(self.fields.trial_id, &t.trial_id));
                 writer.add_document(schema::document(&self.fields, &t)?)?;
-                n += 1;
-            }
-            writer.commit()?;
-            Ok(())
-        })();
-        if let Err(e) = result {
-            writer.rollback()?;
-            return Err(e);
-        }
-        self.store.mark_complete()?;
-        self.store.reader.reload()?;
-        Ok(n)
+                Ok(())
+            })
+    }
+
+    /// The change-log position the content reflects; see
+    /// [`crate::index::ProfileIndex::watermark`].
+    pub fn watermark(&self) -> Option<Watermark> {
+        self.store.snapshot().watermark
     }
 
     /// Number of trials in the index.
     pub fn len(&self) -> u64 {
-        self.store.reader.searcher().num_docs()
+        self.store.searcher().num_docs()
     }
 
     /// Whether the index holds no trial.
@@ -162,7 +182,7 @@ impl TrialIndex {
             (Occur::Must, relevance),
             (Occur::Must, zero_score(self.filter_query(&patient))),
         ]);
-        let searcher = self.store.reader.searcher();
+        let searcher = self.store.searcher();
         let mut fetch = limit.saturating_mul(4).max(32);
         loop {
             let top = searcher.search(&query, &TopDocs::with_limit(fetch).order_by_score())?;

@@ -165,3 +165,27 @@ fn ancestors_of_codes() {
     );
     assert_eq!(code_ancestors("snomed:1"), vec!["snomed:1"]);
 }
+
+#[test]
+fn trial_watermarks_survive_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let at = crate::Watermark::new("db-a", 5);
+    {
+        let (index, _) = TrialIndex::open(dir.path(), IndexConfig::default()).unwrap();
+        index
+            .rebuild_at(vec![trial("T-1", "Study", &["icd10:E11"])].into_iter(), &at)
+            .unwrap();
+        index
+            .apply_at(
+                &[TrialChange::Remove {
+                    trial_id: "T-1".into(),
+                }],
+                &crate::Watermark::new("db-a", 6),
+            )
+            .unwrap();
+        assert_eq!(index.len(), 0);
+    }
+    let (index, opened) = TrialIndex::open(dir.path(), IndexConfig::default()).unwrap();
+    assert_eq!(opened, Opened::Existing);
+    assert_eq!(index.watermark(), Some(crate::Watermark::new("db-a", 6)));
+}

@@ -19,15 +19,17 @@
 //! units it carries, so concurrent writers share them instead of queueing for them.
 
 use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 use super::LedgerKeys;
 use super::append::{Appended, Batch, NewEntry, begin_write};
 use crate::error::{AppError, AppResult};
+use crate::services::outbox::{self, IndexTouch};
 
 /// Most units of work committed in one transaction.
 const MAX_BATCH: usize = 256;
@@ -40,6 +42,7 @@ const QUEUE_CAPACITY: usize = 8192;
 pub struct Work {
     db: DatabaseTransaction,
     batch: Batch,
+    touches: Vec<IndexTouch>,
 }
 
 impl Work {
@@ -52,6 +55,13 @@ impl Work {
     /// Appends entries in order; their sequence numbers are final if the unit succeeds.
     pub async fn append(&mut self, entries: Vec<NewEntry>) -> AppResult<Vec<Appended>> {
         self.batch.append(&self.db, entries).await
+    }
+
+    /// Records that the unit changed what search sees (a profile, a consent, a trial): an
+    /// outbox row is written in the same transaction, and every process's indexer picks it
+    /// up. Forgotten if the unit fails.
+    pub fn touch(&mut self, touch: IndexTouch) {
+        self.touches.push(touch);
     }
 
     /// Appends one entry; see [`Work::append`].
@@ -67,14 +77,22 @@ impl Work {
 #[derive(Clone)]
 pub struct LedgerWriter {
     queue: mpsc::Sender<Box<dyn Unit>>,
+    index_wake: Arc<Notify>,
 }
 
 impl LedgerWriter {
     /// Starts the writer task on the current runtime.
     pub fn start(db: DatabaseConnection, keys: LedgerKeys) -> Self {
         let (queue, units) = mpsc::channel(QUEUE_CAPACITY);
-        tokio::spawn(write_batches(db, keys, units));
-        Self { queue }
+        let index_wake = Arc::new(Notify::new());
+        tokio::spawn(write_batches(db, keys, units, index_wake.clone()));
+        Self { queue, index_wake }
+    }
+
+    /// Notified after every batch that wrote outbox rows: the local indexer waits on it
+    /// (other processes' indexers hear of it through `NOTIFY` or polling).
+    pub fn index_wake(&self) -> Arc<Notify> {
+        self.index_wake.clone()
     }
 
     /// Runs `unit` in the next batch and returns its result once the batch is committed.
@@ -165,10 +183,14 @@ async fn write_batches(
     db: DatabaseConnection,
     keys: LedgerKeys,
     mut queue: mpsc::Receiver<Box<dyn Unit>>,
+    index_wake: Arc<Notify>,
 ) {
     let mut units = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut units, MAX_BATCH).await > 0 {
         let committed = commit_batch(&db, &keys, &mut units).await;
+        if let Ok(true) = committed {
+            index_wake.notify_one();
+        }
         let reason = committed.as_ref().err().map(|err| {
             tracing::error!(error = ?err, units = units.len(), "a ledger batch was not committed");
             format!("{err}")
@@ -179,35 +201,42 @@ async fn write_batches(
     }
 }
 
-/// Runs `units` in one transaction, each in its own savepoint, and commits.
+/// Runs `units` in one transaction, each in its own savepoint, and commits; `true` when the
+/// batch wrote outbox rows.
 async fn commit_batch(
     db: &DatabaseConnection,
     keys: &LedgerKeys,
     units: &mut [Box<dyn Unit>],
-) -> AppResult<()> {
+) -> AppResult<bool> {
     let txn = begin_write(db).await?;
     let mut batch = Batch::open(&txn).await?;
     let size_before = batch.size();
+    let mut touches = Vec::new();
     for unit in units.iter_mut() {
         let mark = batch.mark();
         let mut work = Work {
             db: txn.begin().await?,
             batch,
+            touches: Vec::new(),
         };
         let succeeded = unit.run(&mut work).await;
         let Work {
             db: savepoint,
             batch: after,
+            touches: touched,
         } = work;
         batch = after;
         if succeeded {
             savepoint.commit().await?;
+            touches.extend(touched);
         } else {
             savepoint.rollback().await?;
             batch.rewind(mark);
         }
     }
     batch.write(&txn, keys, size_before).await?;
+    // Under the ledger lock, so outbox positions commit in order (see `outbox`).
+    outbox::record(&txn, &touches).await?;
     txn.commit().await?;
-    Ok(())
+    Ok(!touches.is_empty())
 }

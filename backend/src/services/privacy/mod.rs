@@ -70,7 +70,8 @@ impl PrivacyPolicy {
         (1.96 * f64::from(self.sigma)).round() as u64
     }
 
-    /// The key of one release: equal for the same question about the same index snapshot.
+    /// The key of one release: equal for the same question about the same data (the same
+    /// database position), on every server.
     pub fn release_key(&self, parts: &[&str]) -> String {
         hex::encode(self.tag("release", parts))
     }
@@ -166,7 +167,7 @@ mod tests {
 
     fn counts(funnel: &[u64], by_site: &[(&str, u64)]) -> CohortCounts {
         CohortCounts {
-            snapshot: "s".into(),
+            watermark: None,
             funnel: funnel
                 .iter()
                 .enumerate()

@@ -171,12 +171,12 @@ async fn the_ledger_verifies_on_every_process_with_one_key(backend: Backend) {
     };
     c.consenting_patients(3).await;
     let mut keys = Vec::new();
-    for server in &c.servers {
+    for (i, server) in c.servers.iter().enumerate() {
         let data = server.ok(Some(&c.ethics), VERIFY, json!({})).await;
-        assert_eq!(data["verifyLedger"]["ok"], true, "{data}");
+        assert_eq!(data["verifyLedger"]["ok"], true, "process {i}: {data}");
         keys.push(data["ledgerHead"]["publicKey"].clone());
     }
-    assert!(keys.iter().all(|k| *k == keys[0]), "{keys:?}");
+    assert!(keys.iter().all(|k| *k == keys[0]), "public keys: {keys:?}");
 }
 
 /// The same local id registered through each process is one patient with one pseudonym.
@@ -190,7 +190,7 @@ async fn a_patient_has_one_pseudonym_whichever_process_registers_them(backend: B
     }
     assert!(
         pseudonyms.iter().all(|p| *p == pseudonyms[0]),
-        "{pseudonyms:?}"
+        "one local id, a pseudonym per process: {pseudonyms:?}"
     );
 }
 

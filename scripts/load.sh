@@ -12,7 +12,8 @@
 # with 2 processes):
 #   - ledgered writes (`submitTrialData`) per second, p50/p99 latency;
 #   - cohort queries (a site's exact count) per second, p50/p99;
-#   - index freshness: a consent through one process, the time until the next reflects it.
+#   - index freshness: a new consenting patient through one process, the time until the next
+#     process counts them.
 # Prints each leg's figures and a Markdown table (docs/benchmarks.md, "Several processes on
 # one database"); exits non-zero when any request failed. Bounded in time: the generator is
 # stopped after 20 minutes (plus the build).

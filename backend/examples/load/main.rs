@@ -15,9 +15,9 @@
 //! requests round robin over the processes:
 //! - ledgered writes: `submitTrialData`, per second, with p50/p99 latency;
 //! - cohort queries: a site's exact count of its own patients, per second, p50/p99;
-//! - index freshness: a consent written through one process, then the time until the next
-//!   process counts it (by its `/healthz` watermark when it reports one, else by its count),
-//!   p50/p99, and how many probes it did not reflect within 5 s.
+//! - index freshness: a new patient consenting through one process, then the time until the
+//!   next process counts them (by its `/healthz` watermark when it reports one, else by its
+//!   count), p50/p99, and how many probes it did not reflect within 5 s.
 //!
 //! Every failed request is counted by cause and printed; the run exits 1 when any request
 //! failed, or when the processes report an index watermark (they promise freshness) and a

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::client::Client;
-use crate::seed::{CONSENT, CRITERIA, World};
+use crate::seed::{CRITERIA, World, consenting_patient};
 use crate::stats::{Outcome, SHED, Tally, ms};
 
 const SUBMIT: &str = "mutation($e: ID!, $v: String!, $d: JSON!) { submitTrialData(enrollmentId: $e, form: \"vitals\", visit: $v, data: $d) { id } }";
@@ -148,15 +148,16 @@ pub struct Freshness {
     pub watermarked: bool,
 }
 
-/// Sequential probes for about `duration`: probe `i` toggles the probe patient's
-/// recruitment consent through server `i mod n` and measures until server `i + 1 mod n`
-/// counts it. With a watermark in `/healthz`, the reader's watermark is polled until it
-/// passes the value it had before the write, then its count is checked; without one, its
-/// count is polled.
+/// Sequential probes for about `duration`: probe `i` registers a new patient who consents
+/// to be contacted through server `i mod n` and measures, from the consent's
+/// acknowledgement, until server `i + 1 mod n` counts them. Each probe raises the count by
+/// one, so a stale reader never matches by chance. With a watermark in `/healthz`, the
+/// reader's watermark is polled until it passes the value it had before the write, then its
+/// count is checked; without one, its count is polled.
 pub async fn freshness(servers: &[Client], world: &World, duration: Duration) -> Freshness {
     let mut found = Freshness::default();
     let started = Instant::now();
-    let mut granted = true;
+    let mut consenting = world.consenting;
     for i in 0..MAX_PROBES {
         if started.elapsed() >= duration {
             break;
@@ -167,25 +168,20 @@ pub async fn freshness(servers: &[Client], world: &World, duration: Duration) ->
         );
         let before = watermark(reader).await;
         found.watermarked |= before.is_some();
-        let consent = json!({ "p": world.probe_patient, "s": "RECRUITMENT_CONTACT", "t": null, "g": !granted });
         let sent = Instant::now();
-        if let Err(err) = writer
-            .field(Some(&world.site), CONSENT, consent, "recordConsent")
-            .await
-        {
+        if let Err(err) = consenting_patient(writer, &world.site, &format!("PROBE-{i}")).await {
             found
                 .lags
-                .record(sent.elapsed(), Err(format!("recordConsent: {err}")));
+                .record(sent.elapsed(), Err(format!("probe patient: {err}")));
             continue;
         }
-        granted = !granted;
         let acknowledged = Instant::now();
-        let expected = world.others + u64::from(granted);
+        consenting += 1;
         match reflected(
             reader,
             &world.site,
             before,
-            expected,
+            consenting,
             acknowledged + FRESH_WITHIN,
         )
         .await

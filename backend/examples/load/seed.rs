@@ -1,7 +1,6 @@
 //! The world a leg measures, made through the first process's GraphQL API: a recruiting
-//! trial at the site, one enrolled participant per client (whose `submitTrialData` calls
-//! are the ledgered writes), and one more consenting patient whose consent the freshness
-//! probes toggle.
+//! trial at the site and one enrolled participant per client (whose `submitTrialData` calls
+//! are the ledgered writes).
 
 use futures::StreamExt;
 use serde_json::json;
@@ -21,8 +20,7 @@ const ME: &str = "{ me { organization { id } } }";
 const PUBLISH: &str = "mutation($i: PublishProtocolInput!) { publishProtocol(input: $i) { id } }";
 const REGISTER: &str =
     "mutation($i: RegisterPatientInput!) { registerPatient(input: $i) { pseudonym } }";
-/// Records a consent; the freshness probes use it too.
-pub const CONSENT: &str = "mutation($p: String!, $s: ConsentScope!, $t: ID, $g: Boolean!) { recordConsent(pseudonym: $p, scope: $s, trialId: $t, granted: $g) { id } }";
+const CONSENT: &str = "mutation($p: String!, $s: ConsentScope!, $t: ID, $g: Boolean!) { recordConsent(pseudonym: $p, scope: $s, trialId: $t, granted: $g) { id } }";
 const ENROLL: &str =
     "mutation($t: ID!, $p: String!) { enrollParticipant(trialId: $t, pseudonym: $p) { id } }";
 /// How many participants are seeded at once.
@@ -34,11 +32,8 @@ pub struct World {
     pub site: String,
     /// One enrollment per client.
     pub enrollments: Vec<String>,
-    /// The patient whose recruitment consent the freshness probes toggle (granted now).
-    pub probe_patient: String,
-    /// Consenting patients other than the probe patient: the site's count when the probe
-    /// patient's consent is withdrawn.
-    pub others: u64,
+    /// Consenting patients: the site's exact count.
+    pub consenting: u64,
 }
 
 /// Seeds the world through `client` with `participants` enrolled participants.
@@ -67,17 +62,20 @@ pub async fn world(client: &Client, participants: usize) -> Result<World, String
         .collect()
         .await;
     let enrollments = enrollments.into_iter().collect::<Result<Vec<_>, _>>()?;
-    let probe_patient = consenting_patient(client, &site, "PROBE").await?;
     Ok(World {
         site,
         enrollments,
-        probe_patient,
-        others: participants as u64,
+        consenting: participants as u64,
     })
 }
 
-/// Registers a patient with recruitment-contact consent; returns the pseudonym.
-async fn consenting_patient(client: &Client, site: &str, local_id: &str) -> Result<String, String> {
+/// Registers a patient with recruitment-contact consent; returns the pseudonym once the
+/// consent is acknowledged.
+pub async fn consenting_patient(
+    client: &Client,
+    site: &str,
+    local_id: &str,
+) -> Result<String, String> {
     let input =
         json!({ "localId": local_id, "birthDate": "1970-01-01", "sex": "FEMALE", "zip": "02139" });
     let patient = client

@@ -8,6 +8,8 @@ pub mod postgres;
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::path::PathBuf;
+use std::process::Child;
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -232,13 +234,16 @@ pub struct TestServer {
 }
 
 /// How the server runs: as a task of the test process (its shutdown signal and task), or
-/// as a `veritrial serve` process.
+/// as a `veritrial serve` process (with the flags it was started with, to restart it).
 enum Running {
     InProcess(
         Option<oneshot::Sender<()>>,
         Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     ),
-    Process(std::process::Child),
+    Process {
+        child: Mutex<Child>,
+        flags: Vec<String>,
+    },
 }
 
 impl TestServer {
@@ -294,16 +299,10 @@ impl TestServer {
     /// attachment storage. Keep `self` alive: it owns the database, the keys (and the S3
     /// server, if any).
     pub async fn second_on_same_database(&self) -> Self {
-        let url = self.store.database_url().unwrap_or_else(|| {
-            format!(
-                "sqlite://{}",
-                self.data_dir().join("veritrial.db").display()
-            )
-        });
         let store = TestStore {
             data_dir: tempfile::tempdir().expect("temporary directory"),
             pg: None,
-            shared_database_url: Some(url),
+            shared_database_url: Some(self.database_url()),
             shared_keys_dir: Some(self.store.config().keys_dir()),
             attachments: self.store.shared_attachments(),
             s3: None,
@@ -373,39 +372,108 @@ impl TestServer {
     /// Starts `veritrial serve` as a child process on `store`, with extra flags.
     pub async fn spawn_process_on(store: TestStore, flags: &[&str]) -> Self {
         open_stores(&store.config()).await.expect("stores migrate");
-        let addr = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port");
-        let child = store
-            .cli()
-            .args(["serve", "--listen", &addr.to_string()])
-            .args(flags)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("veritrial serve starts");
+        let flags = flags.iter().map(|f| f.to_string()).collect();
+        Self::launch(store, flags).await
+    }
+
+    /// `n` `veritrial serve` processes on one fresh database, as behind a load balancer:
+    /// each with its own data directory (and so its own search index), all sharing the
+    /// first one's key directory and attachment storage. The first starts alone (it creates
+    /// the keys), the others together. The first one owns the database: keep it alive.
+    pub async fn spawn_processes(backend: Backend, n: usize) -> Option<Vec<Self>> {
+        let store = TestStore::new(backend).await?;
+        open_stores(&store.config()).await.expect("stores migrate");
+        let first = Self::launch(store, Vec::new()).await;
+        let url = first.database_url();
+        let keys = first.store.config().keys_dir();
+        let attachments = first.store.shared_attachments();
+        let others = (1..n).map(|_| {
+            let store = TestStore {
+                data_dir: tempfile::tempdir().expect("temporary directory"),
+                pg: None,
+                shared_database_url: Some(url.clone()),
+                shared_keys_dir: Some(keys.clone()),
+                attachments: attachments.clone(),
+                s3: None,
+            };
+            Self::launch(store, Vec::new())
+        });
+        let mut servers = vec![first];
+        servers.extend(futures::future::join_all(others).await);
+        Some(servers)
+    }
+
+    /// This server's database as a URL another server can be pointed at.
+    fn database_url(&self) -> String {
+        self.store.database_url().unwrap_or_else(|| {
+            format!(
+                "sqlite://{}",
+                self.data_dir().join("veritrial.db").display()
+            )
+        })
+    }
+
+    /// Starts `veritrial serve` with `flags` on `store` and waits until it is healthy.
+    async fn launch(store: TestStore, flags: Vec<String>) -> Self {
+        let (addr, child) = serve_process(&store, &flags);
         let server = Self {
             store,
             addr,
             http: http_client(),
-            running: Running::Process(child),
+            running: Running::Process {
+                child: Mutex::new(child),
+                flags,
+            },
         };
+        server.wait_until_healthy().await;
+        server
+    }
+
+    async fn wait_until_healthy(&self) {
         for _ in 0..200 {
-            let healthy = server.http.get(server.url("/healthz")).send().await;
+            let healthy = self.http.get(self.url("/healthz")).send().await;
             if healthy.is_ok_and(|response| response.status().is_success()) {
-                return server;
+                return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("veritrial serve did not become healthy");
     }
 
+    /// The server process, locked; panics for an in-process server.
+    fn child(&self) -> std::sync::MutexGuard<'_, Child> {
+        let Running::Process { child, .. } = &self.running else {
+            panic!("not a veritrial serve process");
+        };
+        child.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Kills the server process with SIGKILL (`kill -9`): no shutdown, no flush.
+    pub fn kill_hard(&self) {
+        let mut child = self.child();
+        child.kill().expect("SIGKILL sent");
+        child.wait().expect("killed process reaped");
+    }
+
+    /// Starts the server process again after [`TestServer::kill_hard`], on the same data
+    /// directory and flags (on a new port), and waits until it is healthy.
+    pub async fn restart(&mut self) {
+        let Running::Process { child, flags } = &mut self.running else {
+            panic!("not a veritrial serve process");
+        };
+        let (addr, restarted) = serve_process(&self.store, flags);
+        *child.get_mut().unwrap_or_else(PoisonError::into_inner) = restarted;
+        self.addr = addr;
+        self.wait_until_healthy().await;
+    }
+
     /// The server process's peak resident memory (VmHWM) in KiB; `None` when in-process.
     pub fn process_peak_rss_kib(&self) -> Option<u64> {
-        let Running::Process(child) = &self.running else {
+        if let Running::InProcess(..) = self.running {
             return None;
-        };
-        let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).ok()?;
+        }
+        let pid = self.child().id();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
         status
             .lines()
             .find_map(|l| l.strip_prefix("VmHWM:"))
@@ -494,12 +562,29 @@ impl Drop for TestServer {
                     let _ = tx.send(());
                 }
             }
-            Running::Process(child) => {
+            Running::Process { child, .. } => {
+                let child = child.get_mut().unwrap_or_else(PoisonError::into_inner);
                 let _ = child.kill();
                 let _ = child.wait();
             }
         }
     }
+}
+
+/// Starts `veritrial serve` with `flags` on `store` on a free port; its output is discarded.
+fn serve_process(store: &TestStore, flags: &[String]) -> (SocketAddr, Child) {
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port");
+    let child = store
+        .cli()
+        .args(["serve", "--listen", &addr.to_string()])
+        .args(flags)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("veritrial serve starts");
+    (addr, child)
 }
 
 /// A sponsor's trial ("Helix") and a site ("St Mary's") with one enrolled participant and

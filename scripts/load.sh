@@ -6,8 +6,8 @@
 # short form, which CI runs after the test suite, uses the test suite's dev build), then
 # runs six legs: SQLite and PostgreSQL (a database `veritrial_load_<pid>` on
 # 127.0.0.1:5432, created afresh for each leg and dropped at the end), each with 1, 2 and 3
-# processes sharing their secrets (`--keys-dir` when `veritrial serve` has it, else one
-# `--jwt-secret-file`). 64 clients spread their requests round robin over the processes;
+# processes sharing one key directory (`--keys-dir`). 64 clients spread their requests
+# round robin over the processes;
 # each leg measures for 20 s per phase (3 s with --short, one SQLite and one PostgreSQL leg
 # with 2 processes):
 #   - ledgered writes (`submitTrialData`) per second, p50/p99 latency;
@@ -36,9 +36,6 @@ out_dir=$([[ "$profile" == dev ]] && echo debug || echo release)
 bin="$target_dir/$out_dir/veritrial"
 load="$target_dir/$out_dir/examples/load"
 
-keys=jwt-secret-file
-if "$bin" serve --help | grep -q keys-dir; then keys=keys-dir; fi
-
 # The generator drops its database after each leg; this catches an interrupted run.
 database="veritrial_load_$$"
 cleanup() {
@@ -46,7 +43,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "load: $profile build, $legs, $seconds s per phase, shared secrets by --$keys"
+echo "load: $profile build, $legs, $seconds s per phase, one shared --keys-dir"
 # `timeout` signals its whole process group, so the servers the generator started go too.
 timeout 1200 "$load" --veritrial "$bin" --legs "$legs" --seconds "$seconds" --clients 64 \
-  --keys "$keys" --postgres-database "$database"
+  --keys keys-dir --postgres-database "$database"

@@ -8,7 +8,8 @@
 //!   new [`Watermark`]. Reading the rows and the state in one read transaction gives a
 //!   content that reflects every change up to the batch's last position; re-applying a
 //!   position is harmless, since it loads the state again.
-//! - **Wake-ups.** [`Indexer::nudge`] after a local commit; on PostgreSQL, `LISTEN
+//! - **Wake-ups.** The ledger writer's signal after a local batch that wrote outbox rows
+//!   ([`super::ledger::LedgerWriter::index_wake`]); on PostgreSQL, `LISTEN
 //!   veritrial_outbox` for other processes' commits; and a poll every [`POLL_EVERY`] as the
 //!   fallback (with SQLite and several processes, the poll is what sees the others' writes).
 //! - **Start.** An index without a watermark, of another database, or ahead of the database
@@ -153,8 +154,8 @@ impl Indexer {
         })
     }
 
-    /// Wakes the indexer: call it after committing outbox rows.
-    pub fn nudge(&self) {
+    /// Wakes the indexer (a query waiting for a position it has not read yet).
+    fn nudge(&self) {
         self.inner.wake.notify_one();
     }
 

@@ -75,11 +75,6 @@ impl Matching {
         self.indexer.wait_for(head).await
     }
 
-    /// Wakes the indexer: call it after committing outbox rows.
-    pub fn nudge(&self) {
-        self.indexer.nudge();
-    }
-
     /// The indexer (its watermark, to report the lag).
     pub fn indexer(&self) -> &Indexer {
         &self.indexer

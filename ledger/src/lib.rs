@@ -10,7 +10,9 @@
 //! * [`export`]: the offline JSON Lines export (full or, for a reader shown only some entries,
 //!   with redacted lines that keep the chain and the tree verifiable), its writer and its
 //!   streaming verifier;
-//! * [`receipt`]: self-contained inclusion receipts (e.g. for a consent).
+//! * [`receipt`]: self-contained inclusion receipts (e.g. for a consent);
+//! * [`witness`]: C2SP `cosignature/v1` cosignatures and the `tlog-witness` add-checkpoint
+//!   protocol (request format and the witness's decision).
 //!
 //! # Hashes
 //!
@@ -98,8 +100,9 @@ pub mod hash;
 pub mod merkle;
 pub mod payload;
 pub mod receipt;
+pub mod witness;
 
-pub use checkpoint::{Checkpoint, CheckpointError, Signer, Verifier};
+pub use checkpoint::{Checkpoint, CheckpointError, Signer, TreeHead, Verifier};
 pub use entry::{Entry, EntryKind};
 pub use export::{
     ChainVerifier, ExportError, ExportHeader, ExportWriter, Problem, Report, verify_export,

@@ -2,6 +2,7 @@
 //! serialised across processes; serves checkpoints, proofs and exports; verifies what is stored.
 
 mod append;
+mod erasure;
 mod export;
 mod gate;
 mod proofs;
@@ -9,15 +10,17 @@ mod read;
 mod rotation;
 mod verify;
 mod visibility;
+mod watermark;
 mod writer;
 
 pub use append::{Actor, Appended, NewEntry, to_i64 as seq_i64};
-pub use export::write_export;
+pub use erasure::{ErasureReason, erase_payload};
+pub use export::{ExportOptions, write_export, write_export_with};
 pub use gate::VerificationGate;
 pub use proofs::{consistency_proof, inclusion_proof};
 pub use read::{Head, StoredEntry, entries, head};
 pub use rotation::{KeyRotation, rotate_key};
-pub use verify::verify;
+pub use verify::{Scope, verify, verify_scoped};
 pub use visibility::Visibility;
 pub use writer::{LedgerWriter, Work};
 

@@ -10,7 +10,9 @@
 //! * [`export`]: the offline JSON Lines export (full or, for a reader shown only some entries,
 //!   with redacted lines that keep the chain and the tree verifiable), its writer and its
 //!   streaming verifier;
-//! * [`receipt`]: self-contained inclusion receipts (e.g. for a consent).
+//! * [`receipt`]: self-contained inclusion receipts (e.g. for a consent);
+//! * [`tiles`]: the log served as C2SP `tlog-tiles` (hash tiles, entry bundles) and the
+//!   checker with which a mirror rebuilds and verifies it.
 //!
 //! # Hashes
 //!
@@ -98,6 +100,7 @@ pub mod hash;
 pub mod merkle;
 pub mod payload;
 pub mod receipt;
+pub mod tiles;
 
 pub use checkpoint::{Checkpoint, CheckpointError, Signer, Verifier};
 pub use entry::{Entry, EntryKind};

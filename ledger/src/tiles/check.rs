@@ -4,6 +4,7 @@
 use super::bundle::{BundleItem, decode_bundle};
 use super::decode::DecodeError;
 use super::path::{TileKind, TilePath};
+use super::{TILE_WIDTH, tile_width};
 use crate::checkpoint::Checkpoint;
 use crate::entry::Entry;
 use crate::hash::Hash;
@@ -114,18 +115,21 @@ impl MirrorChecker {
         self.last_leaf
     }
 
-    /// The entry bundle to fetch next to move towards `target` entries, or `None` when
-    /// `target` entries are held.
-    pub fn next_bundle(&self, target: u64) -> Option<TilePath> {
+    /// The entry bundles to fetch, in order, to hold `target` entries: the one holding the
+    /// next entry (partial or full), then the rest up to `target` (the last one partial
+    /// unless `target` is a multiple of 256). Empty when `target` entries are held.
+    pub fn bundles_to(&self, target: u64) -> Vec<TilePath> {
         let size = self.size();
-        (size < target).then(|| {
-            let index = size / super::TILE_WIDTH;
-            TilePath {
+        if size >= target {
+            return Vec::new();
+        }
+        (size / TILE_WIDTH..target.div_ceil(TILE_WIDTH))
+            .map(|index| TilePath {
                 kind: TileKind::Entries,
                 index,
-                width: super::tile_width(target, index),
-            }
-        })
+                width: tile_width(target, index),
+            })
+            .collect()
     }
 
     /// Adds the entries of bundle `tile` that are new (those already held are skipped: a
@@ -231,7 +235,6 @@ mod tests {
     use super::*;
     use crate::EntryKind;
     use crate::merkle::MemoryTree;
-    use crate::tiles::TILE_WIDTH;
     use crate::tiles::bundle::encode_bundle;
 
     fn chain(n: u64) -> Vec<Entry> {
@@ -288,7 +291,7 @@ mod tests {
     ) -> Result<MirrorChecker, MirrorError> {
         let mut checker = MirrorChecker::new();
         for &size in sizes {
-            while let Some(tile) = checker.next_bundle(size) {
+            for tile in checker.bundles_to(size) {
                 let bytes = serve(entries, &tile, redact);
                 let got = checker.push_bundle(&tile, &bytes, |_, _| {})?;
                 for v in &got {
@@ -308,7 +311,7 @@ mod tests {
             sizes.sort_unstable();
             let entries = chain(1_500);
             // Every `redacted`-th entry (none when 0) is served redacted.
-            let redact = |seq: u64| redacted > 0 && seq % redacted == 0;
+            let redact = |seq: u64| redacted > 0 && seq.is_multiple_of(redacted);
             let checker = follow(&entries, &sizes, redact).expect("an honest log verifies");
             prop_assert_eq!(checker.size(), *sizes.last().unwrap_or(&0));
         }
@@ -326,7 +329,7 @@ mod tests {
             let honest = chain(700);
             let mut checker = MirrorChecker::new();
             let mut result = Ok(());
-            while let Some(tile) = checker.next_bundle(700) {
+            for tile in checker.bundles_to(700) {
                 if let Err(err) = checker.push_bundle(&tile, &serve(&entries, &tile, |_| false), |_, _| {}) {
                     result = Err(err);
                     break;
@@ -341,14 +344,17 @@ mod tests {
     fn a_forged_redacted_leaf_fails_the_chain_or_the_root() {
         let entries = chain(300);
         let mut checker = MirrorChecker::new();
-        let tile = checker.next_bundle(300).expect("a bundle");
+        let tiles = checker.bundles_to(300);
+        assert_eq!(tiles.len(), 2);
+        let tile = tiles[0];
         let mut items: Vec<Vec<u8>> = entries[..256].iter().map(Entry::canonical_bytes).collect();
         items[255] = BundleItem::redacted_bytes(&Hash::sha256(b"forged"));
         let bundle = encode_bundle(&items).expect("short");
         checker
             .push_bundle(&tile, &bundle, |_, _| {})
             .expect("a redacted leaf cannot be checked alone");
-        let tile = checker.next_bundle(300).expect("the partial bundle");
+        let tile = checker.bundles_to(300)[0];
+        assert_eq!(tile, tiles[1]);
         assert_eq!(tile.width, 300 - TILE_WIDTH);
         let err = checker
             .push_bundle(&tile, &serve(&entries, &tile, |_| false), |_, _| {})

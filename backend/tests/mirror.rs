@@ -185,22 +185,7 @@ async fn restore_rebuilds_a_verifying_ledger(backend: Backend) {
     let Some(target) = restore_target(&server, backend).await else {
         return;
     };
-    let restore = |token: &str| {
-        let file = target.data_dir.path().join("token");
-        std::fs::write(&file, token).expect("token file");
-        target
-            .cli()
-            .args([
-                "ledger",
-                "restore",
-                "--from-witness",
-                &server.url("/ledger"),
-                "--token-file",
-            ])
-            .arg(&file)
-            .output()
-            .expect("restore runs")
-    };
+    let restore = |token: &str| restore_from(&target, &server, token);
     let refused = restore(&ethics);
     assert!(!refused.status.success());
     assert!(
@@ -250,20 +235,7 @@ async fn a_tampered_copy_is_refused(backend: Backend) {
     let Some(target) = restore_target(&server, backend).await else {
         return;
     };
-    let file = target.data_dir.path().join("token");
-    std::fs::write(&file, &admin).expect("token file");
-    let refused = target
-        .cli()
-        .args([
-            "ledger",
-            "restore",
-            "--from-witness",
-            &server.url("/ledger"),
-            "--token-file",
-        ])
-        .arg(&file)
-        .output()
-        .expect("restore runs");
+    let refused = restore_from(&target, &server, &admin);
     assert!(!refused.status.success());
     assert!(
         String::from_utf8_lossy(&refused.stderr).contains("entry 301: its previous hash"),
@@ -285,6 +257,24 @@ async fn restore_target(server: &TestServer, backend: Backend) -> Option<TestSto
     let mut target = TestStore::new(backend).await?;
     target.shared_keys_dir = Some(server.store.config().keys_dir());
     Some(target)
+}
+
+/// Runs `veritrial ledger restore` into `target` from the tiles of `server`, with `token`.
+fn restore_from(target: &TestStore, server: &TestServer, token: &str) -> std::process::Output {
+    let file = target.data_dir.path().join("token");
+    std::fs::write(&file, token).expect("token file");
+    target
+        .cli()
+        .args([
+            "ledger",
+            "restore",
+            "--from-witness",
+            &server.url("/ledger"),
+        ])
+        .arg("--token-file")
+        .arg(&file)
+        .output()
+        .expect("restore runs")
 }
 
 async fn assert_same_ledger(a: &TestStore, b: &TestStore) {

@@ -75,6 +75,19 @@ fn not_found(tile: &TilePath, size: u64) -> AppError {
     AppError::NotFound(format!("{tile} is not in the tree of {size} entries"))
 }
 
+/// `rows`, which must be all `tile.width` of the tile's `what` (the tile is inside the
+/// signed tree, so a missing row means the database lost it).
+fn all_stored<T>(tile: &TilePath, rows: Vec<T>, what: &str) -> AppResult<Vec<T>> {
+    if rows.len() as u64 != tile.width {
+        return Err(AppError::Internal(anyhow::anyhow!(
+            "{tile}: {} of its {} {what} are stored",
+            rows.len(),
+            tile.width
+        )));
+    }
+    Ok(rows)
+}
+
 async fn hash_tile(db: &impl ConnectionTrait, tile: &TilePath, size: u64) -> AppResult<Vec<u8>> {
     let (level, range) = tile_nodes(tile, size).ok_or_else(|| not_found(tile, size))?;
     let rows = merkle_node::Entity::find()
@@ -84,14 +97,7 @@ async fn hash_tile(db: &impl ConnectionTrait, tile: &TilePath, size: u64) -> App
         .order_by_asc(merkle_node::Column::Idx)
         .all(db)
         .await?;
-    if rows.len() as u64 != tile.width {
-        return Err(AppError::Internal(anyhow::anyhow!(
-            "{tile}: {} of its {} tree nodes are stored",
-            rows.len(),
-            tile.width
-        )));
-    }
-    let hashes = rows
+    let hashes = all_stored(tile, rows, "tree nodes")?
         .iter()
         .map(|row| parse_hash(&row.hash))
         .collect::<AppResult<Vec<Hash>>>()?;
@@ -116,14 +122,7 @@ async fn bundle(
         .limit(tile.width)
         .all(db)
         .await?;
-    if rows.len() as u64 != tile.width {
-        return Err(AppError::Internal(anyhow::anyhow!(
-            "{tile}: {} of its {} entries are stored",
-            rows.len(),
-            tile.width
-        )));
-    }
-    let entries = rows
+    let entries = all_stored(tile, rows, "entries")?
         .iter()
         .map(StoredEntry::from_row)
         .collect::<AppResult<Vec<_>>>()?;

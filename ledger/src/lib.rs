@@ -12,7 +12,9 @@
 //!   streaming verifier;
 //! * [`receipt`]: self-contained inclusion receipts (e.g. for a consent);
 //! * [`tiles`]: the log served as C2SP `tlog-tiles` (hash tiles, entry bundles) and the
-//!   checker with which a mirror rebuilds and verifies it.
+//!   checker with which a mirror rebuilds and verifies it;
+//! * [`witness`]: C2SP `cosignature/v1` cosignatures and the `tlog-witness` add-checkpoint
+//!   protocol (request format and the witness's decision).
 //!
 //! # Hashes
 //!
@@ -101,8 +103,9 @@ pub mod merkle;
 pub mod payload;
 pub mod receipt;
 pub mod tiles;
+pub mod witness;
 
-pub use checkpoint::{Checkpoint, CheckpointError, Signer, Verifier};
+pub use checkpoint::{Checkpoint, CheckpointError, Signer, TreeHead, Verifier};
 pub use entry::{Entry, EntryKind};
 pub use export::{
     ChainVerifier, ExportError, ExportHeader, ExportWriter, Problem, Report, verify_export,

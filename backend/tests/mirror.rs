@@ -9,10 +9,15 @@ use ledger::merkle::MemoryTree;
 use ledger::tiles::{MirrorChecker, parse_hash_tile};
 use ledger::{Hash, Verifier};
 use sea_orm::{ConnectionTrait, EntityTrait, QueryOrder};
+use std::time::Duration;
+
 use serde_json::json;
 use veritrial::domain::{OrgKind, Role};
 use veritrial::entities::{checkpoint, ledger_entry, ledger_payload, merkle_node};
 use veritrial::server::open_stores;
+use veritrial::witness::mirror::MirrorConfig;
+use veritrial::witness::mirror_http::origin_segment;
+use veritrial::witness::{BoundWitness, WitnessConfig};
 
 /// Entries seeded: two full bundles and a partial one of 188.
 const ENTRIES: u64 = 700;
@@ -306,8 +311,143 @@ async fn latest_checkpoint(db: &sea_orm::DatabaseConnection) -> Option<checkpoin
         .expect("checkpoint")
 }
 
+/// A witness started on the log follows it, keeps a verified copy as the log grows (through
+/// partial bundles), serves it with the same tiles, and a lost log is restored from it.
+async fn a_witness_mirrors_the_log_and_a_lost_log_is_restored_from_it(backend: Backend) {
+    let Some((server, admin, _)) = seeded(backend).await else {
+        return;
+    };
+    let pg = match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(common::PgDatabase::create().await.expect("PostgreSQL")),
+    };
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let token_file = dir.path().join("log.token");
+    std::fs::write(&token_file, &admin).expect("token");
+    let serve_token = dir.path().join("serve.token");
+    std::fs::write(&serve_token, "copy-reader-secret\n").expect("token");
+    let key = open_stores(&server.store.config())
+        .await
+        .expect("stores")
+        .ledger
+        .verifier_key();
+    let origin = veritrial::services::ledger::DEFAULT_ORIGIN;
+    let config = WitnessConfig {
+        data_dir: dir.path().join("witness"),
+        database_url: pg.as_ref().map(|pg| pg.url.clone()),
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        name: Some("witness.test/mirror".into()),
+        logs: vec![
+            format!("{origin}={key}={}", server.url(""))
+                .parse()
+                .expect("log"),
+        ],
+    };
+    let mirror = MirrorConfig {
+        tokens: vec![(origin.to_string(), token_file)],
+        interval: Duration::from_millis(100),
+        serve_token_file: Some(serve_token),
+    };
+    let bound = BoundWitness::bind(&config)
+        .await
+        .expect("binds")
+        .mirroring(mirror);
+    let witness = format!("http://{}", bound.local_addr().expect("addr"));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(bound.run(async {
+        let _ = stopped.await;
+    }));
+
+    wait_for_mirrored(&server, &witness, ENTRIES).await;
+    let more = server
+        .store
+        .cli()
+        .args(["bench", "ledger", "--entries", "300", "--batch", "100"])
+        .output()
+        .expect("bench runs");
+    assert!(more.status.success(), "{more:?}");
+    wait_for_mirrored(&server, &witness, ENTRIES + 300).await;
+
+    let copy = format!("{witness}/mirror/{}", origin_segment(origin));
+    for path in ["tile/0/000", "tile/0/003.p/232", "tile/1/000.p/3"] {
+        let from_copy = server
+            .http
+            .get(format!("{copy}/{path}"))
+            .send()
+            .await
+            .expect("GET");
+        assert_eq!(from_copy.status(), 200, "{path}");
+        let from_copy = from_copy.bytes().await.expect("body");
+        assert_eq!(
+            from_copy.to_vec(),
+            bytes(&server, &format!("/ledger/{path}"), None).await,
+            "{path}"
+        );
+    }
+    let unauthorized = server
+        .http
+        .get(format!("{copy}/tile/entries/000"))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(unauthorized.status(), 401);
+
+    // The log's disk dies: a new store, with the log's keys from their backup, from the copy.
+    let Some(target) = restore_target(&server, backend).await else {
+        return;
+    };
+    let file = target.data_dir.path().join("token");
+    std::fs::write(&file, "copy-reader-secret").expect("token file");
+    let restored = target
+        .cli()
+        .args(["ledger", "restore", "--from-witness", &copy, "--token-file"])
+        .arg(&file)
+        .output()
+        .expect("restore runs");
+    assert!(restored.status.success(), "{restored:?}");
+    let verify = target
+        .cli()
+        .args(["ledger", "verify"])
+        .output()
+        .expect("verify runs");
+    assert!(verify.status.success(), "{verify:?}");
+    assert!(
+        String::from_utf8_lossy(&verify.stdout)
+            .contains(&format!("OK: {} entries verified", ENTRIES + 300)),
+        "{verify:?}"
+    );
+    assert_same_ledger(&server.store, &target).await;
+    let _ = stop.send(());
+    running
+        .await
+        .expect("joins")
+        .expect("the witness stops cleanly");
+}
+
+/// Waits until the witness's `/status` shows `size` entries mirrored, and the log's
+/// checkpoint is of that size.
+async fn wait_for_mirrored(server: &TestServer, witness: &str, size: u64) {
+    for _ in 0..300 {
+        let status: serde_json::Value = server
+            .http
+            .get(format!("{witness}/status"))
+            .send()
+            .await
+            .expect("status")
+            .json()
+            .await
+            .expect("JSON");
+        if status["logs"][0]["mirroredSize"] == json!(size) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the witness did not mirror {size} entries in 30 s");
+}
+
 on_both_databases!(
     tiles_serve_the_stored_tree,
     restore_rebuilds_a_verifying_ledger,
-    a_tampered_copy_is_refused
+    a_tampered_copy_is_refused,
+    a_witness_mirrors_the_log_and_a_lost_log_is_restored_from_it
 );

@@ -58,7 +58,7 @@ start=$(date +%s.%N)
     --mirror-interval-ms 100 --mirror-serve-token-file "$work/serve.token" >"$work/witness.log" 2>&1 &
 witness=$!
 until curl -sf "http://127.0.0.1:$wport/status" 2>/dev/null |
-    python3 -c 'import json, sys; sys.exit(0 if json.load(sys.stdin)["logs"][0]["mirroredSize"] == int(sys.argv[1]) else 1)' "$entries"; do
+    python3 -c 'import json, sys; sys.exit(0 if json.load(sys.stdin)["logs"][0]["mirroredSize"] == int(sys.argv[1]) else 1)' "$entries" 2>/dev/null; do
     sleep 0.2
 done
 end=$(date +%s.%N)

@@ -417,6 +417,43 @@ async fn a_witness_mirrors_the_log_and_a_lost_log_is_restored_from_it(backend: B
         "{verify:?}"
     );
     assert_same_ledger(&server.store, &target).await;
+
+    // The log's database is edited under an entry the witness holds, and the log grows: the
+    // tree (built from the leaves as appended) still extends what the witness verified, so
+    // the witness follows, and its copy keeps the entry as it was signed.
+    let stores = open_stores(&server.store.config()).await.expect("stores");
+    stores
+        .db
+        .execute_unprepared("UPDATE ledger_entries SET actor_org = 'rewritten' WHERE seq = 950")
+        .await
+        .expect("tampered");
+    let more = server
+        .store
+        .cli()
+        .args(["bench", "ledger", "--entries", "100", "--batch", "100"])
+        .output()
+        .expect("bench runs");
+    assert!(more.status.success(), "{more:?}");
+    wait_for_mirrored(&server, &witness, ENTRIES + 400).await;
+    let actor_org_950 = |bundle: Vec<u8>| {
+        let items = ledger::tiles::bundle::decode_bundle(&bundle).expect("bundle");
+        match ledger::tiles::bundle::BundleItem::parse(items[950 - 768]).expect("item") {
+            ledger::tiles::bundle::BundleItem::Entry(entry) => entry.actor_org,
+            other => panic!("entry 950 is {other:?}"),
+        }
+    };
+    let from_log = actor_org_950(bytes(&server, "/ledger/tile/entries/003", Some(&admin)).await);
+    assert_eq!(from_log, "rewritten");
+    let from_copy = server
+        .http
+        .get(format!("{copy}/tile/entries/003"))
+        .bearer_auth("copy-reader-secret")
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(from_copy.status(), 200);
+    let from_copy = actor_org_950(from_copy.bytes().await.expect("body").to_vec());
+    assert_ne!(from_copy, "rewritten");
     let _ = stop.send(());
     running
         .await
@@ -428,21 +465,25 @@ async fn a_witness_mirrors_the_log_and_a_lost_log_is_restored_from_it(backend: B
 /// checkpoint is of that size.
 async fn wait_for_mirrored(server: &TestServer, witness: &str, size: u64) {
     for _ in 0..300 {
-        let status: serde_json::Value = server
-            .http
-            .get(format!("{witness}/status"))
-            .send()
-            .await
-            .expect("status")
-            .json()
-            .await
-            .expect("JSON");
-        if status["logs"][0]["mirroredSize"] == json!(size) {
+        if mirrored_size(server, witness).await == json!(size) {
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("the witness did not mirror {size} entries in 30 s");
+}
+
+async fn mirrored_size(server: &TestServer, witness: &str) -> serde_json::Value {
+    let status: serde_json::Value = server
+        .http
+        .get(format!("{witness}/status"))
+        .send()
+        .await
+        .expect("status")
+        .json()
+        .await
+        .expect("JSON");
+    status["logs"][0]["mirroredSize"].clone()
 }
 
 on_both_databases!(

@@ -28,19 +28,7 @@ const HEAD: &str = "{ ledgerHead { publicKey size } }";
 /// ethics board's tokens.
 async fn seeded(backend: Backend) -> Option<(TestServer, String, String)> {
     let store = TestStore::new(backend).await?;
-    let seed = store
-        .cli()
-        .args([
-            "bench",
-            "ledger",
-            "--entries",
-            &ENTRIES.to_string(),
-            "--batch",
-            "100",
-        ])
-        .output()
-        .expect("bench runs");
-    assert!(seed.status.success(), "{seed:?}");
+    append(&store, ENTRIES);
     let server = TestServer::start_on(store, Default::default()).await;
     server.org("Operator", OrgKind::Sponsor).await;
     server.org("IRB", OrgKind::Ethics).await;
@@ -205,17 +193,7 @@ async fn restore_rebuilds_a_verifying_ledger(backend: Backend) {
             .contains(&format!("restored {ENTRIES} entries ({ENTRIES} payloads")),
         "{restored:?}"
     );
-    let verify = target
-        .cli()
-        .args(["ledger", "verify"])
-        .output()
-        .expect("verify runs");
-    assert!(verify.status.success(), "{verify:?}");
-    assert!(
-        String::from_utf8_lossy(&verify.stdout)
-            .contains(&format!("OK: {ENTRIES} entries verified")),
-        "{verify:?}"
-    );
+    assert_verifies(&target, ENTRIES);
     assert_same_ledger(&server.store, &target).await;
 
     let again = restore(&admin);
@@ -253,6 +231,32 @@ async fn a_tampered_copy_is_refused(backend: Backend) {
             .await
             .expect("rows")
             .is_empty()
+    );
+}
+
+/// Appends `entries` entries to the ledger of `store` (`veritrial bench ledger`).
+fn append(store: &TestStore, entries: u64) {
+    let out = store
+        .cli()
+        .args(["bench", "ledger", "--entries", &entries.to_string()])
+        .args(["--batch", "100"])
+        .output()
+        .expect("bench runs");
+    assert!(out.status.success(), "{out:?}");
+}
+
+/// Runs `veritrial ledger verify` on `store` and checks that it passes with `entries`.
+fn assert_verifies(store: &TestStore, entries: u64) {
+    let verify = store
+        .cli()
+        .args(["ledger", "verify"])
+        .output()
+        .expect("verify runs");
+    assert!(verify.status.success(), "{verify:?}");
+    assert!(
+        String::from_utf8_lossy(&verify.stdout)
+            .contains(&format!("OK: {entries} entries verified")),
+        "{verify:?}"
     );
 }
 
@@ -359,13 +363,7 @@ async fn a_witness_mirrors_the_log_and_a_lost_log_is_restored_from_it(backend: B
     }));
 
     wait_for_mirrored(&server, &witness, ENTRIES).await;
-    let more = server
-        .store
-        .cli()
-        .args(["bench", "ledger", "--entries", "300", "--batch", "100"])
-        .output()
-        .expect("bench runs");
-    assert!(more.status.success(), "{more:?}");
+    append(&server.store, 300);
     wait_for_mirrored(&server, &witness, ENTRIES + 300).await;
 
     let copy = format!("{witness}/mirror/{}", origin_segment(origin));
@@ -405,17 +403,7 @@ async fn a_witness_mirrors_the_log_and_a_lost_log_is_restored_from_it(backend: B
         .output()
         .expect("restore runs");
     assert!(restored.status.success(), "{restored:?}");
-    let verify = target
-        .cli()
-        .args(["ledger", "verify"])
-        .output()
-        .expect("verify runs");
-    assert!(verify.status.success(), "{verify:?}");
-    assert!(
-        String::from_utf8_lossy(&verify.stdout)
-            .contains(&format!("OK: {} entries verified", ENTRIES + 300)),
-        "{verify:?}"
-    );
+    assert_verifies(&target, ENTRIES + 300);
     assert_same_ledger(&server.store, &target).await;
 
     // The log's database is edited under an entry the witness holds, and the log grows: the
@@ -427,13 +415,7 @@ async fn a_witness_mirrors_the_log_and_a_lost_log_is_restored_from_it(backend: B
         .execute_unprepared("UPDATE ledger_entries SET actor_org = 'rewritten' WHERE seq = 950")
         .await
         .expect("tampered");
-    let more = server
-        .store
-        .cli()
-        .args(["bench", "ledger", "--entries", "100", "--batch", "100"])
-        .output()
-        .expect("bench runs");
-    assert!(more.status.success(), "{more:?}");
+    append(&server.store, 100);
     wait_for_mirrored(&server, &witness, ENTRIES + 400).await;
     let actor_org_950 = |bundle: Vec<u8>| {
         let items = ledger::tiles::bundle::decode_bundle(&bundle).expect("bundle");

@@ -13,10 +13,12 @@ use std::time::Duration;
 
 use serde_json::json;
 use veritrial::domain::{OrgKind, Role};
+use veritrial::entities::mirror_entry;
 use veritrial::entities::{checkpoint, ledger_entry, ledger_payload, merkle_node};
 use veritrial::server::open_stores;
-use veritrial::witness::mirror::MirrorConfig;
+use veritrial::witness::mirror::{MirrorConfig, MirrorSource, Round, catch_up};
 use veritrial::witness::mirror_http::origin_segment;
+use veritrial::witness::store::WitnessStore;
 use veritrial::witness::{BoundWitness, WitnessConfig};
 
 /// Entries seeded: two full bundles and a partial one of 188.
@@ -365,6 +367,7 @@ async fn a_witness_mirrors_the_log_and_a_lost_log_is_restored_from_it(backend: B
     wait_for_mirrored(&server, &witness, ENTRIES).await;
     append(&server.store, 300);
     wait_for_mirrored(&server, &witness, ENTRIES + 300).await;
+    leaves_only_without_a_token(&server, backend, &key).await;
 
     let copy = format!("{witness}/mirror/{}", origin_segment(origin));
     for path in ["tile/0/000", "tile/0/003.p/232", "tile/1/000.p/3"] {
@@ -441,6 +444,40 @@ async fn a_witness_mirrors_the_log_and_a_lost_log_is_restored_from_it(backend: B
         .await
         .expect("joins")
         .expect("the witness stops cleanly");
+}
+
+/// A witness without a token of the log holds every leaf hash (from the public hash tiles),
+/// checked against the signed root, and no entry or payload.
+async fn leaves_only_without_a_token(server: &TestServer, backend: Backend, key: &str) {
+    let pg = match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(common::PgDatabase::create().await.expect("PostgreSQL")),
+    };
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let store = WitnessStore::open(dir.path(), pg.as_ref().map(|pg| pg.url.as_str()))
+        .await
+        .expect("witness store");
+    let source = MirrorSource {
+        origin: veritrial::services::ledger::DEFAULT_ORIGIN.to_string(),
+        verifier: Verifier::from_key_string(key).expect("key"),
+        prefix: server.url("/ledger"),
+        token_file: None,
+    };
+    let round = catch_up(store.db(), &source).await.expect("a round");
+    assert_eq!(round, Round::Grew(0, ENTRIES + 300));
+    let rows = mirror_entry::Entity::find()
+        .all(store.db())
+        .await
+        .expect("rows");
+    assert_eq!(rows.len() as u64, ENTRIES + 300);
+    assert!(
+        rows.iter()
+            .all(|row| row.item.starts_with(b"VTLR") && row.payload_state == 0)
+    );
+    assert_eq!(
+        catch_up(store.db(), &source).await.expect("a round"),
+        Round::UpToDate(ENTRIES + 300)
+    );
 }
 
 /// Waits until the witness's `/status` shows `size` entries mirrored, and the log's

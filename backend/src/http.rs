@@ -83,11 +83,12 @@ pub fn router(state: AppState, schema: VeritrialSchema, limits: HttpLimits) -> R
         .merge(api)
         .merge(files)
         .with_state(Shared {
-            state,
+            state: state.clone(),
             schema,
             limits,
             health,
         })
+        .merge(crate::ledger_http::router(state))
         .layer(axum::middleware::from_fn(graphql_body::shape_rejections));
     security_headers::apply(router).layer(TraceLayer::new_for_http())
 }

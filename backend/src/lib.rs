@@ -19,6 +19,7 @@ pub mod health;
 pub mod http;
 pub mod import;
 pub mod keys_dir;
+pub mod ledger_http;
 pub mod security_headers;
 pub mod server;
 pub mod services;

@@ -11,6 +11,8 @@
 //!   with redacted lines that keep the chain and the tree verifiable), its writer and its
 //!   streaming verifier;
 //! * [`receipt`]: self-contained inclusion receipts (e.g. for a consent);
+//! * [`tiles`]: the log served as C2SP `tlog-tiles` (hash tiles, entry bundles) and the
+//!   checker with which a mirror rebuilds and verifies it;
 //! * [`witness`]: C2SP `cosignature/v1` cosignatures and the `tlog-witness` add-checkpoint
 //!   protocol (request format and the witness's decision).
 //!
@@ -100,6 +102,7 @@ pub mod hash;
 pub mod merkle;
 pub mod payload;
 pub mod receipt;
+pub mod tiles;
 pub mod witness;
 
 pub use checkpoint::{Checkpoint, CheckpointError, Signer, TreeHead, Verifier};

@@ -44,6 +44,27 @@ pub enum LedgerCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Rebuild the ledger of an EMPTY store (entries, payloads, tree, head, checkpoint) from a
+    /// copy served as tlog-tiles: a witness's mirror or a log. Everything is verified first.
+    Restore(RestoreArgs),
+}
+
+/// `veritrial ledger restore`.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// The copy's tlog-tiles prefix: `URL/checkpoint` and `URL/tile/...` must answer (a
+    /// log serves it at `https://HOST/ledger`).
+    #[arg(long, value_name = "URL")]
+    from_witness: String,
+    /// A file holding the bearer token that may read every entry and payload in full.
+    #[arg(long, env = "VERITRIAL_RESTORE_TOKEN_FILE", value_name = "FILE")]
+    token_file: PathBuf,
+    /// The log's verifier key (repeatable); by default the ledger keys, current and retired,
+    /// in the key directory.
+    #[arg(long = "public-key", value_name = "KEY")]
+    public_keys: Vec<String>,
 }
 
 /// `veritrial verify`: check an export or a consent receipt with no database.
@@ -107,7 +128,36 @@ impl LedgerCommand {
                 println!("\npublic key: {}", head.public_key);
                 Ok(())
             }
+            LedgerCommand::Restore(args) => args.run(default_dir).await,
         }
+    }
+}
+
+impl RestoreArgs {
+    async fn run(self, default_dir: &str) -> anyhow::Result<()> {
+        let stores = open_stores(&self.store.config(default_dir)).await?;
+        let token = std::fs::read_to_string(&self.token_file)
+            .with_context(|| format!("cannot read {}", self.token_file.display()))?;
+        let source = service::TileClient::new(&self.from_witness, Some(token.trim().to_string()))?;
+        let keys = if self.public_keys.is_empty() {
+            stores.ledger.own_verifier_keys()?
+        } else {
+            self.public_keys
+        };
+        let restored = service::restore(&stores.db, &source, stores.ledger.origin(), &keys).await?;
+        let cp = &restored.checkpoint;
+        println!(
+            "restored {} entries ({} payloads, {} erased) up to the checkpoint of {:?} \
+             (size {}, root {}), signed by {}",
+            cp.size,
+            restored.payloads,
+            restored.erased,
+            cp.origin,
+            cp.size,
+            cp.root.to_hex(),
+            restored.verifier_key
+        );
+        Ok(())
     }
 }
 

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::server::shutdown_signal;
+use crate::witness::mirror::MirrorConfig;
 use crate::witness::{BoundWitness, WitnessConfig, WitnessedLog, identity};
 
 /// Where the witness keeps its data when `--data-dir` is not given.
@@ -36,6 +37,22 @@ pub struct WitnessArgs {
     /// Print the witness's verifier key (give it to the logs) and exit.
     #[arg(long)]
     show_key: bool,
+    /// `ORIGIN=FILE` (repeatable): a file holding a token of that log that may read entries
+    /// and payloads, so the mirror keeps them (without one it keeps the leaf hashes only).
+    #[arg(long = "mirror-token", value_name = "ORIGIN=FILE", value_parser = origin_and_file)]
+    mirror_tokens: Vec<(String, PathBuf)>,
+    /// Milliseconds between two mirror rounds.
+    #[arg(
+        long,
+        env = "VERITRIAL_MIRROR_INTERVAL_MS",
+        default_value_t = 1_000,
+        value_name = "MS"
+    )]
+    mirror_interval_ms: u64,
+    /// A file holding the bearer token that may read this witness's copy of entries and
+    /// payloads (`/mirror/…/tile/entries/…`); without it they are not served.
+    #[arg(long, env = "VERITRIAL_MIRROR_SERVE_TOKEN_FILE", value_name = "FILE")]
+    mirror_serve_token_file: Option<PathBuf>,
 }
 
 impl WitnessArgs {
@@ -58,7 +75,12 @@ impl WitnessArgs {
             !config.logs.is_empty(),
             "no log to witness: give at least one --log ORIGIN=VERIFIER_KEY[=URL]"
         );
-        let bound = BoundWitness::bind(&config).await?;
+        let mirror = MirrorConfig {
+            tokens: self.mirror_tokens,
+            interval: std::time::Duration::from_millis(self.mirror_interval_ms.max(1)),
+            serve_token_file: self.mirror_serve_token_file,
+        };
+        let bound = BoundWitness::bind(&config).await?.mirroring(mirror);
         let addr = bound.local_addr()?;
         tracing::info!(%addr, "witness listening");
         println!(
@@ -66,5 +88,15 @@ impl WitnessArgs {
             bound.node().cosigner.verifier_key()
         );
         bound.run(shutdown_signal()).await
+    }
+}
+
+/// Parses `ORIGIN=FILE`.
+fn origin_and_file(s: &str) -> Result<(String, PathBuf), String> {
+    match s.rsplit_once('=') {
+        Some((origin, file)) if !origin.is_empty() && !file.is_empty() => {
+            Ok((origin.to_owned(), PathBuf::from(file)))
+        }
+        _ => Err(format!("expected ORIGIN=FILE, got {s:?}")),
     }
 }

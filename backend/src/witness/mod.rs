@@ -16,6 +16,9 @@
 pub mod alarm;
 pub mod config;
 pub mod identity;
+pub mod mirror;
+pub mod mirror_http;
+pub mod mirror_store;
 pub mod server;
 pub mod store;
 pub mod submit;
@@ -74,6 +77,7 @@ impl WitnessNode {
 pub struct BoundWitness {
     listener: TcpListener,
     node: Arc<WitnessNode>,
+    mirror: mirror::MirrorConfig,
 }
 
 impl BoundWitness {
@@ -83,7 +87,11 @@ impl BoundWitness {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
-        Ok(Self { listener, node })
+        Ok(Self {
+            listener,
+            node,
+            mirror: mirror::MirrorConfig::default(),
+        })
     }
 
     /// The address actually bound.
@@ -96,15 +104,26 @@ impl BoundWitness {
         &self.node
     }
 
-    /// Serves until `shutdown` completes.
+    /// How it mirrors the logs it follows (by default: every log with a URL, every second,
+    /// without tokens, its copy's bundles not served).
+    pub fn mirroring(mut self, config: mirror::MirrorConfig) -> Self {
+        self.mirror = config;
+        self
+    }
+
+    /// Serves (and mirrors) until `shutdown` completes.
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        axum::serve(self.listener, server::router(self.node))
+        let follower = mirror::start(&self.node, &self.mirror)?;
+        let copy = mirror_http::router(mirror_http::MirrorServing::new(&self.node, &self.mirror)?);
+        let served = axum::serve(self.listener, server::router(self.node).merge(copy))
             .with_graceful_shutdown(shutdown)
             .await
-            .context("the witness HTTP server failed")
+            .context("the witness HTTP server failed");
+        follower.abort();
+        served
     }
 }
 

@@ -72,6 +72,7 @@ async fn status(State(node): State<Arc<WitnessNode>>) -> Response {
 /// `{ name, verifierKey, alarm, logs: [...], evidenceCount, evidence: [...] }`.
 async fn status_json(node: &WitnessNode) -> anyhow::Result<Value> {
     let stored = node.store.logs().await?;
+    let mirrored = super::mirror_store::sizes(node.store.db()).await?;
     let logs: Vec<Value> = node
         .logs
         .iter()
@@ -85,6 +86,7 @@ async fn status_json(node: &WitnessNode) -> anyhow::Result<Value> {
                 "rootHash": row.map(|r| r.root_hash.clone()),
                 "cosignedAt": row.map(|r| r.cosigned_at),
                 "checkpoint": row.map(|r| r.note.clone()),
+                "mirroredSize": mirrored.iter().find(|(o, _)| *o == log.origin).map(|(_, size)| size),
             })
         })
         .collect();

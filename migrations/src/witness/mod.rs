@@ -6,6 +6,7 @@
 use sea_orm_migration::prelude::*;
 
 mod m20261125_900001_witness_state;
+mod m20261125_950001_mirror;
 
 /// The ordered list of the witness node's migrations.
 pub struct WitnessMigrator;
@@ -13,7 +14,10 @@ pub struct WitnessMigrator;
 #[async_trait::async_trait]
 impl MigratorTrait for WitnessMigrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261125_900001_witness_state::Migration)]
+        vec![
+            Box::new(m20261125_900001_witness_state::Migration),
+            Box::new(m20261125_950001_mirror::Migration),
+        ]
     }
 
     fn migration_table_name() -> DynIden {

@@ -262,7 +262,7 @@ fn restore_tree(head: &ledger_head::Model) -> AppResult<CompactRange> {
     })
 }
 
-fn entry_row(entry: &Entry, leaf: Hash) -> AppResult<ledger_entry::ActiveModel> {
+pub(super) fn entry_row(entry: &Entry, leaf: Hash) -> AppResult<ledger_entry::ActiveModel> {
     Ok(ledger_entry::ActiveModel {
         seq: Set(to_i64(entry.seq)),
         kind: Set(entry.kind.as_str().to_string()),
@@ -277,7 +277,7 @@ fn entry_row(entry: &Entry, leaf: Hash) -> AppResult<ledger_entry::ActiveModel> 
     })
 }
 
-async fn insert_chunked<A>(txn: &impl ConnectionTrait, rows: Vec<A>) -> AppResult<()>
+pub(super) async fn insert_chunked<A>(txn: &impl ConnectionTrait, rows: Vec<A>) -> AppResult<()>
 where
     A: sea_orm::ActiveModelTrait + Send,
 {

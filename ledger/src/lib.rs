@@ -10,7 +10,9 @@
 //! * [`export`]: the offline JSON Lines export (full or, for a reader shown only some entries,
 //!   with redacted lines that keep the chain and the tree verifiable), its writer and its
 //!   streaming verifier;
-//! * [`receipt`]: self-contained inclusion receipts (e.g. for a consent).
+//! * [`receipt`]: self-contained inclusion receipts (e.g. for a consent);
+//! * [`history`]: whether a ledger extends a saved checkpoint, where two copies part, and
+//!   split views (two checkpoints of one size with different roots).
 //!
 //! # Hashes
 //!
@@ -95,6 +97,7 @@ pub mod checkpoint;
 pub mod entry;
 pub mod export;
 pub mod hash;
+pub mod history;
 pub mod merkle;
 pub mod payload;
 pub mod receipt;

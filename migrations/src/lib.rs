@@ -11,6 +11,7 @@ mod m20261125_000002_cohort_privacy;
 mod m20261125_000003_one_enrollment;
 mod m20261125_100001_checkpoint_verifier_key;
 mod m20261125_300001_index_outbox;
+mod m20261125_420001_checkpoint_cosignatures;
 
 /// The ordered list of Veritrial's migrations.
 pub struct Migrator;
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_one_enrollment::Migration),
             Box::new(m20261125_100001_checkpoint_verifier_key::Migration),
             Box::new(m20261125_300001_index_outbox::Migration),
+            Box::new(m20261125_420001_checkpoint_cosignatures::Migration),
         ]
     }
 }

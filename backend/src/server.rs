@@ -18,7 +18,7 @@ use crate::http::{HttpLimits, router};
 use crate::keys_dir::{KeysDir, SecretFormat};
 use crate::services::attachments::{AttachmentStore, AttachmentsConfig};
 use crate::services::indexer::{DEFAULT_FRESHNESS_TIMEOUT, IndexerSettings};
-use crate::services::ledger::{LedgerKeys, LedgerWriter};
+use crate::services::ledger::{Cosigning, LedgerKeys, LedgerWriter, WitnessSettings};
 use crate::services::matching::Matching;
 use crate::services::privacy::PrivacyPolicy;
 use crate::state::AppState;
@@ -81,6 +81,8 @@ pub struct ServeConfig {
     /// How long a query waits for the search index to catch up with the database before
     /// answering `INDEX_BEHIND`.
     pub index_freshness_timeout: Duration,
+    /// The witnesses asked to cosign checkpoints (none by default).
+    pub witnesses: WitnessSettings,
 }
 
 /// The privacy mechanism's settings for cohort counts (README, docs/privacy.md).
@@ -117,6 +119,7 @@ impl ServeConfig {
             sign_in: SignInPolicy::default(),
             privacy: PrivacySettings::default(),
             index_freshness_timeout: DEFAULT_FRESHNESS_TIMEOUT,
+            witnesses: WitnessSettings::default(),
         }
     }
 }
@@ -193,7 +196,14 @@ pub async fn load_state(config: &ServeConfig) -> anyhow::Result<AppState> {
         matching.suppression(),
         &noise_key,
     )?;
+    let cosigning = Cosigning::start(
+        stores.db.clone(),
+        stores.ledger.clone(),
+        &config.witnesses,
+        stores.writer.checkpoint_watch(),
+    );
     Ok(AppState {
+        cosigning,
         db: stores.db,
         tokens,
         ledger: stores.ledger,

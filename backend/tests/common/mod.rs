@@ -289,6 +289,7 @@ impl TestServer {
             privacy: PrivacySettings::default(),
             sign_in,
             index_freshness_timeout: Duration::from_secs(2),
+            witnesses: Default::default(),
         };
         Self::run_in_process(store, config).await
     }
@@ -317,6 +318,7 @@ impl TestServer {
             privacy: PrivacySettings::default(),
             sign_in: test_sign_in_policy(),
             index_freshness_timeout: Duration::from_secs(2),
+            witnesses: Default::default(),
         };
         Self::run_in_process(store, config).await
     }

@@ -2,6 +2,8 @@
 //! serialised across processes; serves checkpoints, proofs and exports; verifies what is stored.
 
 mod append;
+mod cosign;
+mod cosign_store;
 mod export;
 mod gate;
 mod proofs;
@@ -12,6 +14,10 @@ mod visibility;
 mod writer;
 
 pub use append::{Actor, Appended, NewEntry, to_i64 as seq_i64};
+pub use cosign::{Cosigning, WitnessSettings, WitnessSpec, WitnessStatus};
+pub use cosign_store::{
+    CosignedHead, Cosigner, checkpoint_for_entry, head_with_cosignatures, latest_cosigned,
+};
 pub use export::write_export;
 pub use gate::VerificationGate;
 pub use proofs::{consistency_proof, inclusion_proof};

@@ -12,7 +12,9 @@
 //!   streaming verifier;
 //! * [`receipt`]: self-contained inclusion receipts (e.g. for a consent);
 //! * [`history`]: whether a ledger extends a saved checkpoint, where two copies part, and
-//!   split views (two checkpoints of one size with different roots).
+//!   split views (two checkpoints of one size with different roots);
+//! * [`witness`]: C2SP `cosignature/v1` cosignatures and the `tlog-witness` add-checkpoint
+//!   protocol (request format and the witness's decision).
 //!
 //! # Hashes
 //!
@@ -101,8 +103,9 @@ pub mod history;
 pub mod merkle;
 pub mod payload;
 pub mod receipt;
+pub mod witness;
 
-pub use checkpoint::{Checkpoint, CheckpointError, Signer, Verifier};
+pub use checkpoint::{Checkpoint, CheckpointError, Signer, TreeHead, Verifier};
 pub use entry::{Entry, EntryKind};
 pub use export::{
     ChainVerifier, ExportError, ExportHeader, ExportWriter, Problem, Report, verify_export,

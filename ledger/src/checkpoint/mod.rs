@@ -18,12 +18,13 @@
 
 mod body;
 mod error;
-mod key;
-mod note;
+pub(crate) mod key;
+pub(crate) mod note;
 mod signer;
 mod verifier;
 
-pub use body::Checkpoint;
+pub(crate) use body::parse_canonical;
+pub use body::{Checkpoint, TreeHead};
 pub use error::CheckpointError;
 pub use signer::Signer;
 pub use verifier::Verifier;

@@ -60,27 +60,32 @@ pub(crate) fn parse(note: &str) -> Result<ParsedNote<'_>, CheckpointError> {
         if signatures.len() == MAX_SIGNATURES {
             return Err(bad("too many signatures"));
         }
-        let rest = line
-            .strip_prefix(SIG_PREFIX)
-            .ok_or_else(|| bad("signature line does not start with an em dash"))?;
-        let (name, b64) = rest
-            .split_once(' ')
-            .ok_or_else(|| bad("signature line has no signature"))?;
-        if name.is_empty() || b64.contains(' ') {
-            return Err(bad("signature line is not `— <name> <signature>`"));
-        }
-        let blob = STANDARD
-            .decode(b64)
-            .map_err(|_| bad("signature is not valid base64"))?;
-        if blob.len() < 5 {
-            return Err(bad("signature is too short"));
-        }
-        let key_id = [blob[0], blob[1], blob[2], blob[3]];
-        signatures.push(NoteSignature {
-            name,
-            key_id,
-            signature: blob[4..].to_vec(),
-        });
+        signatures.push(parse_signature_line(line)?);
     }
     Ok(ParsedNote { text, signatures })
+}
+
+/// Parses one signature line without its newline: `— <name> <base64(key id || signature)>`.
+pub(crate) fn parse_signature_line(line: &str) -> Result<NoteSignature<'_>, CheckpointError> {
+    let bad = |msg: &str| CheckpointError::MalformedNote(msg.to_owned());
+    let rest = line
+        .strip_prefix(SIG_PREFIX)
+        .ok_or_else(|| bad("signature line does not start with an em dash"))?;
+    let (name, b64) = rest
+        .split_once(' ')
+        .ok_or_else(|| bad("signature line has no signature"))?;
+    if name.is_empty() || b64.contains(' ') || line.chars().any(char::is_control) {
+        return Err(bad("signature line is not `— <name> <signature>`"));
+    }
+    let blob = STANDARD
+        .decode(b64)
+        .map_err(|_| bad("signature is not valid base64"))?;
+    if blob.len() < 5 {
+        return Err(bad("signature is too short"));
+    }
+    Ok(NoteSignature {
+        name,
+        key_id: [blob[0], blob[1], blob[2], blob[3]],
+        signature: blob[4..].to_vec(),
+    })
 }

@@ -5,7 +5,7 @@ use ring::signature::{Ed25519KeyPair, KeyPair};
 
 use super::body::Checkpoint;
 use super::error::CheckpointError;
-use super::key::{check_name, format_verifier_key, key_id};
+use super::key::{ALG_ED25519, check_name, format_verifier_key, key_id};
 use super::note::{self, signature_line};
 
 /// Signs checkpoints as a C2SP signed note under a key name.
@@ -39,7 +39,7 @@ impl Signer {
         check_name(name)?;
         let key_pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(pkcs8)
             .map_err(|e| CheckpointError::InvalidPrivateKey(e.to_string()))?;
-        let key_id = key_id(name, key_pair.public_key().as_ref());
+        let key_id = key_id(name, ALG_ED25519, key_pair.public_key().as_ref());
         Ok(Signer {
             name: name.to_owned(),
             key_pair,
@@ -59,7 +59,7 @@ impl Signer {
 
     /// The signed-note verifier key: `<name>+<hex key id>+<base64(0x01 || public key)>`.
     pub fn verifier_key(&self) -> String {
-        format_verifier_key(&self.name, self.public_key())
+        format_verifier_key(&self.name, ALG_ED25519, self.public_key())
     }
 
     /// Signs `checkpoint` and returns the complete signed note text.

@@ -4,7 +4,7 @@ use ring::signature::{ED25519, UnparsedPublicKey};
 
 use super::body::Checkpoint;
 use super::error::CheckpointError;
-use super::key::{format_verifier_key, parse_verifier_key};
+use super::key::{ALG_ED25519, format_verifier_key, parse_verifier_key};
 use super::note;
 
 /// Verifies checkpoints signed by one Ed25519 key.
@@ -18,7 +18,7 @@ pub struct Verifier {
 impl Verifier {
     /// Parses a signed-note verifier key `<name>+<hex key id>+<base64(0x01 || key)>`.
     pub fn from_key_string(key: &str) -> Result<Self, CheckpointError> {
-        let (name, key_id, public_key) = parse_verifier_key(key)?;
+        let (name, key_id, public_key) = parse_verifier_key(key, ALG_ED25519)?;
         Ok(Verifier {
             name,
             key_id,
@@ -33,12 +33,20 @@ impl Verifier {
 
     /// The canonical verifier key string.
     pub fn key_string(&self) -> String {
-        format_verifier_key(&self.name, &self.public_key)
+        format_verifier_key(&self.name, ALG_ED25519, &self.public_key)
     }
 
     /// Parses a signed note strictly, checks this key's signature over its text, and parses
     /// the text as a checkpoint. Signatures by other keys are ignored, as signed-note allows.
     pub fn open(&self, note_text: &str) -> Result<Checkpoint, CheckpointError> {
+        Checkpoint::parse_body(self.verify_note(note_text)?)
+    }
+
+    /// Parses a signed note strictly and checks this key's signature over its text, which it
+    /// returns (any text: a checkpoint of another log, say). Signatures by other keys,
+    /// cosignatures among them, are ignored; a line with this key's name and id whose
+    /// signature fails is an error, as signed-note recommends.
+    pub fn verify_note<'a>(&self, note_text: &'a str) -> Result<&'a str, CheckpointError> {
         let parsed = note::parse(note_text)?;
         let mut signed = false;
         for sig in &parsed.signatures {
@@ -53,7 +61,7 @@ impl Verifier {
         if !signed {
             return Err(CheckpointError::UnknownKey(self.name.clone()));
         }
-        Checkpoint::parse_body(parsed.text)
+        Ok(parsed.text)
     }
 }
 

@@ -52,9 +52,16 @@ impl Witness {
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
-        let key = veritrial::witness::identity::load_cosigner(dir.path(), None)
-            .expect("witness key")
-            .verifier_key();
+        let shown = Command::new(env!("CARGO_BIN_EXE_veritrial"))
+            .args(["witness", "--show-key", "--data-dir"])
+            .arg(dir.path())
+            .output()
+            .expect("veritrial witness --show-key runs");
+        assert!(shown.status.success(), "{}", text(&shown));
+        let key = String::from_utf8(shown.stdout)
+            .expect("UTF-8")
+            .trim()
+            .to_string();
         let mut witness = Self {
             dir,
             port,

@@ -242,7 +242,10 @@ async fn cosigning_caught_up(
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    anyhow::bail!("the witnesses did not cosign the final checkpoint within 60 s: {:?}", cosigning.statuses())
+    anyhow::bail!(
+        "the witnesses did not cosign the final checkpoint within 60 s: {:?}",
+        cosigning.statuses()
+    )
 }
 
 /// Latency percentiles of repeated runs, in milliseconds.

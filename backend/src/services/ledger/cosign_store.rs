@@ -1,7 +1,6 @@
 //! Stored cosignatures: writing what witnesses return, and reading checkpoints with their
 //! cosignature lines attached (for `ledgerHead`, consent receipts and exports).
 
-use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
 };
@@ -54,15 +53,10 @@ pub async fn store_cosignature(db: &impl ConnectionTrait, new: NewCosignature) -
         timestamp_secs: Set(new.cosigner.timestamp_secs),
         signature_line: Set(new.line),
     })
-    .on_conflict(
-        OnConflict::columns([
-            checkpoint_cosignature::Column::CheckpointSize,
-            checkpoint_cosignature::Column::WitnessKey,
-        ])
-        .do_nothing()
-        .to_owned(),
-    )
-    .do_nothing()
+    .on_conflict_do_nothing_on([
+        checkpoint_cosignature::Column::CheckpointSize,
+        checkpoint_cosignature::Column::WitnessKey,
+    ])
     .exec(db)
     .await?;
     Ok(())

@@ -47,7 +47,8 @@ impl Saved {
                 .with_context(|| format!("{} is not a receipt", path.display()))?;
             return Ok(saved(receipt.checkpoint, Some(receipt.public_key), None));
         }
-        Ok(saved(text, None, None))
+        // A note saved by hand may have lost or gained newlines at its end.
+        Ok(saved(format!("{}\n", text.trim_end()), None, None))
     }
 
     /// Opens the note with the log key `key` (or the key beside it).

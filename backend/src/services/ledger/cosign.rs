@@ -2,8 +2,9 @@
 //! `tlog-witness` `POST /add-checkpoint`), off the append path.
 //!
 //! Each configured witness gets one background task per `serve` process. The task wakes
-//! after every committed batch (the ledger writer's checkpoint watch) and at least every
-//! [`POLL`] (to see checkpoints other processes signed, and to retry), reads the latest
+//! after every committed batch (the ledger writer's checkpoint watch; at most once per
+//! [`MIN_INTERVAL`]) and at least every [`POLL`] (to see checkpoints other processes
+//! signed, and to retry), reads the latest
 //! checkpoint and, unless that witness's cosignature of it is already stored, sends it with
 //! a consistency proof from the size the witness last cosigned. Appends never wait for it:
 //! a witness that is down only delays its own cosignature, which arrives once it is back.
@@ -43,6 +44,10 @@ use crate::error::AppError;
 
 /// How often an idle task looks for checkpoints signed by other processes.
 pub const POLL: Duration = Duration::from_secs(1);
+
+/// The shortest time between two rounds of one witness's task: while appends stream in,
+/// each witness is asked for the latest checkpoint at most this often.
+const MIN_INTERVAL: Duration = Duration::from_millis(200);
 
 /// How long one request to a witness may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
@@ -195,6 +200,7 @@ impl WitnessTask {
     async fn run(mut self, mut wake: watch::Receiver<()>) {
         let mut failures: u32 = 0;
         loop {
+            let started = tokio::time::Instant::now();
             let delay = match self.round().await {
                 Ok(()) => {
                     failures = 0;
@@ -222,10 +228,13 @@ impl WitnessTask {
                 }
             };
             let woken = if failures == 0 {
-                tokio::select! {
+                let woken = tokio::select! {
                     changed = wake.changed() => changed.is_ok(),
                     () = tokio::time::sleep(delay) => true,
-                }
+                };
+                // Under a stream of appends, ask for the latest checkpoint at most this often.
+                tokio::time::sleep_until(started + MIN_INTERVAL).await;
+                woken
             } else {
                 tokio::time::sleep(delay).await;
                 wake.has_changed().is_ok()

@@ -12,6 +12,9 @@ mod m20261125_000003_one_enrollment;
 mod m20261125_100001_checkpoint_verifier_key;
 mod m20261125_300001_index_outbox;
 mod m20261125_420001_checkpoint_cosignatures;
+pub mod witness;
+
+pub use witness::WitnessMigrator;
 
 /// The ordered list of Veritrial's migrations.
 pub struct Migrator;

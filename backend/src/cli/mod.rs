@@ -14,6 +14,7 @@ mod bench_privacy;
 mod import;
 mod keys;
 mod ledger;
+mod witness;
 mod witnessed;
 
 use crate::auth::limiter::Rate;
@@ -69,6 +70,9 @@ enum Command {
     /// Measure the service on this machine (see docs/benchmarks.md).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Run a witness node: cosign other logs' checkpoints (C2SP tlog-witness) and keep
+    /// evidence when a log contradicts itself (README "Witnesses").
+    Witness(witness::WitnessArgs),
     /// Print the GraphQL schema (SDL), the API contract.
     Schema,
 }
@@ -560,6 +564,7 @@ impl Cli {
             Command::Keys(command) => command.run(DATA_DIR).await,
             Command::Verify(args) => args.run(),
             Command::Bench(command) => command.run(DATA_DIR).await,
+            Command::Witness(args) => args.run().await,
             Command::Schema => {
                 print!("{}", crate::graphql::sdl());
                 Ok(())

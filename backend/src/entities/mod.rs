@@ -24,3 +24,5 @@ pub mod submission;
 pub mod submission_version;
 pub mod trial;
 pub mod user;
+pub mod witness_evidence;
+pub mod witness_log;

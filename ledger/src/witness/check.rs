@@ -4,7 +4,7 @@ use super::request::AddCheckpointRequest;
 use crate::checkpoint::note;
 use crate::checkpoint::{CheckpointError, TreeHead, Verifier};
 use crate::hash::Hash;
-use crate::merkle::{empty_root, verify_consistency};
+use crate::merkle::{ProofError, empty_root, verify_consistency};
 
 /// The latest checkpoint a witness cosigned for a log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,11 +35,12 @@ pub enum Rejection {
         known_size: u64,
     },
     /// 422: the request is invalid but proves nothing against the log (an empty tree with
-    /// another root, a proof from the empty tree).
+    /// another root, a proof from the empty tree, a proof of the wrong length).
     #[error("unprocessable: {0}")]
     Unprocessable(String),
     /// 422 and evidence: the log signed a checkpoint that contradicts the one the witness
-    /// cosigned (same size and another root, or no valid consistency proof from it).
+    /// cosigned (same size and another root, or a consistency proof of the right shape that
+    /// does not lead from the cosigned root to the new one).
     #[error("inconsistent with the cosigned checkpoint: {0}")]
     Inconsistent(String),
 }
@@ -120,8 +121,14 @@ pub fn check_add_checkpoint(
         }
         return Ok(head);
     }
-    verify_consistency(old, head.size, proof, &latest.root, &head.root).map_err(|e| {
-        Rejection::Inconsistent(format!("no valid consistency proof from size {old}: {e}"))
-    })?;
-    Ok(head)
+    match verify_consistency(old, head.size, proof, &latest.root, &head.root) {
+        Ok(()) => Ok(head),
+        // Hashes that do not lead from the cosigned root to the signed one: the log cannot
+        // prove that its new checkpoint extends the one cosigned.
+        Err(e @ ProofError::RootMismatch { .. }) => Err(Rejection::Inconsistent(format!(
+            "no valid consistency proof from size {old}: {e}"
+        ))),
+        // A proof of the wrong shape proves nothing either way.
+        Err(e) => Err(Rejection::Unprocessable(e.to_string())),
+    }
 }

@@ -339,9 +339,9 @@ fn rejections_carry_the_spec_status_codes() {
     let r = check_add_checkpoint(&req(5, 5, at(6), vec![]), &v, head(5)).unwrap_err();
     assert!(matches!(r, Rejection::Inconsistent(_)));
     assert_eq!(r.status(), 422);
-    // A missing proof between different sizes.
+    // A missing proof between different sizes is malformed, not evidence.
     let r = check_add_checkpoint(&req(5, 8, at(8), vec![]), &v, head(5)).unwrap_err();
-    assert!(matches!(r, Rejection::Inconsistent(_)));
+    assert!(matches!(r, Rejection::Unprocessable(_)));
     // 400: not a note at all.
     let mut garbage = req(0, 5, at(5), vec![]);
     garbage.checkpoint = "hello\n".into();

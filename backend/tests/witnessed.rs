@@ -82,6 +82,18 @@ impl Witness {
         self.key.split('+').next().expect("a key name")
     }
 
+    /// The witness's `GET /status`.
+    async fn status(&self) -> Value {
+        common::http_client()
+            .get(format!("http://127.0.0.1:{}/status", self.port))
+            .send()
+            .await
+            .expect("status answered")
+            .json()
+            .await
+            .expect("status JSON")
+    }
+
     /// Starts the process (again) and waits until it accepts connections.
     async fn resume(&mut self) {
         let child = Command::new(env!("CARGO_BIN_EXE_veritrial"))
@@ -525,6 +537,26 @@ async fn a_rewritten_ledger_is_refused_and_detected(backend: Backend) {
             "the witnesses did not refuse: {head}"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // Each kept its cosigned checkpoint and the contradicting one as evidence, and raised
+    // its alarm.
+    for witness in [&w1, &w2] {
+        let status = witness.status().await;
+        assert_eq!(status["alarm"], json!(true), "{status}");
+        assert_eq!(status["logs"][0]["size"], json!(12), "{status}");
+        let evidence = &status["evidence"][0];
+        assert_eq!(evidence["cosignedSize"], json!(12), "{status}");
+        let body = original["checkpoint"]
+            .as_str()
+            .and_then(|note| note.split("\n\n").next())
+            .expect("the original checkpoint's text");
+        assert!(
+            evidence["cosignedCheckpoint"]
+                .as_str()
+                .is_some_and(|kept| kept.starts_with(body)),
+            "{status}"
+        );
     }
 
     // `verify --since`: the rewritten ledger does not extend the old checkpoint.

@@ -223,6 +223,18 @@ fn text(output: &Output) -> String {
     )
 }
 
+/// Exports `server`'s ledger with `veritrial ledger export` to `path`.
+fn export(server: &TestServer, path: &Path) {
+    let out = server
+        .store
+        .cli()
+        .args(["ledger", "export", "--out"])
+        .arg(path)
+        .output()
+        .expect("export runs");
+    assert!(out.status.success(), "{}", text(&out));
+}
+
 /// Writes `contents` to `name` in `dir`.
 fn save(dir: &Path, name: &str, contents: &str) -> PathBuf {
     let path = dir.join(name);
@@ -351,14 +363,7 @@ async fn receipts_verify_with_a_quorum_and_survive_a_witness_outage(backend: Bac
     // An export carries the cosigned checkpoint too.
     let cosigned = wait_cosigned(&server, &ethics, 2).await;
     let export = files.path().join("ledger.jsonl");
-    let out = server
-        .store
-        .cli()
-        .args(["ledger", "export", "--out"])
-        .arg(&export)
-        .output()
-        .expect("export runs");
-    assert!(out.status.success(), "{}", text(&out));
+    export(&server, &export);
     let out = verify_with_quorum(&export, &log_key, &[&w1, &w2], 2);
     assert!(out.status.success(), "{}", text(&out));
     assert!(
@@ -471,14 +476,7 @@ async fn a_rewritten_ledger_is_refused_and_detected(backend: Backend) {
         original["cosigned"]["checkpoint"].as_str().expect("note"),
     );
     let old_export = files.path().join("old.jsonl");
-    let out = server
-        .store
-        .cli()
-        .args(["ledger", "export", "--out"])
-        .arg(&old_export)
-        .output()
-        .expect("export runs");
-    assert!(out.status.success(), "{}", text(&out));
+    export(&server, &old_export);
 
     // Rewrite from entry 5 on, and have a fresh witness cosign the same size.
     let store = server.stop().await;
@@ -561,14 +559,7 @@ async fn a_rewritten_ledger_is_refused_and_detected(backend: Backend) {
 
     // `verify --since`: the rewritten ledger does not extend the old checkpoint.
     let new_export = files.path().join("new.jsonl");
-    let out = server
-        .store
-        .cli()
-        .args(["ledger", "export", "--out"])
-        .arg(&new_export)
-        .output()
-        .expect("export runs");
-    assert!(out.status.success(), "{}", text(&out));
+    export(&server, &new_export);
     let new_export = new_export.to_str().expect("path");
     let since = |old: &Path| {
         veritrial(&[

@@ -413,3 +413,54 @@ fn backoff(failures: u32) -> Duration {
         .saturating_mul(1 << failures.saturating_sub(1).min(8))
         .min(MAX_BACKOFF)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn witness_key() -> String {
+        let seed = ledger::witness::Cosigner::generate_seed().expect("seed");
+        ledger::witness::Cosigner::new("w1.example", seed)
+            .expect("cosigner")
+            .verifier_key()
+    }
+
+    #[test]
+    fn witness_flags_name_a_key_and_a_url() {
+        let key = witness_key();
+        let spec: WitnessSpec = format!("{key}=http://127.0.0.1:9/w?a=b")
+            .parse()
+            .expect("spec");
+        assert_eq!(spec.name(), "w1.example");
+        assert_eq!(spec.verifier.key_string(), key);
+        assert_eq!(spec.url.as_str(), "http://127.0.0.1:9/w?a=b");
+        for bad in [
+            key.clone(),
+            format!("{key}=ftp://x/"),
+            format!("{key}=http://"),
+            "w1.example+00000000+AQ==http://x/".to_string(),
+        ] {
+            assert!(bad.parse::<WitnessSpec>().is_err(), "{bad}");
+        }
+        // A log key (Ed25519 signed-note, 0x01) is not a witness key (cosignature/v1, 0x04).
+        let pkcs8 = ledger::Signer::generate_pkcs8().expect("key");
+        let log_key = ledger::Signer::from_pkcs8("log", &pkcs8)
+            .expect("signer")
+            .verifier_key();
+        assert!(
+            format!("{log_key}=http://x/")
+                .parse::<WitnessSpec>()
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_its_cap() {
+        let delays: Vec<Duration> = (1..=8).map(backoff).collect();
+        assert_eq!(delays[0], FIRST_BACKOFF);
+        assert_eq!(delays[1], FIRST_BACKOFF * 2);
+        assert!(delays.windows(2).all(|w| w[0] <= w[1]));
+        assert_eq!(*delays.last().expect("delays"), MAX_BACKOFF);
+        assert_eq!(backoff(u32::MAX), MAX_BACKOFF);
+    }
+}

@@ -224,7 +224,7 @@ fn text(output: &Output) -> String {
 }
 
 /// Exports `server`'s ledger with `veritrial ledger export` to `path`.
-fn export(server: &TestServer, path: &Path) {
+fn export_ledger(server: &TestServer, path: &Path) {
     let out = server
         .store
         .cli()
@@ -362,9 +362,9 @@ async fn receipts_verify_with_a_quorum_and_survive_a_witness_outage(backend: Bac
 
     // An export carries the cosigned checkpoint too.
     let cosigned = wait_cosigned(&server, &ethics, 2).await;
-    let export = files.path().join("ledger.jsonl");
-    export(&server, &export);
-    let out = verify_with_quorum(&export, &log_key, &[&w1, &w2], 2);
+    let file = files.path().join("ledger.jsonl");
+    export_ledger(&server, &file);
+    let out = verify_with_quorum(&file, &log_key, &[&w1, &w2], 2);
     assert!(out.status.success(), "{}", text(&out));
     assert!(
         text(&out).contains(&format!("size {}", cosigned["size"])),
@@ -476,7 +476,7 @@ async fn a_rewritten_ledger_is_refused_and_detected(backend: Backend) {
         original["cosigned"]["checkpoint"].as_str().expect("note"),
     );
     let old_export = files.path().join("old.jsonl");
-    export(&server, &old_export);
+    export_ledger(&server, &old_export);
 
     // Rewrite from entry 5 on, and have a fresh witness cosign the same size.
     let store = server.stop().await;
@@ -559,7 +559,7 @@ async fn a_rewritten_ledger_is_refused_and_detected(backend: Backend) {
 
     // `verify --since`: the rewritten ledger does not extend the old checkpoint.
     let new_export = files.path().join("new.jsonl");
-    export(&server, &new_export);
+    export_ledger(&server, &new_export);
     let new_export = new_export.to_str().expect("path");
     let since = |old: &Path| {
         veritrial(&[

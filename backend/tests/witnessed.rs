@@ -6,7 +6,8 @@
 //!   it is back and has caught up;
 //! * a ledger rewritten with the same key is refused by both witnesses, `verify --since` an
 //!   old checkpoint names where the histories part, and two same-size checkpoints shown to
-//!   different witnesses are caught by `verify --compare` (a split view).
+//!   different witnesses are caught by `verify --compare` (a split view);
+//! * two `serve` processes on one database share the witnesses without being refused.
 
 mod common;
 
@@ -586,7 +587,57 @@ async fn a_rewritten_ledger_is_refused_and_detected(backend: Backend) {
     assert!(out.status.success(), "{}", text(&out));
 }
 
+/// Two `serve` processes on one database and key directory, with the same witnesses: each
+/// asks only for checkpoints not yet cosigned, neither is refused, and both publish the same
+/// cosigned checkpoint.
+async fn several_processes_share_the_witnesses(backend: Backend) {
+    let Some((store, keys)) = log_store(backend).await else {
+        return;
+    };
+    let log_key = keys.verifier_key();
+    let w1 = Witness::start(keys.origin(), &log_key).await;
+    let w2 = Witness::start(keys.origin(), &log_key).await;
+    let first = start_log(store, &[&w1, &w2]).await;
+    let database_url = first.store.database_url().unwrap_or_else(|| {
+        format!(
+            "sqlite://{}",
+            first.data_dir().join("veritrial.db").display()
+        )
+    });
+    let other = TestStore {
+        data_dir: tempfile::tempdir().expect("temporary directory"),
+        pg: None,
+        shared_database_url: Some(database_url),
+        shared_keys_dir: Some(first.store.config().keys_dir()),
+        attachments: first.store.shared_attachments(),
+        s3: None,
+    };
+    let second = start_log(other, &[&w1, &w2]).await;
+    let (site, ethics) = users(&first).await;
+    let patient = register(&first, &site, "p-1").await;
+    for round in 0..6 {
+        let server = if round % 2 == 0 { &first } else { &second };
+        consent(server, &site, &patient, round % 3 != 0).await;
+    }
+    let on_first = wait_cosigned(&first, &ethics, 2).await;
+    let on_second = wait_cosigned(&second, &ethics, 2).await;
+    assert_eq!(
+        on_first["cosigned"]["checkpoint"],
+        on_second["cosigned"]["checkpoint"]
+    );
+    for head in [&on_first, &on_second] {
+        for witness in head["witnesses"].as_array().expect("witnesses") {
+            assert_eq!(witness["refusals"], json!(0), "{head}");
+        }
+    }
+    let files = tempfile::tempdir().expect("temporary directory");
+    let file = receipt(&second, &site, &patient, files.path()).await;
+    let out = verify_with_quorum(&file, &log_key, &[&w1, &w2], 2);
+    assert!(out.status.success(), "{}", text(&out));
+}
+
 on_both_databases!(
+    several_processes_share_the_witnesses,
     receipts_verify_with_a_quorum_and_survive_a_witness_outage,
     a_rewritten_ledger_is_refused_and_detected,
 );

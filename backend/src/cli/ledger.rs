@@ -31,7 +31,8 @@ pub enum LedgerCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
-    /// Print the latest signed checkpoint and the public key that verifies it.
+    /// Print the latest signed checkpoint (with the cosignature lines of the witnesses that
+    /// have cosigned it) and the public key that verifies it.
     Head {
         #[command(flatten)]
         store: StoreArgs,
@@ -130,8 +131,9 @@ impl LedgerCommand {
             }
             LedgerCommand::Head { store } => {
                 let stores = open_stores(&store.config(default_dir)).await?;
-                let head = match service::head(&stores.db, &stores.ledger).await? {
-                    Some(head) => head,
+                let head = match service::head_with_cosignatures(&stores.db, &stores.ledger).await?
+                {
+                    Some(cosigned) => cosigned.head,
                     None => stores.ledger.sign_empty()?,
                 };
                 print!("{}", head.note);

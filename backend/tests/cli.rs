@@ -221,6 +221,7 @@ fn every_command_explains_itself() {
         vec!["org", "list", "--help"],
         vec!["user", "add", "--help"],
         vec!["schema", "--help"],
+        vec!["witness", "--help"],
     ] {
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_veritrial"));
         cmd.args(&args);

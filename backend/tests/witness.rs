@@ -346,7 +346,82 @@ async fn a_restart_keeps_state(backend: Backend) {
     assert_eq!(f.status().await["logs"][0]["size"], 9);
 }
 
+/// `veritrial witness` as a process: `--show-key` prints the key the running node uses, it
+/// prints where it listens, cosigns, and stops on SIGTERM; a bad `--log` is refused.
+async fn the_command_runs_a_witness(backend: Backend) {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let Some(mut f) = Fixture::start(backend).await else {
+        return;
+    };
+    f.grow(4);
+    let dir = f.dir.path().join("process");
+    let database = f.pg.as_ref().map(|pg| pg.url.clone());
+    let command = |extra: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_veritrial"));
+        cmd.arg("witness").arg("--data-dir").arg(&dir).args(extra);
+        if let Some(url) = &database {
+            cmd.arg("--database-url").arg(url);
+        }
+        cmd
+    };
+    let shown = command(&["--show-key", "--name", "witness.test/p"])
+        .output()
+        .expect("run");
+    assert!(shown.status.success());
+    let key = String::from_utf8(shown.stdout)
+        .expect("utf8")
+        .trim()
+        .to_owned();
+    assert!(key.starts_with("witness.test/p+"), "{key}");
+
+    let log = format!("{ORIGIN}={}", f.log.verifier_key());
+    let refused = command(&["--log", "nonsense"]).output().expect("run");
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("ORIGIN=VERIFIER_KEY"));
+
+    let mut child = command(&[
+        "--name",
+        "witness.test/p",
+        "--listen",
+        "127.0.0.1:0",
+        "--log",
+        &log,
+    ])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null())
+    .spawn()
+    .expect("spawn");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("line");
+    let url = line.trim().rsplit(' ').next().expect("url").to_owned();
+    assert!(line.contains(&key), "{line}");
+    let (code, _, body) = post(&url, &f.request(0, 4).to_body()).await;
+    assert_eq!(code, 200, "{body}");
+    let cosigned = add_signature_lines(&f.note(4), &split_signature_lines(&body).expect("lines"))
+        .expect("add");
+    assert!(
+        CosignatureVerifier::parse(&key)
+            .expect("key")
+            .verify(&cosigned)
+            .is_ok()
+    );
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill")
+            .success()
+    );
+    assert!(child.wait().expect("wait").success());
+}
+
 on_both_databases!(
+    the_command_runs_a_witness,
     cosigns_consistent_checkpoints,
     refuses_with_the_spec_status_codes,
     a_split_view_is_refused_and_kept_as_evidence,

@@ -354,3 +354,27 @@ fn rejections_carry_the_spec_status_codes() {
     assert_eq!(claimed_origin(&garbage).unwrap_err().status(), 400);
     assert_eq!(Rejection::UnknownLog("x".into()).status(), 404);
 }
+
+/// Cosignatures made by aics-tlog, an independent implementation of C2SP tlog-cosignature
+/// (`testdata/c2sp/`): the same seed, name, time and body give the same verifier key and
+/// the same signature line, byte for byte, and each verifies the other's.
+#[test]
+fn cosignatures_match_an_independent_implementation() {
+    let file: serde_json::Value =
+        serde_json::from_str(include_str!("../../../testdata/c2sp/cosignature-v1.json"))
+            .expect("vectors");
+    let vectors = file["vectors"].as_array().expect("vectors");
+    assert_eq!(vectors.len(), 2);
+    for v in vectors {
+        let text = |k: &str| v[k].as_str().expect(k).to_owned();
+        let mut seed = [0u8; 32];
+        hex::decode_to_slice(text("seedHex"), &mut seed).expect("seed");
+        let timestamp = v["timestamp"].as_u64().expect("timestamp");
+        let (body, line) = (text("checkpointBody"), text("signatureLine"));
+        let cosigner = Cosigner::new(&text("name"), seed).expect("cosigner");
+        assert_eq!(cosigner.verifier_key(), text("verifierKey"));
+        assert_eq!(cosigner.cosign(&body, timestamp), Ok(line.clone()));
+        let verifier = CosignatureVerifier::parse(&text("verifierKey")).expect("vkey");
+        assert_eq!(verifier.verify(&format!("{body}\n{line}")), Ok(timestamp));
+    }
+}

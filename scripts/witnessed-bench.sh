@@ -15,8 +15,8 @@ if [ "$mode" = two ]; then
     $W witness --data-dir "$dir/w$i" --listen 127.0.0.1:$port --log "veritrial.local/ledger=$KEY" >/dev/null 2>&1 &
     pids+=($!); args+=(--witness "$wk=http://127.0.0.1:$port/")
   done
-  sleep 1
 fi
+sleep 2 # both modes: the witnesses start, and the previous leg's writes settle
 $B bench ledger --data-dir "$dir/log" --entries "$entries" --batch 1 --writers 64 "${args[@]}" 2>/dev/null | grep -E 'durable|cosigned' | tr '\n' ' '
 echo
 for p in "${pids[@]}"; do kill "$p"; done

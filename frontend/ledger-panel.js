@@ -4,7 +4,8 @@
 import { fetchFile, gql } from './api.js';
 import { attempt, h, saveBlob, status, when } from './dom.js';
 
-const VERIFY = `{ verifyLedger { ok entriesChecked firstBadSeq problems } }`;
+// A board asking is a full check: every entry, not only those past the verified watermark.
+const VERIFY = `{ verifyLedger(full: true) { ok entriesChecked firstBadSeq problems } }`;
 const HEAD = `{ ledgerHead { checkpoint publicKey size rootHash timestamp } }`;
 
 function verification(result) {

@@ -155,9 +155,20 @@ async fn livez() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
+/// What `GET /ledger/export` is asked for: `?payloads=true` adds each full entry's payload.
+#[derive(serde::Deserialize, Default)]
+struct ExportParams {
+    #[serde(default)]
+    payloads: bool,
+}
+
 /// `GET /ledger/export`: the whole ledger as JSON Lines, streamed page by page; entries the
 /// caller may not read in full are redacted lines.
-async fn ledger_export(State(shared): State<Shared>, headers: HeaderMap) -> Response {
+async fn ledger_export(
+    State(shared): State<Shared>,
+    Query(params): Query<ExportParams>,
+    headers: HeaderMap,
+) -> Response {
     let who = match caller(&shared.state, &headers)
         .await
         .require(&[Role::Ethics, Role::Admin])
@@ -172,7 +183,12 @@ async fn ledger_export(State(shared): State<Shared>, headers: HeaderMap) -> Resp
     let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
     let state = shared.state.clone();
     tokio::spawn(async move {
-        if let Err(err) = ledger::write_export(&state.db, &state.ledger, &visibility, tx).await {
+        let options = ledger::ExportOptions {
+            with_payloads: params.payloads,
+        };
+        if let Err(err) =
+            ledger::write_export_with(&state.db, &state.ledger, &visibility, options, tx).await
+        {
             tracing::error!(error = %err, "the ledger export stopped early");
         }
     });

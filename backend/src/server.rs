@@ -17,7 +17,9 @@ use crate::graphql::build_schema;
 use crate::http::{HttpLimits, router};
 use crate::keys_dir::{KeysDir, SecretFormat};
 use crate::services::attachments::{AttachmentStore, AttachmentsConfig};
-use crate::services::indexer::{DEFAULT_FRESHNESS_TIMEOUT, IndexerSettings};
+use crate::services::indexer::{
+    DEFAULT_FRESHNESS_TIMEOUT, DEFAULT_OUTBOX_RETENTION, IndexerSettings,
+};
 use crate::services::ledger::{Cosigning, LedgerKeys, LedgerWriter, WitnessSettings};
 use crate::services::matching::Matching;
 use crate::services::privacy::PrivacyPolicy;
@@ -81,6 +83,8 @@ pub struct ServeConfig {
     /// How long a query waits for the search index to catch up with the database before
     /// answering `INDEX_BEHIND`.
     pub index_freshness_timeout: Duration,
+    /// Outbox positions kept behind the index watermark (`None`: never prune).
+    pub outbox_retention: Option<u64>,
     /// The witnesses asked to cosign checkpoints (none by default).
     pub witnesses: WitnessSettings,
 }
@@ -119,6 +123,7 @@ impl ServeConfig {
             sign_in: SignInPolicy::default(),
             privacy: PrivacySettings::default(),
             index_freshness_timeout: DEFAULT_FRESHNESS_TIMEOUT,
+            outbox_retention: Some(DEFAULT_OUTBOX_RETENTION),
             witnesses: WitnessSettings::default(),
         }
     }
@@ -183,6 +188,7 @@ pub async fn load_state(config: &ServeConfig) -> anyhow::Result<AppState> {
     let tokens = TokenKeys::new(&secret, config.token_lifetime)?;
     let indexer = IndexerSettings {
         freshness_timeout: config.index_freshness_timeout,
+        outbox_retention: config.outbox_retention,
         ..IndexerSettings::default()
     };
     let matching = open_matching(&stores, config.suppression_threshold, indexer).await?;

@@ -239,7 +239,61 @@ async fn a_restarted_server_resumes_from_its_watermark(backend: Backend) {
     assert_eq!(count(&b, &token_b).await, expected);
 }
 
+/// An outbox pruned past a stopped server's watermark: the server cannot resume from it, so
+/// it rebuilds its index on start, and its counts equal the database's.
+async fn a_server_behind_the_pruned_outbox_rebuilds(backend: Backend) {
+    let Some(a) = TestServer::start(backend).await else {
+        return;
+    };
+    let (_, token) = site(&a).await;
+    let first = consenting_patient(&a, &token, "MRN-0").await;
+    let b = a.second_on_same_database_with(2).await;
+    let token_b = b.login(SITE_EMAIL).await;
+    let store = a.stop().await;
+    let (_, _, stopped_at) = database_truth(&store).await;
+    for i in 1..6 {
+        consenting_patient(&b, &token_b, &format!("MRN-{i}")).await;
+    }
+    consent(&b, &token_b, &first, false).await;
+    assert_eq!(count(&b, &token_b).await, 5);
+
+    let stores = open_stores(&store.config()).await.expect("stores");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let pruned = loop {
+        let pruned = outbox::pruned_through(&stores.db).await.unwrap();
+        if pruned > stopped_at || std::time::Instant::now() > deadline {
+            break pruned;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(
+        pruned > stopped_at,
+        "b pruned past a's watermark ({pruned} <= {stopped_at})"
+    );
+    let kept = outbox::after(&stores.db, 0, 1_000).await.unwrap();
+    assert!(!kept.is_empty(), "the last row is kept");
+    assert!(
+        kept.iter()
+            .all(|row| outbox::position(row.position) > pruned),
+        "every row up to {pruned} is gone"
+    );
+
+    drop(stores);
+
+    let (_, expected, head) = database_truth(&store).await;
+    assert_eq!(expected, 5);
+    let a = TestServer::start_on(store, HttpLimits::default()).await;
+    let health = healthz(&a).await;
+    assert_eq!(
+        health["index"]["watermark"], head,
+        "rebuilt at the head: {health}"
+    );
+    let token = a.login(SITE_EMAIL).await;
+    assert_eq!(count(&a, &token).await, expected);
+}
+
 on_both_databases!(
+    a_server_behind_the_pruned_outbox_rebuilds,
     changes_through_one_server_are_in_the_next_query_on_another,
     an_index_of_another_database_is_rebuilt,
     an_index_with_the_right_count_and_wrong_contents_is_corrected,

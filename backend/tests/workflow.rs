@@ -566,10 +566,11 @@ async fn the_whole_story(backend: Backend) {
         ))
         .await
         .unwrap();
+    // Below the verified watermark: a full verification finds it.
     let tampered = server
         .ok(
             Some(&ethics),
-            "{ verifyLedger { ok firstBadSeq problems } }",
+            "{ verifyLedger(full: true) { ok firstBadSeq problems } }",
             json!({}),
         )
         .await;

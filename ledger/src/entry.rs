@@ -15,6 +15,10 @@ pub const ENTRY_MAGIC: [u8; 4] = *b"VTLE";
 /// Version byte of the canonical entry encoding described in the crate docs.
 pub const ENTRY_ENCODING_VERSION: u8 = 1;
 
+/// The subject of a [`EntryKind::PayloadErased`] entry that names the erased entry's
+/// sequence number, in decimal.
+pub const ERASED_SUBJECT: &str = "erased";
+
 /// Longest accepted entry-kind string, in bytes.
 pub const MAX_KIND_LEN: usize = 64;
 
@@ -49,6 +53,11 @@ pub enum EntryKind {
     AttachmentAdded,
     /// `invitation.created`: a recruitment invitation was created.
     InvitationCreated,
+    /// `payload.erased`: the payload of an earlier entry was erased. Its subject
+    /// [`ERASED_SUBJECT`] names the erased entry's sequence number (decimal); its actor and
+    /// timestamp say who erased it and when, its payload why. A verifier accepts an erased
+    /// payload only when such an entry, later in the chain, names it.
+    PayloadErased,
     /// Any other kind. Build it with [`EntryKind::from_str`] so that known names map to
     /// their dedicated variants; the canonical encoding only depends on [`EntryKind::as_str`].
     Other(String),
@@ -68,6 +77,7 @@ impl EntryKind {
             EntryKind::DataCorrected => "data.corrected",
             EntryKind::AttachmentAdded => "attachment.added",
             EntryKind::InvitationCreated => "invitation.created",
+            EntryKind::PayloadErased => "payload.erased",
             EntryKind::Other(s) => s,
         }
     }
@@ -88,6 +98,7 @@ impl FromStr for EntryKind {
             "data.corrected" => EntryKind::DataCorrected,
             "attachment.added" => EntryKind::AttachmentAdded,
             "invitation.created" => EntryKind::InvitationCreated,
+            "payload.erased" => EntryKind::PayloadErased,
             other => {
                 let valid = !other.is_empty()
                     && other.len() <= MAX_KIND_LEN
@@ -259,6 +270,7 @@ mod tests {
             "data.corrected",
             "attachment.added",
             "invitation.created",
+            "payload.erased",
             "site.opened",
         ] {
             let kind: EntryKind = k.parse().expect("valid kind");

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use ledger::merkle::CompactRange;
-use ledger::payload::payload_hash;
+use ledger::payload::{canonical_json, payload_hash};
 use ledger::{
     Checkpoint, Entry, EntryKind, ExportHeader, ExportWriter, Hash, Signer, verify_export,
 };
@@ -29,7 +29,7 @@ fn export_lines(n: u64) -> Vec<String> {
     let mut range = CompactRange::new();
     let mut prev = None;
     for seq in 0..n {
-        let payload = format!("payload {seq}");
+        let payload = canonical_json(&json!({ "seq": seq }));
         let e = Entry {
             seq,
             kind: EntryKind::DataSubmitted,
@@ -37,10 +37,10 @@ fn export_lines(n: u64) -> Vec<String> {
             actor_user: "u".into(),
             actor_org: "o".into(),
             subjects: BTreeMap::from([("trial".into(), "t".into())]),
-            payload_hash: payload_hash(payload.as_bytes()),
+            payload_hash: payload_hash(&payload),
             prev_hash: prev,
         };
-        let leaf = w.write_entry(&e, Some(payload.as_bytes())).expect("entry");
+        let leaf = w.write_entry(&e, Some(&payload)).expect("entry");
         range.append(leaf);
         prev = Some(leaf);
     }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use ledger::merkle::CompactRange;
-use ledger::payload::payload_hash;
+use ledger::payload::{canonical_json, payload_hash};
 use ledger::{
     Checkpoint, Entry, EntryKind, ExportHeader, ExportWriter, Hash, Report, Signer, verify_export,
 };
@@ -31,7 +31,7 @@ fn export_lines(redacted: &[bool]) -> Vec<String> {
     let mut range = CompactRange::new();
     let mut prev = None;
     for (seq, &hide) in (0u64..).zip(redacted) {
-        let payload = format!("payload {seq}");
+        let payload = canonical_json(&json!({ "seq": seq }));
         let e = Entry {
             seq,
             kind: EntryKind::DataSubmitted,
@@ -39,14 +39,14 @@ fn export_lines(redacted: &[bool]) -> Vec<String> {
             actor_user: format!("user-{seq}"),
             actor_org: format!("org-{}", seq % 3),
             subjects: BTreeMap::from([("trial".into(), format!("trial-{}", seq % 3))]),
-            payload_hash: payload_hash(payload.as_bytes()),
+            payload_hash: payload_hash(&payload),
             prev_hash: prev,
         };
         let leaf = e.leaf_hash();
         if hide {
             w.write_redacted(&e, leaf).expect("redacted");
         } else {
-            w.write_entry(&e, Some(payload.as_bytes())).expect("entry");
+            w.write_entry(&e, Some(&payload)).expect("entry");
         }
         range.append(leaf);
         prev = Some(leaf);

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use chrono::Utc;
 use clap::Subcommand;
-use ledger::EntryKind;
+use ledger::{EntryKind, Report};
 use matcher::criteria::{Expr, parse};
 use matcher::index::{IndexConfig, ProfileIndex};
 use matcher::profile::Profile;
@@ -17,9 +17,9 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, Transac
 use super::StoreArgs;
 use super::bench_privacy::Attack;
 use crate::db::{self, DatabaseTarget};
-use crate::server::{PrivacySettings, open_stores};
+use crate::server::{PrivacySettings, Stores, open_stores};
 use crate::services::cohort_sql;
-use crate::services::ledger::{self as service, Actor, LedgerWriter, NewEntry};
+use crate::services::ledger::{self as service, Actor, LedgerWriter, NewEntry, Scope};
 
 /// The 6-clause criteria of the cohort benchmark (the same as `matcher`'s `bench_index`).
 const COHORT_CRITERIA: &str = "age between 40 and 75 and sex = female \
@@ -48,7 +48,9 @@ const MAX_SQL_RUNS: usize = 10;
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
     /// Durable ledger appends through the service (one transaction and one signed checkpoint
-    /// per batch), then a full verification of the stored ledger.
+    /// per batch), then a full verification of the stored ledger; then `--then-append` more
+    /// entries, and an incremental verification (from the watermark the first one stored)
+    /// against a full one.
     Ledger {
         #[command(flatten)]
         store: StoreArgs,
@@ -65,6 +67,10 @@ pub enum BenchCommand {
         /// Print `committed <size>` after every commit (used by the crash-recovery test).
         #[arg(long, hide = true)]
         echo_commits: bool,
+        /// Entries appended after the first verification, before timing an incremental
+        /// verification against a full one (0: skip that part).
+        #[arg(long, default_value_t = 1_000)]
+        then_append: u64,
         /// Ask this witness to cosign checkpoints while appending, as `serve --witness` does
         /// (`NAME+KEYID+KEY=URL`); repeatable. Cosigning runs beside the appends, never in them.
         #[arg(long = "witness", value_name = "NAME+KEY=URL")]
@@ -151,6 +157,7 @@ impl BenchCommand {
                 batch,
                 writers,
                 echo_commits,
+                then_append,
                 witnesses,
             } => {
                 anyhow::ensure!(batch > 0, "--batch must be at least 1");
@@ -179,9 +186,7 @@ impl BenchCommand {
                 }
                 let append_secs = started.elapsed().as_secs_f64();
                 let cosigned = cosigning_caught_up(&cosigning, &stores.db, &stores.ledger).await?;
-                let started = Instant::now();
-                let report = service::verify(&stores.db, &stores.ledger).await?;
-                let verify_secs = started.elapsed().as_secs_f64();
+                let (report, verify_secs) = timed_verification(&stores, Scope::Full).await?;
                 println!(
                     "durable appends: {entries} entries in units of {batch} from {writers} writers: {append_secs:.2} s, {:.0} entries/s",
                     entries as f64 / append_secs
@@ -197,6 +202,18 @@ impl BenchCommand {
                     "stored-ledger verification: {} entries in {verify_secs:.2} s (ok: {})",
                     report.entries_checked, report.ok
                 );
+                if then_append > 0 {
+                    append_units(stores.writer.clone(), writers, then_append, batch, false).await?;
+                    for scope in [Scope::Incremental, Scope::Full] {
+                        let (report, secs) = timed_verification(&stores, scope).await?;
+                        println!(
+                            "{scope:?} verification after {then_append} more: {} entries, {} read, in {secs:.3} s (ok: {})",
+                            report.entries_checked,
+                            report.entries_checked - report.resumed_at,
+                            report.ok
+                        );
+                    }
+                }
                 Ok(())
             }
             BenchCommand::Cohort {
@@ -534,6 +551,13 @@ async fn insert_rows<const N: usize>(
             .await?;
     }
     Ok(total)
+}
+
+/// A verification of the stored ledger and how long it took, in seconds.
+async fn timed_verification(stores: &Stores, scope: Scope) -> anyhow::Result<(Report, f64)> {
+    let started = Instant::now();
+    let report = service::verify_scoped(&stores.db, &stores.ledger, scope).await?;
+    Ok((report, started.elapsed().as_secs_f64()))
 }
 
 /// One writer of `bench ledger`: appends `entries` entries in units of `batch`.

@@ -24,12 +24,21 @@ pub enum LedgerCommand {
         /// The file to write.
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
+        /// Include each entry's payload (canonical JSON), or the mark of its erasure, so
+        /// that `veritrial verify` checks payload hashes and erasures too.
+        #[arg(long)]
+        with_payloads: bool,
     },
-    /// Verify the stored ledger: every entry, chain link, stored payload, the Merkle root
-    /// and the latest checkpoint's signature. Exits 1 naming the first bad entry.
+    /// Verify the stored ledger: every entry, chain link, timestamp, stored payload and
+    /// erasure, every stored checkpoint against the tree at its size, and the latest
+    /// checkpoint's signature. Only the entries appended since the last verification that
+    /// found nothing wrong are read, unless `--full`. Exits 1 naming the first bad entry.
     Verify {
         #[command(flatten)]
         store: StoreArgs,
+        /// Read every entry again, not only those past the verified watermark.
+        #[arg(long)]
+        full: bool,
     },
     /// Print the latest signed checkpoint (with the cosignature lines of the witnesses that
     /// have cosigned it) and the public key that verifies it.
@@ -105,15 +114,21 @@ impl LedgerCommand {
     /// Runs the command against the stores named in its arguments.
     pub async fn run(self, default_dir: &str) -> anyhow::Result<()> {
         match self {
-            LedgerCommand::Export { store, out } => {
+            LedgerCommand::Export {
+                store,
+                out,
+                with_payloads,
+            } => {
                 let stores = open_stores(&store.config(default_dir)).await?;
                 let file = std::fs::File::create(&out)
                     .with_context(|| format!("cannot create {}", out.display()))?;
                 let mut file = std::io::BufWriter::new(file);
                 let (tx, mut rx) = tokio::sync::mpsc::channel(4);
+                let options = service::ExportOptions { with_payloads };
                 let producer = tokio::spawn(async move {
                     let everything = service::Visibility::Everything;
-                    service::write_export(&stores.db, &stores.ledger, &everything, tx).await
+                    service::write_export_with(&stores.db, &stores.ledger, &everything, options, tx)
+                        .await
                 });
                 while let Some(chunk) = rx.recv().await {
                     file.write_all(&chunk)
@@ -124,9 +139,14 @@ impl LedgerCommand {
                 println!("wrote the ledger export to {}", out.display());
                 Ok(())
             }
-            LedgerCommand::Verify { store } => {
+            LedgerCommand::Verify { store, full } => {
                 let stores = open_stores(&store.config(default_dir)).await?;
-                let report = service::verify(&stores.db, &stores.ledger).await?;
+                let scope = if full {
+                    service::Scope::Full
+                } else {
+                    service::Scope::Incremental
+                };
+                let report = service::verify_scoped(&stores.db, &stores.ledger, scope).await?;
                 print_report(&report)
             }
             LedgerCommand::Head { store } => {
@@ -222,6 +242,13 @@ fn print_report(report: &Report) -> anyhow::Result<()> {
                 cp.root.to_hex()
             ),
             None => println!("OK: the ledger is empty"),
+        }
+        if report.resumed_at > 0 {
+            println!(
+                "entries 0 to {} were verified before (the verified watermark) and not read again; \
+                 --full reads them too",
+                report.resumed_at - 1
+            );
         }
         if report.entries_redacted > 0 {
             println!(

@@ -25,7 +25,7 @@ use crate::http::HttpLimits;
 use crate::server::{self, BoundServer, PrivacySettings, ServeConfig, StoreConfig};
 use crate::services::accounts;
 use crate::services::attachments::AttachmentsConfig;
-use crate::services::indexer::IndexerSettings;
+use crate::services::indexer::{DEFAULT_OUTBOX_RETENTION, IndexerSettings};
 
 /// Veritrial: find consenting patients for clinical trials without seeing who they are,
 /// and keep a tamper-evident ledger of everything that happens in a trial.
@@ -216,6 +216,16 @@ struct ServeArgs {
         value_name = "MS"
     )]
     index_freshness_timeout_ms: u64,
+    /// Outbox positions kept behind this process's search-index watermark; older ones are
+    /// deleted (a process whose index fell further behind rebuilds it on start).
+    #[arg(
+        long,
+        env = "VERITRIAL_OUTBOX_RETENTION",
+        default_value_t = DEFAULT_OUTBOX_RETENTION,
+        value_parser = clap::value_parser!(u64).range(1..),
+        value_name = "POSITIONS"
+    )]
+    outbox_retention: u64,
     /// Longest time a request may take, in seconds.
     #[arg(
         long,
@@ -352,6 +362,7 @@ impl ServeArgs {
             },
             sign_in: self.sign_in.policy(),
             index_freshness_timeout: Duration::from_millis(self.index_freshness_timeout_ms),
+            outbox_retention: Some(self.outbox_retention),
             witnesses: self.witnesses.settings()?,
         })
     }

@@ -1,4 +1,5 @@
-//! The database's identity: a random id stored once, named by every index watermark.
+//! The database's identity: a random id stored once, named by every index watermark; and
+//! how far the outbox has been pruned.
 
 use sea_orm::entity::prelude::*;
 
@@ -10,6 +11,8 @@ pub struct Model {
     pub id: i32,
     pub identity: String,
     pub created_at: DateTimeUtc,
+    /// The last outbox position deleted (0: none).
+    pub pruned_through: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -12,6 +12,7 @@ pub mod invitation;
 pub mod ledger_entry;
 pub mod ledger_head;
 pub mod ledger_payload;
+pub mod ledger_verified;
 pub mod merkle_node;
 pub mod organization;
 pub mod patient;

@@ -1,4 +1,5 @@
-//! The ledger, for ethics boards and admins: head, entries, proofs and verification.
+//! The ledger, for ethics boards and admins: head, entries, proofs and verification; and
+//! erasing a payload on the record (admins of the organisation that recorded it).
 
 use async_graphql::{Context, Object, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -6,7 +7,9 @@ use chrono::{DateTime, Utc};
 use super::{ApiResult, cost, parts};
 use crate::domain::Role;
 use crate::error::AppError;
-use crate::services::ledger::{self, CosignedHead, Head, StoredEntry, Visibility, WitnessStatus};
+use crate::services::ledger::{
+    self, CosignedHead, ErasureReason, Head, Scope, StoredEntry, Visibility, WitnessStatus,
+};
 
 /// Who may read the ledger.
 const READERS: &[Role] = &[Role::Ethics, Role::Admin];
@@ -218,11 +221,16 @@ pub struct ConsistencyProof {
     hashes: Vec<String>,
 }
 
-/// The outcome of verifying the whole stored ledger.
+/// The outcome of verifying the stored ledger.
 #[derive(SimpleObject)]
 pub struct LedgerVerification {
     ok: bool,
+    /// Entries covered: every entry of the verified snapshot, including those below
+    /// `resumedAt`.
     entries_checked: u64,
+    /// Entries below this were verified by an earlier verification (the verified watermark)
+    /// and not read again; 0 for a full verification.
+    resumed_at: u64,
     /// The first entry found wrong, if any.
     first_bad_seq: Option<u64>,
     /// Everything found wrong, in human words.
@@ -306,18 +314,73 @@ impl LedgerQuery {
         })
     }
 
-    /// Recomputes every leaf, chain link, payload hash and the Merkle root, and checks the
-    /// latest checkpoint's signature; names the first bad entry.
+    /// Recomputes every leaf, chain link, timestamp order, payload hash (and erasure), the
+    /// Merkle root at every stored checkpoint, and checks their signatures; names the first
+    /// bad entry. By default only the entries appended since the last verification that
+    /// found nothing wrong are read (the stored tree is checked against the root verified
+    /// then); `full: true` reads everything again, which also finds a change below that
+    /// point.
     #[graphql(complexity = "cost::VERIFY_LEDGER + child_complexity")]
-    async fn verify_ledger(&self, ctx: &Context<'_>) -> ApiResult<LedgerVerification> {
+    async fn verify_ledger(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = false)] full: bool,
+    ) -> ApiResult<LedgerVerification> {
         let (state, caller) = parts(ctx);
         caller.require(READERS)?;
-        let report = state.verifications.verify(&state.db, &state.ledger).await?;
+        let scope = if full {
+            Scope::Full
+        } else {
+            Scope::Incremental
+        };
+        let report = state
+            .verifications
+            .verify_scoped(&state.db, &state.ledger, scope)
+            .await?;
         Ok(LedgerVerification {
             ok: report.ok,
             entries_checked: report.entries_checked,
+            resumed_at: report.resumed_at,
             first_bad_seq: report.first_bad_seq,
             problems: report.problems.iter().map(|p| p.message.clone()).collect(),
+        })
+    }
+}
+
+/// The record of an erasure.
+#[derive(SimpleObject)]
+pub struct PayloadErasure {
+    /// The entry whose payload was erased.
+    erased_seq: u64,
+    /// The `payload.erased` entry that records it.
+    erasure_seq: u64,
+    /// That entry's leaf hash.
+    leaf_hash: String,
+}
+
+#[derive(Default)]
+pub struct LedgerMutation;
+
+#[Object]
+impl LedgerMutation {
+    /// Erases the payload of entry `seq` (admins of the organisation that recorded it): the
+    /// stored document is blanked and a `payload.erased` entry records who, when and why.
+    /// The entry and its payload hash stay, so the ledger still verifies and still proves
+    /// what was there. `NOT_FOUND` for no such entry, `CONFLICT` when already erased,
+    /// `BAD_INPUT` for an erasure record.
+    async fn erase_payload(
+        &self,
+        ctx: &Context<'_>,
+        seq: u64,
+        reason: ErasureReason,
+    ) -> ApiResult<PayloadErasure> {
+        let (state, caller) = parts(ctx);
+        let who = caller.require(&[Role::Admin])?;
+        let appended = ledger::erase_payload(&state.writer, who, seq, reason).await?;
+        Ok(PayloadErasure {
+            erased_seq: seq,
+            erasure_seq: appended.seq,
+            leaf_hash: appended.leaf_hash.to_hex(),
         })
     }
 }

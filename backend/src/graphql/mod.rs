@@ -63,6 +63,7 @@ pub struct MutationRoot(
     accounts::AccountMutation,
     trials::TrialMutation,
     patients::PatientMutation,
+    ledger::LedgerMutation,
 );
 
 /// The executable schema.

@@ -45,6 +45,8 @@ use crate::error::{AppError, AppResult};
 pub const BATCH: u64 = 1_000;
 /// How often the outbox is polled when nothing wakes the indexer.
 pub const POLL_EVERY: Duration = Duration::from_millis(250);
+/// Outbox positions a serving process keeps behind its watermark by default.
+pub const DEFAULT_OUTBOX_RETENTION: u64 = 100_000;
 /// The default bound on [`Indexer::wait_for`].
 pub const DEFAULT_FRESHNESS_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -57,6 +59,9 @@ pub struct IndexerSettings {
     pub freshness_timeout: Duration,
     /// The PostgreSQL URL to `LISTEN` on (a connection of its own); `None` on SQLite.
     pub listen_url: Option<String>,
+    /// Outbox positions kept behind this process's watermark; older rows are deleted once
+    /// twice as many have gathered (see [`outbox::prune`]). `None`: never prune.
+    pub outbox_retention: Option<u64>,
 }
 
 impl Default for IndexerSettings {
@@ -65,6 +70,7 @@ impl Default for IndexerSettings {
             full_rebuild: false,
             freshness_timeout: DEFAULT_FRESHNESS_TIMEOUT,
             listen_url: None,
+            outbox_retention: None,
         }
     }
 }
@@ -127,6 +133,7 @@ impl Indexer {
             indexes,
             database: database.clone(),
             applied: tx,
+            retention: settings.outbox_retention,
         };
         worker.catch_up().await?;
         tracing::info!(
@@ -217,6 +224,7 @@ struct Worker {
     indexes: Indexes,
     database: String,
     applied: watch::Sender<u64>,
+    retention: Option<u64>,
 }
 
 impl Worker {
@@ -254,6 +262,16 @@ impl Worker {
             let Some(batch) = read_batch(&self.db, self.position(), BATCH).await? else {
                 return Ok(());
             };
+            if batch.pruned_through > self.position() {
+                tracing::warn!(
+                    watermark = self.position(),
+                    pruned_through = batch.pruned_through,
+                    "the outbox was pruned past this index's watermark: rebuilding"
+                );
+                let head = rebuild(&self.db, &self.indexes, &self.database, true, true).await?;
+                self.applied.send_replace(head);
+                continue;
+            }
             let at = Watermark::new(self.database.clone(), batch.last);
             let (indexes, last, full) = (self.indexes.clone(), batch.last, batch.rows == BATCH);
             self.indexes
@@ -275,9 +293,22 @@ impl Worker {
                 .await?
                 .map_err(index_error)?;
             self.applied.send_replace(last);
+            self.prune(last, batch.pruned_through).await;
             if !full {
                 return Ok(());
             }
+        }
+    }
+    /// Deletes outbox rows far behind `applied` once twice the retention has gathered; a
+    /// failure is logged and retried at the next batch.
+    async fn prune(&self, applied: u64, pruned_through: u64) {
+        let Some(keep) = self.retention else { return };
+        if applied.saturating_sub(pruned_through) < keep.saturating_mul(2) {
+            return;
+        }
+        match outbox::prune(&self.db, applied - keep).await {
+            Ok(through) => tracing::info!(pruned_through = through, "pruned the outbox"),
+            Err(err) => tracing::warn!(error = %err, "cannot prune the outbox; will retry"),
         }
     }
 }
@@ -310,9 +341,11 @@ async fn listen(url: &str) -> Option<sea_orm::sqlx::postgres::PgListener> {
     }
 }
 
-/// One batch: the last position read, how many rows, and the changes for each index.
+/// One batch: the last position read, how many rows, the changes for each index, and how
+/// far the outbox was pruned in the same snapshot.
 struct Batch {
     last: u64,
+    pruned_through: u64,
     rows: u64,
     profiles: Vec<IndexChange>,
     trials: Vec<TrialChange>,
@@ -336,6 +369,7 @@ async fn read_snapshot(db: &DatabaseConnection) -> AppResult<DatabaseTransaction
 /// Reads up to `limit` outbox rows after `after` and the current state of what they touch.
 async fn read_batch(db: &DatabaseConnection, after: u64, limit: u64) -> AppResult<Option<Batch>> {
     let txn = read_snapshot(db).await?;
+    let pruned_through = outbox::pruned_through(&txn).await?;
     let rows = outbox::after(&txn, after, limit).await?;
     let Some(last) = rows.last().map(|row| outbox::position(row.position)) else {
         return Ok(None);
@@ -353,6 +387,7 @@ async fn read_batch(db: &DatabaseConnection, after: u64, limit: u64) -> AppResul
     txn.commit().await?;
     Ok(Some(Batch {
         last,
+        pruned_through,
         rows: rows.len() as u64,
         profiles,
         trials,
@@ -402,16 +437,17 @@ async fn trial_changes(
 }
 
 /// Rebuilds the chosen indexes from one snapshot of the database, at its outbox head (read
-/// first: later changes are re-applied, harmlessly).
+/// first: later changes are re-applied, harmlessly); returns that head.
 async fn rebuild(
     db: &DatabaseConnection,
     indexes: &Indexes,
     database: &str,
     profiles: bool,
     trials: bool,
-) -> AppResult<()> {
+) -> AppResult<u64> {
     let txn = read_snapshot(db).await?;
-    let at = Watermark::new(database, outbox::head(&txn).await?);
+    let head = outbox::head(&txn).await?;
+    let at = Watermark::new(database, head);
     if profiles {
         let docs = patients::consenting_profiles(&txn).await?;
         tracing::info!(profiles = docs.len(), watermark = %at, "rebuilding the profile index");
@@ -433,5 +469,5 @@ async fn rebuild(
             .map_err(index_error)?;
     }
     txn.commit().await?;
-    Ok(())
+    Ok(head)
 }

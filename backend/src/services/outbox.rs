@@ -12,11 +12,17 @@
 //! sees position N+1 committed while N is still to come. That is what lets an indexer keep a
 //! single watermark ("everything up to N is applied") instead of tracking gaps. (Positions
 //! may still skip numbers, e.g. after a rollback; a gap is never filled later.)
+//!
+//! **Pruning.** Each indexer deletes the rows it applied long ago ([`prune`]) and records the
+//! last deleted position (`database_identity.pruned_through`) in the same transaction. An
+//! index whose watermark is below it (a process stopped for long) rebuilds instead of
+//! resuming. The last row is never deleted, so positions are never reused.
 
 use chrono::Utc;
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 
 use crate::entities::{database_identity, index_outbox};
@@ -106,11 +112,52 @@ pub async fn after(
     limit: u64,
 ) -> AppResult<Vec<index_outbox::Model>> {
     Ok(index_outbox::Entity::find()
-        .filter(index_outbox::Column::Position.gt(i64::try_from(after).unwrap_or(i64::MAX)))
+        .filter(index_outbox::Column::Position.gt(stored(after)))
         .order_by_asc(index_outbox::Column::Position)
         .limit(limit)
         .all(db)
         .await?)
+}
+
+/// Rows deleted per transaction when pruning (each a short hold of the write lock).
+const PRUNE_CHUNK: u64 = 10_000;
+
+/// The last position pruned (0 when nothing was), as seen by `db`'s snapshot.
+pub async fn pruned_through(db: &impl ConnectionTrait) -> AppResult<u64> {
+    let row = database_identity::Entity::find_by_id(1).one(db).await?;
+    Ok(row.map_or(0, |row| position(row.pruned_through)))
+}
+
+/// Deletes every row up to `through` (but never the last row), a chunk per transaction,
+/// each recording how far it went; returns the new `pruned_through`.
+pub async fn prune(db: &DatabaseConnection, through: u64) -> AppResult<u64> {
+    database_identity(db).await?;
+    let through = through.min(head(db).await?.saturating_sub(1));
+    let mut done = pruned_through(db).await?;
+    while done < through {
+        let upto = through.min(done + PRUNE_CHUNK);
+        let txn = db.begin().await?;
+        index_outbox::Entity::delete_many()
+            .filter(index_outbox::Column::Position.lte(stored(upto)))
+            .exec(&txn)
+            .await?;
+        database_identity::Entity::update_many()
+            .col_expr(
+                database_identity::Column::PrunedThrough,
+                Expr::value(stored(upto)),
+            )
+            .filter(database_identity::Column::Id.eq(1))
+            .filter(database_identity::Column::PrunedThrough.lt(stored(upto)))
+            .exec(&txn)
+            .await?;
+        txn.commit().await?;
+        done = upto;
+    }
+    Ok(done)
+}
+
+fn stored(position: u64) -> i64 {
+    i64::try_from(position).unwrap_or(i64::MAX)
 }
 
 /// A stored position as the unsigned number watermarks use (positions start at 1).
@@ -128,6 +175,7 @@ pub async fn database_identity(db: &impl ConnectionTrait) -> AppResult<String> {
         id: Set(1),
         identity: Set(uuid::Uuid::new_v4().to_string()),
         created_at: Set(Utc::now()),
+        pruned_through: Set(0),
     })
     .on_conflict_do_nothing()
     .exec(db)

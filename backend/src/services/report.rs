@@ -18,7 +18,11 @@ use crate::state::AppState;
 /// The report of `trial_id` for `who` (who must be able to read its audit trail).
 pub async fn trial_report(state: &AppState, who: &Principal, trial_id: &str) -> AppResult<String> {
     let (view, events) = audit::audit_trail(state, who, trial_id).await?;
-    let verification = state.verifications.verify(&state.db, &state.ledger).await?;
+    // An audit report vouches for the whole ledger: a full verification, not an incremental one.
+    let verification = state
+        .verifications
+        .verify_scoped(&state.db, &state.ledger, ledger_service::Scope::Full)
+        .await?;
     let head = match ledger_service::head(&state.db, &state.ledger).await? {
         Some(head) => head,
         None => state.ledger.sign_empty()?,

@@ -22,6 +22,7 @@ use veritrial::http::HttpLimits;
 use veritrial::server::{BoundServer, PrivacySettings, ServeConfig, StoreConfig, open_stores};
 use veritrial::services::accounts::{self, NewUser};
 use veritrial::services::attachments::AttachmentsConfig;
+use veritrial::services::indexer::DEFAULT_OUTBOX_RETENTION;
 
 pub use moto::MotoServer;
 pub use postgres::PgDatabase;
@@ -216,6 +217,23 @@ impl TestStore {
 
 /// The sign-in limits of test servers: the defaults, but with rates that the many sign-ins
 /// of a test, all from 127.0.0.1, never reach.
+/// How the harness serves `store` in process.
+fn test_config(store: &TestStore, limits: HttpLimits, sign_in: SignInPolicy) -> ServeConfig {
+    ServeConfig {
+        store: store.config(),
+        listen: "127.0.0.1:0".parse().expect("address"),
+        jwt_secret_file: None,
+        token_lifetime: Duration::from_secs(600),
+        limits,
+        suppression_threshold: 11,
+        privacy: PrivacySettings::default(),
+        sign_in,
+        index_freshness_timeout: Duration::from_secs(2),
+        outbox_retention: Some(DEFAULT_OUTBOX_RETENTION),
+        witnesses: Default::default(),
+    }
+}
+
 pub fn test_sign_in_policy() -> SignInPolicy {
     let generous = Rate::per_minute(NonZeroU32::new(10_000).expect("non-zero"));
     SignInPolicy {
@@ -279,18 +297,7 @@ impl TestServer {
     }
 
     async fn start_on_with(store: TestStore, limits: HttpLimits, sign_in: SignInPolicy) -> Self {
-        let config = ServeConfig {
-            store: store.config(),
-            listen: "127.0.0.1:0".parse().expect("address"),
-            jwt_secret_file: None,
-            token_lifetime: Duration::from_secs(600),
-            limits,
-            suppression_threshold: 11,
-            privacy: PrivacySettings::default(),
-            sign_in,
-            index_freshness_timeout: Duration::from_secs(2),
-            witnesses: Default::default(),
-        };
+        let config = test_config(&store, limits, sign_in);
         Self::run_in_process(store, config).await
     }
 
@@ -300,6 +307,13 @@ impl TestServer {
     /// attachment storage. Keep `self` alive: it owns the database, the keys (and the S3
     /// server, if any).
     pub async fn second_on_same_database(&self) -> Self {
+        self.second_on_same_database_with(DEFAULT_OUTBOX_RETENTION)
+            .await
+    }
+
+    /// [`TestServer::second_on_same_database`], keeping only `outbox_retention` outbox
+    /// positions behind its index watermark.
+    pub async fn second_on_same_database_with(&self, outbox_retention: u64) -> Self {
         let store = TestStore {
             data_dir: tempfile::tempdir().expect("temporary directory"),
             pg: None,
@@ -309,16 +323,8 @@ impl TestServer {
             s3: None,
         };
         let config = ServeConfig {
-            store: store.config(),
-            listen: "127.0.0.1:0".parse().expect("address"),
-            jwt_secret_file: None,
-            token_lifetime: Duration::from_secs(600),
-            limits: HttpLimits::default(),
-            suppression_threshold: 11,
-            privacy: PrivacySettings::default(),
-            sign_in: test_sign_in_policy(),
-            index_freshness_timeout: Duration::from_secs(2),
-            witnesses: Default::default(),
+            outbox_retention: Some(outbox_retention),
+            ..test_config(&store, HttpLimits::default(), test_sign_in_policy())
         };
         Self::run_in_process(store, config).await
     }

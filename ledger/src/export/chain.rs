@@ -1,10 +1,12 @@
 //! Streaming verification of a sequence of entries against a signed checkpoint.
 
+use super::erasures::Erasures;
 use super::report::{Problem, Report};
-use crate::checkpoint::{CheckpointError, Verifier};
+use crate::checkpoint::{Checkpoint, CheckpointError, Verifier};
 use crate::entry::Entry;
 use crate::hash::Hash;
 use crate::merkle::CompactRange;
+use crate::payload::payload_hash;
 
 /// Problems kept in a report; further ones are only counted.
 const MAX_PROBLEMS: usize = 1000;
@@ -18,24 +20,66 @@ struct Previous {
     leaf_mismatch: bool,
 }
 
+/// What is known of an entry's payload, for [`ChainVerifier::check_payload`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PayloadEvidence<'a> {
+    /// The payload's bytes (canonical JSON): they must hash to the entry's payload hash.
+    Bytes(&'a [u8]),
+    /// The payload was erased: a later `payload.erased` entry must name the entry.
+    Erased,
+    /// The payload is gone without being marked erased.
+    Missing,
+}
+
 /// Verifies entries one at a time, in the order they are stored: sequence numbers, recorded
-/// leaf hashes, hash-chain links and the Merkle root, then the signed checkpoint in
-/// [`ChainVerifier::finish`]. Memory use is O(log n).
+/// leaf hashes, hash-chain links, timestamps that never go backwards and the Merkle root,
+/// payloads and their erasures when given, signed checkpoints along the way
+/// ([`ChainVerifier::check_checkpoint`]), then the latest signed checkpoint in
+/// [`ChainVerifier::finish`]. Memory use is O(log n) plus the erased payloads not yet
+/// accounted for.
 #[derive(Debug, Clone, Default)]
 pub struct ChainVerifier {
     tree: CompactRange,
     expected_seq: u64,
     previous: Option<Previous>,
+    /// Sequence number and timestamp of the latest entry whose contents were seen.
+    last_time: Option<(u64, i64)>,
+    erasures: Erasures,
     problems: Vec<Problem>,
     omitted: u64,
     first_bad_seq: Option<u64>,
     redacted: u64,
+    resumed_at: u64,
 }
 
 impl ChainVerifier {
     /// A verifier expecting entry 0 first.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A verifier that continues after the entries `[0, tree.size())`, verified earlier:
+    /// `tree` is their compact range, and the last of them (entry `tree.size() - 1`) has
+    /// leaf hash `last_leaf` and timestamp `last_timestamp_ms`. The next entry pushed must
+    /// be entry `tree.size()` and link to `last_leaf`. An empty `tree` is a fresh verifier.
+    pub fn resume(tree: CompactRange, last_leaf: Hash, last_timestamp_ms: i64) -> Self {
+        let size = tree.size();
+        let Some(last) = size.checked_sub(1) else {
+            return Self::new();
+        };
+        ChainVerifier {
+            tree,
+            expected_seq: size,
+            previous: Some(Previous {
+                seq: last,
+                leaf: last_leaf,
+                recorded_leaf: Some(last_leaf),
+                leaf_mismatch: false,
+            }),
+            last_time: Some((last, last_timestamp_ms)),
+            resumed_at: size,
+            ..Self::default()
+        }
     }
 
     /// Number of entries pushed so far.
@@ -73,6 +117,10 @@ impl ChainVerifier {
         if in_sequence {
             self.check_link(seq, entry.prev_hash);
         }
+        self.check_time(seq, entry.timestamp_ms);
+        if let Err(message) = self.erasures.observe(entry) {
+            self.add_problem(seq, message);
+        }
 
         self.tree.append_with(leaf, |_, _| {});
         self.previous = Some(Previous {
@@ -102,6 +150,68 @@ impl ChainVerifier {
             recorded_leaf: Some(leaf),
             leaf_mismatch: false,
         });
+    }
+
+    /// Checks the payload of `entry` (pushed already or about to be): its bytes must hash to
+    /// the entry's payload hash; an erased payload must be accounted for by a later
+    /// `payload.erased` entry (checked at the end); a missing one is a problem.
+    pub fn check_payload(&mut self, entry: &Entry, evidence: PayloadEvidence<'_>) {
+        let seq = entry.seq;
+        match evidence {
+            PayloadEvidence::Bytes(bytes) if payload_hash(bytes) == entry.payload_hash => {}
+            PayloadEvidence::Bytes(_) => self.add_problem(
+                seq,
+                format!("entry {seq}: the payload does not match its payload hash"),
+            ),
+            PayloadEvidence::Erased => self.erasures.payload_erased(seq),
+            PayloadEvidence::Missing => self.add_problem(
+                seq,
+                format!("entry {seq}: its payload was deleted without an erasure record"),
+            ),
+        }
+    }
+
+    /// Accounts for the erased payload of entry `seq` with an erasure entry that lies beyond
+    /// the entries verified (recorded after the verified snapshot was taken).
+    pub fn erasure_recorded_later(&mut self, seq: u64) {
+        self.erasures.recorded_later(seq);
+    }
+
+    /// Checks a signed checkpoint of the tree as it stands (the entries pushed so far): its
+    /// signature under the verifier key `key`, its size and its root. Returns the checkpoint
+    /// when its signature verifies, so the caller can compare what it recorded beside it.
+    pub fn check_checkpoint(&mut self, note: &str, key: &str) -> Option<Checkpoint> {
+        let size = self.tree.size();
+        let label = format!("the checkpoint of size {size}");
+        let checkpoint = match Verifier::from_key_string(key) {
+            Err(e) => {
+                self.add_problem(None, format!("{label}: its key cannot be used: {e}"));
+                return None;
+            }
+            Ok(verifier) => match verifier.open(note) {
+                Ok(cp) => cp,
+                Err(e) => {
+                    self.add_problem(None, format!("{label}: {}", describe_checkpoint_error(&e)));
+                    return None;
+                }
+            },
+        };
+        if checkpoint.size != size {
+            self.add_problem(
+                None,
+                format!("{label}: its signed note is for size {}", checkpoint.size),
+            );
+        } else if checkpoint.root != self.tree.root() {
+            self.add_problem(
+                None,
+                format!(
+                    "{label}: its root {} is not the Merkle root of the first {size} entries ({})",
+                    checkpoint.root,
+                    self.tree.root()
+                ),
+            );
+        }
+        Some(checkpoint)
     }
 
     /// Number of redacted entries pushed so far.
@@ -161,7 +271,7 @@ impl ChainVerifier {
             },
         };
         if let Some(cp) = &checkpoint {
-            self.check_checkpoint(cp.size, cp.root);
+            self.compare_with_checkpoint(cp.size, cp.root);
         }
         self.into_report(checkpoint)
     }
@@ -171,7 +281,16 @@ impl ChainVerifier {
         self.into_report(None)
     }
 
-    fn into_report(mut self, checkpoint: Option<crate::checkpoint::Checkpoint>) -> Report {
+    fn into_report(mut self, checkpoint: Option<Checkpoint>) -> Report {
+        let unaccounted: Vec<u64> = self.erasures.unaccounted().collect();
+        for seq in unaccounted {
+            self.add_problem(
+                seq,
+                format!(
+                    "entry {seq}: its payload is marked erased but no payload.erased entry records the erasure"
+                ),
+            );
+        }
         if self.omitted > 0 {
             self.problems.push(Problem {
                 seq: None,
@@ -185,7 +304,24 @@ impl ChainVerifier {
             first_bad_seq: self.first_bad_seq,
             problems: self.problems,
             checkpoint,
+            resumed_at: self.resumed_at,
         }
+    }
+
+    /// Checks that entry `seq`'s timestamp is not earlier than that of the latest entry
+    /// whose contents were seen (redacted entries carry no time).
+    fn check_time(&mut self, seq: u64, timestamp_ms: i64) {
+        if let Some((before, before_ms)) = self.last_time
+            && timestamp_ms < before_ms
+        {
+            self.add_problem(
+                seq,
+                format!(
+                    "entry {seq}: its timestamp ({timestamp_ms} ms) is earlier than entry {before}'s ({before_ms} ms)"
+                ),
+            );
+        }
+        self.last_time = Some((seq, timestamp_ms));
     }
 
     /// Checks `seq` against the expected sequence number; returns whether it matched.
@@ -249,7 +385,7 @@ impl ChainVerifier {
     }
 
     /// Compares the verified checkpoint with the entries seen.
-    fn check_checkpoint(&mut self, size: u64, root: Hash) {
+    fn compare_with_checkpoint(&mut self, size: u64, root: Hash) {
         let count = self.tree.size();
         if size > count {
             self.add_problem(

@@ -39,6 +39,10 @@ pub struct Report {
     /// The checkpoint, when its signature verified.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checkpoint: Option<Checkpoint>,
+    /// Entries `[0, resumed_at)` were verified earlier and taken as given (incremental
+    /// verification from a watermark); 0 when everything was checked.
+    #[serde(default)]
+    pub resumed_at: u64,
 }
 
 impl Report {

@@ -2,20 +2,20 @@
 
 use std::io::BufRead;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
-
 use super::EXPORT_FORMAT;
-use super::chain::ChainVerifier;
+use super::chain::{ChainVerifier, PayloadEvidence};
 use super::error::ExportError;
-use super::lines::{CheckpointLine, EntryLine, HeaderLine, LineProbe, RedactedLine};
+use super::lines::{
+    CheckpointLine, EntryLine, ExportHeader, HeaderLine, LinePayload, LineProbe, RedactedLine,
+};
 use super::report::{Problem, Report};
-use crate::payload::payload_hash;
-
-/// How `ExportWriter` starts every entry line.
-const ENTRY_PREFIX: &str = r#"{"type":"entry","#;
+use super::strict::check_no_duplicate_keys;
+use crate::payload::canonical_json;
 
 /// Verifies an export read line by line, in O(log n) memory.
+///
+/// Reading is strict: a line with an unknown field, a missing field or a repeated key is
+/// reported (as a problem of the entry expected there, or as a bad header).
 ///
 /// With `trusted_key` (a signed-note verifier key), the checkpoint must be signed by that key;
 /// otherwise the key in the export is used, which only proves internal consistency.
@@ -36,7 +36,7 @@ pub fn verify_export<R: BufRead>(
     while lines.advance()? {
         state.handle(lines.text(), lines.line_no)?;
     }
-    Ok(state.finish(header.origin.as_deref(), trusted_key))
+    Ok(state.finish(&header.origin, trusted_key))
 }
 
 /// Non-empty lines of the input, with their 1-based numbers.
@@ -73,7 +73,7 @@ impl<R: BufRead> Lines<R> {
     }
 }
 
-fn read_header<R: BufRead>(lines: &mut Lines<R>) -> Result<HeaderLine, ExportError> {
+fn read_header<R: BufRead>(lines: &mut Lines<R>) -> Result<ExportHeader, ExportError> {
     if !lines.advance()? {
         return Err(ExportError::Empty);
     }
@@ -81,14 +81,19 @@ fn read_header<R: BufRead>(lines: &mut Lines<R>) -> Result<HeaderLine, ExportErr
         line: lines.line_no,
         reason,
     };
-    let header: HeaderLine = serde_json::from_str(lines.text()).map_err(|e| bad(e.to_string()))?;
-    if header.line_type != "header" {
-        return Err(bad(format!("first line has type {:?}", header.line_type)));
+    check_no_duplicate_keys(lines.text()).map_err(|e| bad(e.to_string()))?;
+    let probe: LineProbe = serde_json::from_str(lines.text()).map_err(|e| bad(e.to_string()))?;
+    if probe.line_type != "header" {
+        return Err(bad(format!("first line has type {:?}", probe.line_type)));
     }
-    if header.format != EXPORT_FORMAT {
-        return Err(ExportError::UnsupportedFormat(header.format));
+    match probe.format {
+        Some(format) if format == EXPORT_FORMAT => {}
+        Some(format) => return Err(ExportError::UnsupportedFormat(format)),
+        None => return Err(bad("missing field `format`".to_owned())),
     }
-    Ok(header)
+    serde_json::from_str::<HeaderLine>(lines.text())
+        .map(ExportHeader::from)
+        .map_err(|e| bad(e.to_string()))
 }
 
 /// Verification state after the header.
@@ -101,15 +106,9 @@ struct State {
 impl State {
     /// Handles one line after the header.
     fn handle(&mut self, text: &str, line_no: u64) -> Result<(), ExportError> {
-        // Fast path: lines as written by `ExportWriter` start with the entry type, so they
-        // can be parsed once, straight into an entry line.
-        if text.starts_with(ENTRY_PREFIX)
-            && let Ok(line) = serde_json::from_str::<EntryLine>(text)
-        {
-            self.entry(line);
-            return Ok(());
-        }
-        let probe: LineProbe = match serde_json::from_str(text) {
+        let probe =
+            check_no_duplicate_keys(text).and_then(|()| serde_json::from_str::<LineProbe>(text));
+        let probe = match probe {
             Ok(probe) => probe,
             Err(source) if self.checkpoint.is_none() => {
                 // Inside the entry section a broken line stands for the entry expected here.
@@ -177,7 +176,13 @@ impl State {
 
     /// Checks one parsed entry line: chain, recorded leaf hash, and payload if present.
     fn entry(&mut self, line: EntryLine) {
-        let (entry, recorded_leaf, payload) = line.into_parts();
+        let (entry, recorded_leaf, payload) = match line.into_parts() {
+            Ok(parts) => parts,
+            Err((seq, message)) => {
+                self.chain.add_problem(seq, message);
+                return;
+            }
+        };
         let seq = entry.seq;
         if self.checkpoint.is_some() {
             self.chain.add_problem(
@@ -186,16 +191,14 @@ impl State {
             );
         }
         self.chain.push(&entry, Some(recorded_leaf));
-        let Some(payload) = payload else { return };
-        match STANDARD.decode(payload.as_bytes()) {
-            Ok(bytes) if payload_hash(&bytes) == entry.payload_hash => {}
-            Ok(_) => self.chain.add_problem(
-                seq,
-                format!("entry {seq}: the payload does not match its payload hash"),
-            ),
-            Err(_) => self
-                .chain
-                .add_problem(seq, format!("entry {seq}: the payload is not valid base64")),
+        match payload {
+            LinePayload::Omitted => {}
+            LinePayload::Json(value) => {
+                let bytes = canonical_json(&value);
+                self.chain
+                    .check_payload(&entry, PayloadEvidence::Bytes(&bytes));
+            }
+            LinePayload::Erased => self.chain.check_payload(&entry, PayloadEvidence::Erased),
         }
     }
 
@@ -213,7 +216,7 @@ impl State {
     }
 
     /// Checks the checkpoint (if any) and produces the report.
-    fn finish(mut self, origin: Option<&str>, trusted_key: Option<&str>) -> Report {
+    fn finish(mut self, origin: &str, trusted_key: Option<&str>) -> Report {
         let Some(checkpoint) = self.checkpoint else {
             self.chain
                 .add_problem(None, "the export has no checkpoint line");
@@ -222,7 +225,7 @@ impl State {
         let mut report = self
             .chain
             .finish(&checkpoint.note, &checkpoint.public_key, trusted_key);
-        if let (Some(origin), Some(cp)) = (origin, &report.checkpoint)
+        if let Some(cp) = &report.checkpoint
             && origin != cp.origin
         {
             report.ok = false;

@@ -2,14 +2,24 @@
 
 use std::io::Write;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
+use serde_json::value::RawValue;
 
 use super::EXPORT_FORMAT;
 use super::error::ExportError;
 use super::lines::{CheckpointLine, EntryLineRef, ExportHeader, HeaderLineRef, RedactedLine};
 use crate::entry::Entry;
 use crate::hash::Hash;
+
+/// What an entry line carries of the entry's payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportPayload<'a> {
+    /// Nothing: the export is checked without payloads.
+    Omitted,
+    /// The payload's canonical JSON bytes, written as JSON (`"payload":{…}`).
+    Json(&'a [u8]),
+    /// The payload was erased: the line says so (`"payloadErased":true`).
+    Erased,
+}
 
 /// Writes an export line by line: the header on creation, then entries, then the checkpoint.
 #[derive(Debug)]
@@ -36,8 +46,8 @@ impl<W: Write> ExportWriter<W> {
         Ok(writer)
     }
 
-    /// Writes an entry with its recomputed leaf hash (and optionally its payload bytes).
-    /// Returns the leaf hash.
+    /// Writes an entry with its recomputed leaf hash (and optionally its payload, canonical
+    /// JSON bytes). Returns the leaf hash.
     pub fn write_entry(
         &mut self,
         entry: &Entry,
@@ -49,13 +59,33 @@ impl<W: Write> ExportWriter<W> {
     }
 
     /// Writes an entry with the leaf hash recorded for it (e.g. as stored in a database), so
-    /// that a verifier can detect an entry altered after it was recorded.
+    /// that a verifier can detect an entry altered after it was recorded; `payload`, when
+    /// given, is the payload's canonical JSON bytes.
     pub fn write_recorded_entry(
         &mut self,
         entry: &Entry,
         leaf_hash: Hash,
         payload: Option<&[u8]>,
     ) -> Result<(), ExportError> {
+        let payload = payload.map_or(ExportPayload::Omitted, ExportPayload::Json);
+        self.write_entry_line(entry, leaf_hash, payload)
+    }
+
+    /// Writes an entry with its recorded leaf hash and what is known of its payload. Fails
+    /// if payload bytes are not JSON.
+    pub fn write_entry_line(
+        &mut self,
+        entry: &Entry,
+        leaf_hash: Hash,
+        payload: ExportPayload<'_>,
+    ) -> Result<(), ExportError> {
+        let json = match payload {
+            ExportPayload::Json(bytes) => Some(
+                serde_json::from_slice::<&RawValue>(bytes)
+                    .map_err(|source| ExportError::Json { line: 0, source })?,
+            ),
+            ExportPayload::Omitted | ExportPayload::Erased => None,
+        };
         self.write_line(&EntryLineRef {
             line_type: "entry",
             seq: entry.seq,
@@ -67,7 +97,8 @@ impl<W: Write> ExportWriter<W> {
             payload_hash: entry.payload_hash,
             prev_hash: entry.prev_hash,
             leaf_hash,
-            payload: payload.map(|p| STANDARD.encode(p)),
+            payload: json,
+            payload_erased: payload == ExportPayload::Erased,
         })?;
         self.entries += 1;
         Ok(())

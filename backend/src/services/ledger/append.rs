@@ -79,14 +79,16 @@ pub(super) async fn begin_write(db: &DatabaseConnection) -> AppResult<DatabaseTr
 }
 
 /// The ledger side of one group-commit transaction: the tree grows in memory as entries are
-/// appended; the entries and their payloads are stored at once (in the unit's savepoint, so
-/// the unit and later ones can read them); the tree nodes, the head and one checkpoint are
-/// written at the end.
+/// appended; their payloads are stored at once (in the unit's savepoint, so the unit and
+/// later ones can read the documents, e.g. a protocol just published); the entries, the tree
+/// nodes, the head and one checkpoint are written at the end, in multi-row inserts. No unit
+/// reads `ledger_entry`: entries are read only once committed (receipts, audit, export).
 pub(super) struct Batch {
     tree: CompactRange,
     prev: Option<Hash>,
     timestamp_ms: i64,
     node_rows: Vec<merkle_node::ActiveModel>,
+    entry_rows: Vec<ledger_entry::ActiveModel>,
 }
 
 /// How far a [`Batch`] had got, to rewind to when one unit of work fails.
@@ -94,6 +96,7 @@ pub(super) struct Mark {
     tree: CompactRange,
     prev: Option<Hash>,
     node_rows: usize,
+    entry_rows: usize,
 }
 
 impl Batch {
@@ -121,17 +124,18 @@ impl Batch {
             prev: head.last_leaf_hash.as_deref().map(parse_hash).transpose()?,
             timestamp_ms: Ord::max(Utc::now().timestamp_millis(), last_timestamp_ms),
             node_rows: Vec::new(),
+            entry_rows: Vec::new(),
         })
     }
 
-    /// Appends `entries` in order and stores them and their payloads inside `txn`.
+    /// Appends `entries` in order and stores their payloads inside `txn` (the entries
+    /// themselves at [`Batch::write`]).
     pub(super) async fn append(
         &mut self,
         txn: &DatabaseTransaction,
         entries: Vec<NewEntry>,
     ) -> AppResult<Vec<Appended>> {
         let mut appended = Vec::with_capacity(entries.len());
-        let mut entry_rows = Vec::with_capacity(entries.len());
         let mut payload_rows = Vec::with_capacity(entries.len());
         for new in entries {
             let body = canonical_json(&new.payload);
@@ -165,10 +169,9 @@ impl Batch {
                 leaf_hash: leaf,
                 payload_hash: entry.payload_hash,
             });
-            entry_rows.push(entry_row(&entry, leaf)?);
+            self.entry_rows.push(entry_row(&entry, leaf)?);
             self.prev = Some(leaf);
         }
-        insert_chunked(txn, entry_rows).await?;
         insert_chunked(txn, payload_rows).await?;
         Ok(appended)
     }
@@ -184,6 +187,7 @@ impl Batch {
             tree: self.tree.clone(),
             prev: self.prev,
             node_rows: self.node_rows.len(),
+            entry_rows: self.entry_rows.len(),
         }
     }
 
@@ -192,10 +196,11 @@ impl Batch {
         self.tree = mark.tree;
         self.prev = mark.prev;
         self.node_rows.truncate(mark.node_rows);
+        self.entry_rows.truncate(mark.entry_rows);
     }
 
-    /// Stores the tree nodes, moves the head and signs one checkpoint of the new tree, all
-    /// inside `txn`. A batch that appended nothing writes nothing.
+    /// Stores the entries and the tree nodes, moves the head and signs one checkpoint of the
+    /// new tree, all inside `txn`. A batch that appended nothing writes nothing.
     pub(super) async fn write(
         self,
         txn: &DatabaseTransaction,
@@ -205,6 +210,7 @@ impl Batch {
         if self.tree.size() == size_before {
             return Ok(());
         }
+        insert_chunked(txn, self.entry_rows).await?;
         insert_chunked(txn, self.node_rows).await?;
 
         let size = self.tree.size();

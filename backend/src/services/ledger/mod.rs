@@ -4,6 +4,7 @@
 mod append;
 mod cosign;
 mod cosign_store;
+mod erasure;
 mod export;
 mod gate;
 mod proofs;
@@ -11,6 +12,7 @@ mod read;
 mod rotation;
 mod verify;
 mod visibility;
+mod watermark;
 mod writer;
 
 pub use append::{Actor, Appended, NewEntry, to_i64 as seq_i64};
@@ -18,12 +20,13 @@ pub use cosign::{Cosigning, WitnessSettings, WitnessSpec, WitnessStatus};
 pub use cosign_store::{
     CosignedHead, Cosigner, checkpoint_for_entry, head_with_cosignatures, latest_cosigned,
 };
-pub use export::write_export;
+pub use erasure::{ErasureReason, erase_payload};
+pub use export::{ExportOptions, write_export, write_export_with};
 pub use gate::VerificationGate;
 pub use proofs::{consistency_proof, inclusion_proof};
 pub use read::{Head, StoredEntry, entries, head};
 pub use rotation::{KeyRotation, rotate_key};
-pub use verify::verify;
+pub use verify::{Scope, verify, verify_scoped};
 pub use visibility::Visibility;
 pub use writer::{LedgerWriter, Work};
 

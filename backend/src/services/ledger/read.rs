@@ -1,13 +1,13 @@
 //! Reading the stored ledger: the head and pages of entries.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use ledger::{Entry, EntryKind, Hash};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::LedgerKeys;
 use super::append::parse_hash;
-use crate::entities::{checkpoint, ledger_entry};
+use crate::entities::{checkpoint, ledger_entry, ledger_payload};
 use crate::error::{AppError, AppResult};
 
 /// The latest signed checkpoint and the key that signed it.
@@ -93,9 +93,36 @@ pub async fn entries(
     after: Option<u64>,
     first: u64,
 ) -> AppResult<Vec<ledger_entry::Model>> {
+    entries_before(db, after, first, None).await
+}
+
+/// Like [`entries`], but only entries with sequence numbers below `end` (all when `None`):
+/// the entries of one snapshot of size `end`.
+pub async fn entries_before(
+    db: &impl ConnectionTrait,
+    after: Option<u64>,
+    first: u64,
+    end: Option<u64>,
+) -> AppResult<Vec<ledger_entry::Model>> {
     let mut query = ledger_entry::Entity::find().order_by_asc(ledger_entry::Column::Seq);
     if let Some(after) = after {
         query = query.filter(ledger_entry::Column::Seq.gt(super::append::to_i64(after)));
     }
+    if let Some(end) = end {
+        query = query.filter(ledger_entry::Column::Seq.lt(super::append::to_i64(end)));
+    }
     Ok(query.limit(first).all(db).await?)
+}
+
+/// The stored payloads of entries `first..=last`, by sequence number.
+pub(super) async fn payloads_between(
+    db: &impl ConnectionTrait,
+    first: i64,
+    last: i64,
+) -> AppResult<HashMap<i64, ledger_payload::Model>> {
+    let rows = ledger_payload::Entity::find()
+        .filter(ledger_payload::Column::Seq.between(first, last))
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|row| (row.seq, row)).collect())
 }

@@ -20,7 +20,7 @@ use crate::services::attachments::{AttachmentStore, AttachmentsConfig};
 use crate::services::indexer::{
     DEFAULT_FRESHNESS_TIMEOUT, DEFAULT_OUTBOX_RETENTION, IndexerSettings,
 };
-use crate::services::ledger::{LedgerKeys, LedgerWriter};
+use crate::services::ledger::{Cosigning, LedgerKeys, LedgerWriter, WitnessSettings};
 use crate::services::matching::Matching;
 use crate::services::privacy::PrivacyPolicy;
 use crate::state::AppState;
@@ -85,6 +85,8 @@ pub struct ServeConfig {
     pub index_freshness_timeout: Duration,
     /// Outbox positions kept behind the index watermark (`None`: never prune).
     pub outbox_retention: Option<u64>,
+    /// The witnesses asked to cosign checkpoints (none by default).
+    pub witnesses: WitnessSettings,
 }
 
 /// The privacy mechanism's settings for cohort counts (README, docs/privacy.md).
@@ -122,6 +124,7 @@ impl ServeConfig {
             privacy: PrivacySettings::default(),
             index_freshness_timeout: DEFAULT_FRESHNESS_TIMEOUT,
             outbox_retention: Some(DEFAULT_OUTBOX_RETENTION),
+            witnesses: WitnessSettings::default(),
         }
     }
 }
@@ -199,7 +202,14 @@ pub async fn load_state(config: &ServeConfig) -> anyhow::Result<AppState> {
         matching.suppression(),
         &noise_key,
     )?;
+    let cosigning = Cosigning::start(
+        stores.db.clone(),
+        stores.ledger.clone(),
+        &config.witnesses,
+        stores.writer.checkpoint_watch(),
+    );
     Ok(AppState {
+        cosigning,
         db: stores.db,
         tokens,
         ledger: stores.ledger,

@@ -9,7 +9,7 @@ use crate::auth::token::TokenKeys;
 use crate::datadir::DataDir;
 use crate::keys_dir::KeysDir;
 use crate::services::attachments::AttachmentStore;
-use crate::services::ledger::{LedgerKeys, LedgerWriter, VerificationGate};
+use crate::services::ledger::{Cosigning, LedgerKeys, LedgerWriter, VerificationGate};
 use crate::services::matching::Matching;
 use crate::services::privacy::PrivacyPolicy;
 
@@ -24,6 +24,8 @@ pub struct AppState {
     pub ledger: LedgerKeys,
     /// Every ledgered change goes through it: one unit of work, group-committed.
     pub writer: LedgerWriter,
+    /// The tasks asking witnesses to cosign checkpoints, and what they have seen.
+    pub cosigning: Cosigning,
     /// At most one full ledger verification at a time, shared by concurrent callers.
     pub verifications: VerificationGate,
     /// The data directory (index, and attachments unless stored elsewhere).

@@ -11,6 +11,8 @@
 //!   with redacted lines that keep the chain and the tree verifiable), its writer and its
 //!   streaming verifier;
 //! * [`receipt`]: self-contained inclusion receipts (e.g. for a consent);
+//! * [`history`]: whether a ledger extends a saved checkpoint, where two copies part, and
+//!   split views (two checkpoints of one size with different roots);
 //! * [`tiles`]: the log served as C2SP `tlog-tiles` (hash tiles, entry bundles) and the
 //!   checker with which a mirror rebuilds and verifies it;
 //! * [`witness`]: C2SP `cosignature/v1` cosignatures and the `tlog-witness` add-checkpoint
@@ -99,6 +101,7 @@ pub mod checkpoint;
 pub mod entry;
 pub mod export;
 pub mod hash;
+pub mod history;
 pub mod merkle;
 pub mod payload;
 pub mod receipt;

@@ -20,7 +20,9 @@ pub struct Receipt {
     pub tree_size: u64,
     /// RFC 6962 inclusion proof, lowest level first (hex strings in JSON).
     pub proof: Vec<Hash>,
-    /// The signed checkpoint note.
+    /// The signed checkpoint note; once witnesses have cosigned it, their C2SP
+    /// `cosignature/v1` lines follow the log's signature (check them with
+    /// [`crate::witness::verify_quorum`]).
     pub checkpoint: String,
     /// The signed-note verifier key of the log.
     pub public_key: String,

@@ -12,6 +12,7 @@ mod m20261125_000003_one_enrollment;
 mod m20261125_100001_checkpoint_verifier_key;
 mod m20261125_300001_index_outbox;
 mod m20261125_400001_outbox_pruning;
+mod m20261125_420001_checkpoint_cosignatures;
 mod m20261125_700001_ledger_verified;
 pub mod witness;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_100001_checkpoint_verifier_key::Migration),
             Box::new(m20261125_300001_index_outbox::Migration),
             Box::new(m20261125_400001_outbox_pruning::Migration),
+            Box::new(m20261125_420001_checkpoint_cosignatures::Migration),
             Box::new(m20261125_700001_ledger_verified::Migration),
         ]
     }

@@ -71,6 +71,10 @@ pub enum BenchCommand {
         /// verification against a full one (0: skip that part).
         #[arg(long, default_value_t = 1_000)]
         then_append: u64,
+        /// Ask this witness to cosign checkpoints while appending, as `serve --witness` does
+        /// (`NAME+KEYID+KEY=URL`); repeatable. Cosigning runs beside the appends, never in them.
+        #[arg(long = "witness", value_name = "NAME+KEY=URL")]
+        witnesses: Vec<service::WitnessSpec>,
     },
     /// Cohort counts of a 6-clause criteria: the Tantivy index against the most natural SQL
     /// over the relational patient tables, on the same synthetic profiles, in a fresh SQLite
@@ -154,10 +158,21 @@ impl BenchCommand {
                 writers,
                 echo_commits,
                 then_append,
+                witnesses,
             } => {
                 anyhow::ensure!(batch > 0, "--batch must be at least 1");
                 anyhow::ensure!(writers > 0, "--writers must be at least 1");
                 let stores = open_stores(&store.config(default_dir)).await?;
+                let settings = service::WitnessSettings {
+                    quorum: witnesses.len(),
+                    witnesses,
+                };
+                let cosigning = service::Cosigning::start(
+                    stores.db.clone(),
+                    stores.ledger.clone(),
+                    &settings,
+                    stores.writer.checkpoint_watch(),
+                );
                 let started = Instant::now();
                 let tasks: Vec<_> = (0..writers)
                     .map(|w| {
@@ -170,11 +185,19 @@ impl BenchCommand {
                     task.await??;
                 }
                 let append_secs = started.elapsed().as_secs_f64();
+                let cosigned = cosigning_caught_up(&cosigning, &stores.db, &stores.ledger).await?;
                 let (report, verify_secs) = timed_verification(&stores, Scope::Full).await?;
                 println!(
                     "durable appends: {entries} entries in units of {batch} from {writers} writers: {append_secs:.2} s, {:.0} entries/s",
                     entries as f64 / append_secs
                 );
+                if let Some(lag) = cosigned {
+                    println!(
+                        "cosigned by all {} witnesses {:.0} ms after the last append",
+                        settings.witnesses.len(),
+                        lag.as_secs_f64() * 1000.0
+                    );
+                }
                 println!(
                     "stored-ledger verification: {} entries in {verify_secs:.2} s (ok: {})",
                     report.entries_checked, report.ok
@@ -212,6 +235,34 @@ impl BenchCommand {
             }
         }
     }
+}
+
+/// With witnesses: how long after the appends every witness had cosigned the final
+/// checkpoint (at most 60 s); `None` without witnesses.
+async fn cosigning_caught_up(
+    cosigning: &service::Cosigning,
+    db: &DatabaseConnection,
+    keys: &service::LedgerKeys,
+) -> anyhow::Result<Option<Duration>> {
+    let witnesses = cosigning.statuses().len();
+    if witnesses == 0 {
+        return Ok(None);
+    }
+    let started = Instant::now();
+    let size = service::head(db, keys).await?.map_or(0, |h| h.size);
+    while started.elapsed() < Duration::from_secs(60) {
+        let done = service::latest_cosigned(db, keys, size)
+            .await?
+            .is_some_and(|c| c.cosigners.len() == witnesses);
+        if done {
+            return Ok(Some(started.elapsed()));
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    anyhow::bail!(
+        "the witnesses did not cosign the final checkpoint within 60 s: {:?}",
+        cosigning.statuses()
+    )
 }
 
 /// Latency percentiles of repeated runs, in milliseconds.

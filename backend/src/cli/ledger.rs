@@ -9,6 +9,7 @@ use ledger::export::{Report, verify_export};
 use ledger::{Receipt, verify_receipt};
 
 use super::StoreArgs;
+use super::witnessed;
 use crate::server::open_stores;
 use crate::services::ledger as service;
 
@@ -39,7 +40,8 @@ pub enum LedgerCommand {
         #[arg(long)]
         full: bool,
     },
-    /// Print the latest signed checkpoint and the public key that verifies it.
+    /// Print the latest signed checkpoint (with the cosignature lines of the witnesses that
+    /// have cosigned it) and the public key that verifies it.
     Head {
         #[command(flatten)]
         store: StoreArgs,
@@ -71,12 +73,62 @@ pub struct RestoreArgs {
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     /// An export (`veritrial ledger export`, `GET /ledger/export`) or a receipt (JSON).
-    file: PathBuf,
+    #[arg(required_unless_present = "compare")]
+    file: Option<PathBuf>,
     /// The log's public key (signed-note verifier key, `name+keyid+base64`) obtained out of
     /// band. Without it the key inside the file is used, which only proves the file is
     /// consistent with itself.
     #[arg(long, value_name = "KEY")]
     public_key: Option<String>,
+    #[command(flatten)]
+    witnessed: WitnessedArgs,
+}
+
+/// What `veritrial verify` checks beyond the log's own signature (README "Witnesses").
+#[derive(Debug, Args)]
+struct WitnessedArgs {
+    /// A witness's cosignature/v1 verifier key (`name+keyid+base64`); repeatable. The
+    /// checkpoint must carry valid cosignatures by at least --quorum of them.
+    #[arg(long = "witness-key", value_name = "KEY")]
+    witness_keys: Vec<String>,
+    /// How many of the --witness-key witnesses must have cosigned [default: all].
+    #[arg(long, value_name = "K", requires = "witness_keys")]
+    quorum: Option<usize>,
+    /// A checkpoint saved earlier (a signed note, a receipt, or an older export): prove
+    /// that the ledger in FILE (an export) extends it, or name where the histories part.
+    #[arg(long, value_name = "OLD")]
+    since: Option<PathBuf>,
+    /// Compare two saved checkpoints (signed notes, receipts or exports) of the log: two
+    /// different trees of one size are a split view (exit 1).
+    #[arg(long, num_args = 2, value_names = ["NOTE1", "NOTE2"], conflicts_with_all = ["file", "since"])]
+    compare: Option<Vec<PathBuf>>,
+}
+
+impl WitnessedArgs {
+    fn quorum(&self) -> anyhow::Result<usize> {
+        let quorum = self.quorum.unwrap_or(self.witness_keys.len());
+        anyhow::ensure!(
+            quorum <= self.witness_keys.len(),
+            "--quorum {quorum} is more than the {} --witness-key given",
+            self.witness_keys.len()
+        );
+        Ok(quorum)
+    }
+
+    /// The checks after the log's signature and the entries have verified.
+    fn check(&self, file: &Path, key: Option<&str>) -> anyhow::Result<()> {
+        if self.witness_keys.is_empty() && self.since.is_none() {
+            return Ok(());
+        }
+        let current = witnessed::Saved::read(file)?;
+        if !self.witness_keys.is_empty() {
+            witnessed::check_quorum(&current.note, &self.witness_keys, self.quorum()?)?;
+        }
+        if let Some(old) = &self.since {
+            witnessed::check_since(&current, &witnessed::Saved::read(old)?, key)?;
+        }
+        Ok(())
+    }
 }
 
 impl LedgerCommand {
@@ -120,8 +172,9 @@ impl LedgerCommand {
             }
             LedgerCommand::Head { store } => {
                 let stores = open_stores(&store.config(default_dir)).await?;
-                let head = match service::head(&stores.db, &stores.ledger).await? {
-                    Some(head) => head,
+                let head = match service::head_with_cosignatures(&stores.db, &stores.ledger).await?
+                {
+                    Some(cosigned) => cosigned.head,
                     None => stores.ledger.sign_empty()?,
                 };
                 print!("{}", head.note);
@@ -162,29 +215,49 @@ impl RestoreArgs {
 }
 
 impl VerifyArgs {
-    /// Verifies the file; an error (non-zero exit) unless it is intact.
+    /// Verifies the file (or compares two checkpoints); an error (non-zero exit) unless it
+    /// is intact, and witnessed and consistent as asked.
     pub fn run(self) -> anyhow::Result<()> {
         let key = self.public_key.as_deref();
-        if let Some(receipt) = read_receipt(&self.file)? {
-            let checkpoint = verify_receipt(&receipt, key)
-                .map_err(|err| anyhow::anyhow!("the receipt does not verify: {err}"))?;
-            println!(
-                "OK: entry {} ({}) is in the ledger {:?} of {} entries, root {}, signed by {}",
-                receipt.entry.seq,
-                receipt.entry.kind.as_str(),
-                checkpoint.origin,
-                checkpoint.size,
-                checkpoint.root.to_hex(),
-                key.unwrap_or(&receipt.public_key)
+        if let Some([a, b]) = self.witnessed.compare.as_deref() {
+            return witnessed::check_compare(
+                &witnessed::Saved::read(a)?,
+                &witnessed::Saved::read(b)?,
+                key,
+                &self.witnessed.witness_keys,
+                self.witnessed.quorum()?,
             );
-            return Ok(());
         }
-        let file = std::fs::File::open(&self.file)
-            .with_context(|| format!("cannot open {}", self.file.display()))?;
-        let report = verify_export(BufReader::new(file), key)
-            .with_context(|| format!("{} is not a Veritrial ledger export", self.file.display()))?;
-        print_report(&report)
+        let file = self
+            .file
+            .as_deref()
+            .ok_or_else(|| anyhow::anyhow!("name the FILE to verify"))?;
+        verify_signed(file, key)?;
+        self.witnessed.check(file, key)
     }
+}
+
+/// Verifies an export or a receipt against the log's key.
+fn verify_signed(file: &Path, key: Option<&str>) -> anyhow::Result<()> {
+    if let Some(receipt) = read_receipt(file)? {
+        let checkpoint = verify_receipt(&receipt, key)
+            .map_err(|err| anyhow::anyhow!("the receipt does not verify: {err}"))?;
+        println!(
+            "OK: entry {} ({}) is in the ledger {:?} of {} entries, root {}, signed by {}",
+            receipt.entry.seq,
+            receipt.entry.kind.as_str(),
+            checkpoint.origin,
+            checkpoint.size,
+            checkpoint.root.to_hex(),
+            key.unwrap_or(&receipt.public_key)
+        );
+        return Ok(());
+    }
+    let reader =
+        std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+    let report = verify_export(BufReader::new(reader), key)
+        .with_context(|| format!("{} is not a Veritrial ledger export", file.display()))?;
+    print_report(&report)
 }
 
 /// The file as a receipt, if it is one (a single JSON object with an `entry`).

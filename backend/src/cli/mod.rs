@@ -15,6 +15,7 @@ mod import;
 mod keys;
 mod ledger;
 mod witness;
+mod witnessed;
 
 use crate::auth::limiter::Rate;
 use crate::auth::throttle::SignInPolicy;
@@ -235,6 +236,43 @@ struct ServeArgs {
     request_timeout_secs: u64,
     #[command(flatten)]
     sign_in: SignInArgs,
+    #[command(flatten)]
+    witnesses: WitnessArgs,
+}
+
+/// Witnesses that cosign the ledger's checkpoints (README "Witnesses").
+#[derive(Debug, Args)]
+struct WitnessArgs {
+    /// A witness to ask for a cosignature of every checkpoint: its cosignature/v1 verifier
+    /// key, `=`, and its URL prefix (requests go to URL/add-checkpoint), e.g.
+    /// `witness.example+1a2b3c4d+BASE64=https://witness.example/`. Repeatable; in the
+    /// environment, separated by commas.
+    #[arg(
+        long = "witness",
+        env = "VERITRIAL_WITNESSES",
+        value_delimiter = ',',
+        value_name = "NAME+KEY=URL"
+    )]
+    witness: Vec<crate::services::ledger::WitnessSpec>,
+    /// Cosignatures a checkpoint needs to count as witnessed (at most the number of
+    /// witnesses) [default: all of them].
+    #[arg(long, env = "VERITRIAL_WITNESS_QUORUM", value_name = "K")]
+    witness_quorum: Option<usize>,
+}
+
+impl WitnessArgs {
+    fn settings(&self) -> anyhow::Result<crate::services::ledger::WitnessSettings> {
+        let quorum = self.witness_quorum.unwrap_or(self.witness.len());
+        anyhow::ensure!(
+            quorum <= self.witness.len(),
+            "--witness-quorum {quorum} is more than the {} witnesses configured",
+            self.witness.len()
+        );
+        Ok(crate::services::ledger::WitnessSettings {
+            witnesses: self.witness.clone(),
+            quorum,
+        })
+    }
 }
 
 /// Sign-in limits.
@@ -305,8 +343,8 @@ impl SignInArgs {
 }
 
 impl ServeArgs {
-    fn config(&self, default_dir: &str) -> ServeConfig {
-        ServeConfig {
+    fn config(&self, default_dir: &str) -> anyhow::Result<ServeConfig> {
+        Ok(ServeConfig {
             store: self.store.config(default_dir),
             listen: self.listen,
             jwt_secret_file: self.jwt_secret_file.clone(),
@@ -325,7 +363,8 @@ impl ServeArgs {
             sign_in: self.sign_in.policy(),
             index_freshness_timeout: Duration::from_millis(self.index_freshness_timeout_ms),
             outbox_retention: Some(self.outbox_retention),
-        }
+            witnesses: self.witnesses.settings()?,
+        })
     }
 }
 
@@ -425,9 +464,9 @@ impl Cli {
     /// Runs the parsed command.
     pub async fn run(self) -> anyhow::Result<()> {
         match self.command {
-            Command::Serve(args) => serve(args.config(DATA_DIR)).await,
+            Command::Serve(args) => serve(args.config(DATA_DIR)?).await,
             Command::Demo(args) => {
-                let config = args.config(DEMO_DIR);
+                let config = args.config(DEMO_DIR)?;
                 let state = server::load_state(&config).await?;
                 let accounts = demo::ensure_world(&state).await?;
                 let bound = BoundServer::bind_with(state, &config).await?;

@@ -2,6 +2,7 @@
 
 pub mod attachment;
 pub mod checkpoint;
+pub mod checkpoint_cosignature;
 pub mod cohort_release;
 pub mod consent;
 pub mod database_identity;

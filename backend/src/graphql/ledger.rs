@@ -7,7 +7,9 @@ use chrono::{DateTime, Utc};
 use super::{ApiResult, cost, parts};
 use crate::domain::Role;
 use crate::error::AppError;
-use crate::services::ledger::{self, ErasureReason, Head, Scope, StoredEntry, Visibility};
+use crate::services::ledger::{
+    self, CosignedHead, ErasureReason, Head, Scope, StoredEntry, Visibility, WitnessStatus,
+};
 
 /// Who may read the ledger.
 const READERS: &[Role] = &[Role::Ethics, Role::Admin];
@@ -27,16 +29,93 @@ pub struct LedgerHead {
     root_hash: String,
     /// When the checkpoint was signed.
     timestamp: DateTime<Utc>,
+    /// The latest checkpoint that witnesses have cosigned (null before any has): its note
+    /// carries their `cosignature/v1` lines after the log's signature.
+    cosigned: Option<CosignedCheckpoint>,
+    /// This server's witnesses and how cosigning them goes (empty without witnesses).
+    witnesses: Vec<WitnessState>,
 }
 
-impl From<Head> for LedgerHead {
-    fn from(head: Head) -> Self {
+impl LedgerHead {
+    fn new(head: Head, cosigned: Option<CosignedHead>, witnesses: Vec<WitnessStatus>) -> Self {
         Self {
             checkpoint: head.note,
             public_key: head.public_key,
             size: head.size,
             root_hash: head.root.to_hex(),
             timestamp: timestamp(head.timestamp_ms),
+            cosigned: cosigned.map(CosignedCheckpoint::from),
+            witnesses: witnesses.into_iter().map(WitnessState::from).collect(),
+        }
+    }
+}
+
+/// A checkpoint with its witnesses' cosignatures.
+#[derive(SimpleObject)]
+pub struct CosignedCheckpoint {
+    /// The signed note with the cosignature lines appended (C2SP tlog-cosignature).
+    checkpoint: String,
+    /// The log's verifier key.
+    public_key: String,
+    /// Entries covered.
+    size: u64,
+    /// Merkle root, lowercase hex.
+    root_hash: String,
+    /// Who cosigned it.
+    cosigners: Vec<CheckpointCosigner>,
+}
+
+impl From<CosignedHead> for CosignedCheckpoint {
+    fn from(cosigned: CosignedHead) -> Self {
+        Self {
+            checkpoint: cosigned.head.note,
+            public_key: cosigned.head.public_key,
+            size: cosigned.head.size,
+            root_hash: cosigned.head.root.to_hex(),
+            cosigners: cosigned
+                .cosigners
+                .into_iter()
+                .map(|c| CheckpointCosigner {
+                    name: c.name,
+                    key: c.key,
+                    timestamp: timestamp(c.timestamp_secs.saturating_mul(1000)),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A witness that cosigned a checkpoint.
+#[derive(SimpleObject)]
+pub struct CheckpointCosigner {
+    /// The witness's name.
+    name: String,
+    /// Its `cosignature/v1` verifier key.
+    key: String,
+    /// When it cosigned (whole seconds).
+    timestamp: DateTime<Utc>,
+}
+
+/// How cosigning with one witness goes, as this server sees it.
+#[derive(SimpleObject)]
+pub struct WitnessState {
+    /// The witness's name.
+    name: String,
+    /// The largest checkpoint it cosigned for this server since start.
+    cosigned_size: Option<u64>,
+    /// Times it refused a checkpoint (a rewritten or forked ledger, or a misconfiguration).
+    refusals: u64,
+    /// The last failure, while failing.
+    last_error: Option<String>,
+}
+
+impl From<WitnessStatus> for WitnessState {
+    fn from(status: WitnessStatus) -> Self {
+        Self {
+            name: status.name,
+            cosigned_size: status.cosigned_size,
+            refusals: status.refusals,
+            last_error: status.last_error,
         }
     }
 }
@@ -163,7 +242,8 @@ pub struct LedgerQuery;
 
 #[Object]
 impl LedgerQuery {
-    /// The latest signed checkpoint and the public key (a signed empty tree before any entry).
+    /// The latest signed checkpoint and the public key (a signed empty tree before any entry),
+    /// and the latest checkpoint witnesses have cosigned.
     async fn ledger_head(&self, ctx: &Context<'_>) -> ApiResult<LedgerHead> {
         let (state, caller) = parts(ctx);
         caller.require(READERS)?;
@@ -171,7 +251,8 @@ impl LedgerQuery {
             Some(head) => head,
             None => state.ledger.sign_empty()?,
         };
-        Ok(head.into())
+        let cosigned = ledger::latest_cosigned(&state.db, &state.ledger, 0).await?;
+        Ok(LedgerHead::new(head, cosigned, state.cosigning.statuses()))
     }
 
     /// Entries in order, after sequence number `after` (from the start when omitted),

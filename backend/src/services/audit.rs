@@ -68,7 +68,8 @@ fn display(value: &serde_json::Value) -> String {
 }
 
 /// What a patient can keep: their latest consent entry of `scope`, its inclusion proof and
-/// the signed checkpoint, verifiable offline with `veritrial verify`.
+/// the signed checkpoint (the latest cosigned one that covers the entry, with its witnesses'
+/// cosignatures; before any, the latest), verifiable offline with `veritrial verify`.
 pub async fn consent_receipt(
     state: &AppState,
     site: &Principal,
@@ -89,9 +90,7 @@ pub async fn consent_receipt(
         .await?
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("ledger entry {seq} is missing")))?;
     let stored = StoredEntry::from_row(&row)?;
-    let head = ledger_service::head(&state.db, &state.ledger)
-        .await?
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("the ledger has no checkpoint")))?;
+    let head = ledger_service::checkpoint_for_entry(&state.db, &state.ledger, seq).await?;
     let proof = ledger_service::inclusion_proof(&state.db, seq, head.size).await?;
     Ok(Receipt {
         entry: stored.entry,

@@ -230,6 +230,7 @@ fn test_config(store: &TestStore, limits: HttpLimits, sign_in: SignInPolicy) -> 
         sign_in,
         index_freshness_timeout: Duration::from_secs(2),
         outbox_retention: Some(DEFAULT_OUTBOX_RETENTION),
+        witnesses: Default::default(),
     }
 }
 

@@ -12,7 +12,8 @@ use sea_orm::ConnectionTrait;
 use tokio::sync::mpsc;
 
 use super::LedgerKeys;
-use super::read::{StoredEntry, entries_before, head, payloads_between};
+use super::cosign_store::head_with_cosignatures;
+use super::read::{StoredEntry, entries_before, payloads_between};
 use super::visibility::Visibility;
 use crate::entities::ledger_payload;
 use crate::error::{AppError, AppResult};
@@ -41,7 +42,8 @@ pub async fn write_export(
 
 /// Streams the export as chunks of bytes into `out`, page by page, so memory stays flat
 /// whatever the ledger's size. The export ends with the latest checkpoint, which covers
-/// every entry written (entries appended meanwhile are left out). Entries that `visibility`
+/// every entry written (entries appended meanwhile are left out), with the cosignature
+/// lines of the witnesses that have cosigned it so far. Entries that `visibility`
 /// does not show are written as redacted lines.
 pub async fn write_export_with(
     db: &impl ConnectionTrait,
@@ -50,7 +52,9 @@ pub async fn write_export_with(
     options: ExportOptions,
     out: mpsc::Sender<Vec<u8>>,
 ) -> AppResult<()> {
-    let head = head(db, keys).await?;
+    let head = head_with_cosignatures(db, keys)
+        .await?
+        .map(|cosigned| cosigned.head);
     let buffer = SharedBuffer::default();
     let header = ExportHeader {
         origin: keys.origin().to_string(),

@@ -2,6 +2,8 @@
 //! serialised across processes; serves checkpoints, proofs and exports; verifies what is stored.
 
 mod append;
+mod cosign;
+mod cosign_store;
 mod erasure;
 mod export;
 mod gate;
@@ -17,6 +19,10 @@ mod watermark;
 mod writer;
 
 pub use append::{Actor, Appended, NewEntry, to_i64 as seq_i64};
+pub use cosign::{Cosigning, WitnessSettings, WitnessSpec, WitnessStatus};
+pub use cosign_store::{
+    CosignedHead, Cosigner, checkpoint_for_entry, head_with_cosignatures, latest_cosigned,
+};
 pub use erasure::{ErasureReason, erase_payload};
 pub use export::{ExportOptions, write_export, write_export_with};
 pub use gate::VerificationGate;

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction};
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot, watch};
 
 use super::LedgerKeys;
 use super::append::{Appended, Batch, NewEntry, begin_write};
@@ -78,6 +78,7 @@ impl Work {
 pub struct LedgerWriter {
     queue: mpsc::Sender<Box<dyn Unit>>,
     index_wake: Arc<Notify>,
+    checkpoints: watch::Sender<()>,
 }
 
 impl LedgerWriter {
@@ -85,8 +86,23 @@ impl LedgerWriter {
     pub fn start(db: DatabaseConnection, keys: LedgerKeys) -> Self {
         let (queue, units) = mpsc::channel(QUEUE_CAPACITY);
         let index_wake = Arc::new(Notify::new());
-        tokio::spawn(write_batches(db, keys, units, index_wake.clone()));
-        Self { queue, index_wake }
+        let checkpoints = watch::Sender::new(());
+        let wakes = Wakes {
+            index: index_wake.clone(),
+            checkpoints: checkpoints.clone(),
+        };
+        tokio::spawn(write_batches(db, keys, units, wakes));
+        Self {
+            queue,
+            index_wake,
+            checkpoints,
+        }
+    }
+
+    /// Marked changed after every committed batch (a new checkpoint, if it appended): the
+    /// cosigning tasks wait on it, off the append path.
+    pub fn checkpoint_watch(&self) -> watch::Receiver<()> {
+        self.checkpoints.subscribe()
     }
 
     /// Notified after every batch that wrote outbox rows: the local indexer waits on it
@@ -178,18 +194,29 @@ impl<T: Send + 'static> Unit for PendingUnit<T> {
     }
 }
 
+/// Who the writer wakes after a batch.
+struct Wakes {
+    /// The local indexer, after a batch that wrote outbox rows.
+    index: Arc<Notify>,
+    /// The cosigning tasks, after every committed batch.
+    checkpoints: watch::Sender<()>,
+}
+
 /// The writer task: takes whatever units are waiting (at least one) and commits them together.
 async fn write_batches(
     db: DatabaseConnection,
     keys: LedgerKeys,
     mut queue: mpsc::Receiver<Box<dyn Unit>>,
-    index_wake: Arc<Notify>,
+    wakes: Wakes,
 ) {
     let mut units = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut units, MAX_BATCH).await > 0 {
         let committed = commit_batch(&db, &keys, &mut units).await;
-        if let Ok(true) = committed {
-            index_wake.notify_one();
+        if let Ok(touched) = committed {
+            if touched {
+                wakes.index.notify_one();
+            }
+            wakes.checkpoints.send_replace(());
         }
         let reason = committed.as_ref().err().map(|err| {
             tracing::error!(error = ?err, units = units.len(), "a ledger batch was not committed");

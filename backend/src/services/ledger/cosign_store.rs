@@ -1,0 +1,166 @@
+//! Stored cosignatures: writing what witnesses return, and reading checkpoints with their
+//! cosignature lines attached (for `ledgerHead`, consent receipts and exports).
+
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+};
+
+use super::LedgerKeys;
+use super::append::{parse_hash, to_i64};
+use super::read::{Head, head};
+use crate::entities::{checkpoint, checkpoint_cosignature};
+use crate::error::{AppError, AppResult};
+
+/// A witness that cosigned a checkpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cosigner {
+    /// The witness's name (its key name).
+    pub name: String,
+    /// The witness's verifier key.
+    pub key: String,
+    /// When it cosigned, Unix seconds.
+    pub timestamp_secs: i64,
+}
+
+/// A checkpoint whose note carries the witnesses' cosignature lines after the log's
+/// signature, and who cosigned it.
+#[derive(Clone, Debug)]
+pub struct CosignedHead {
+    /// The checkpoint; its `note` has every stored cosignature line appended.
+    pub head: Head,
+    /// The witnesses whose lines are attached, by name.
+    pub cosigners: Vec<Cosigner>,
+}
+
+/// A cosignature to store.
+#[derive(Clone, Debug)]
+pub struct NewCosignature {
+    /// The cosigned checkpoint's size.
+    pub checkpoint_size: u64,
+    /// Who cosigned.
+    pub cosigner: Cosigner,
+    /// The note signature line, ending in a newline.
+    pub line: String,
+}
+
+/// Stores a cosignature; storing the same witness's cosignature of a checkpoint again (as
+/// another process may) keeps the first.
+pub async fn store_cosignature(db: &impl ConnectionTrait, new: NewCosignature) -> AppResult<()> {
+    checkpoint_cosignature::Entity::insert(checkpoint_cosignature::ActiveModel {
+        checkpoint_size: Set(to_i64(new.checkpoint_size)),
+        witness_key: Set(new.cosigner.key),
+        witness_name: Set(new.cosigner.name),
+        timestamp_secs: Set(new.cosigner.timestamp_secs),
+        signature_line: Set(new.line),
+    })
+    .on_conflict_do_nothing_on([
+        checkpoint_cosignature::Column::CheckpointSize,
+        checkpoint_cosignature::Column::WitnessKey,
+    ])
+    .exec(db)
+    .await?;
+    Ok(())
+}
+
+/// Whether the witness with verifier key `key` has cosigned the checkpoint of `size`.
+pub async fn has_cosigned(db: &impl ConnectionTrait, size: u64, key: &str) -> AppResult<bool> {
+    Ok(
+        checkpoint_cosignature::Entity::find_by_id((to_i64(size), key.to_string()))
+            .one(db)
+            .await?
+            .is_some(),
+    )
+}
+
+/// The largest checkpoint the witness with verifier key `key` has cosigned, if any.
+pub async fn latest_cosigned_by(db: &impl ConnectionTrait, key: &str) -> AppResult<Option<u64>> {
+    let row = checkpoint_cosignature::Entity::find()
+        .filter(checkpoint_cosignature::Column::WitnessKey.eq(key))
+        .order_by_desc(checkpoint_cosignature::Column::CheckpointSize)
+        .one(db)
+        .await?;
+    row.map(|row| u64::try_from(row.checkpoint_size).map_err(|err| anyhow::Error::from(err).into()))
+        .transpose()
+}
+
+/// The latest checkpoint of at least `min_size` entries that any witness has cosigned, with
+/// its cosignatures attached.
+pub async fn latest_cosigned(
+    db: &impl ConnectionTrait,
+    keys: &LedgerKeys,
+    min_size: u64,
+) -> AppResult<Option<CosignedHead>> {
+    let Some(newest) = checkpoint_cosignature::Entity::find()
+        .filter(checkpoint_cosignature::Column::CheckpointSize.gte(to_i64(min_size)))
+        .order_by_desc(checkpoint_cosignature::Column::CheckpointSize)
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let row = checkpoint::Entity::find_by_id(newest.checkpoint_size)
+        .one(db)
+        .await?
+        .ok_or_else(|| {
+            AppError::Internal(anyhow::anyhow!(
+                "a cosignature names checkpoint {} which is not stored",
+                newest.checkpoint_size
+            ))
+        })?;
+    let head = Head {
+        size: u64::try_from(row.size).map_err(anyhow::Error::from)?,
+        root: parse_hash(&row.root_hash)?,
+        timestamp_ms: row.timestamp_ms,
+        note: row.note,
+        public_key: row.verifier_key.unwrap_or_else(|| keys.verifier_key()),
+    };
+    with_cosignatures(db, head).await.map(Some)
+}
+
+/// `head` with every stored cosignature of its checkpoint attached.
+pub async fn with_cosignatures(
+    db: &impl ConnectionTrait,
+    mut head: Head,
+) -> AppResult<CosignedHead> {
+    let rows = checkpoint_cosignature::Entity::find()
+        .filter(checkpoint_cosignature::Column::CheckpointSize.eq(to_i64(head.size)))
+        .order_by_asc(checkpoint_cosignature::Column::WitnessName)
+        .all(db)
+        .await?;
+    let mut cosigners = Vec::with_capacity(rows.len());
+    for row in rows {
+        head.note.push_str(&row.signature_line);
+        cosigners.push(Cosigner {
+            name: row.witness_name,
+            key: row.witness_key,
+            timestamp_secs: row.timestamp_secs,
+        });
+    }
+    Ok(CosignedHead { head, cosigners })
+}
+
+/// The checkpoint to prove entry `seq` against: the latest cosigned checkpoint that covers
+/// it, with its cosignatures; before any witness has cosigned one, the latest checkpoint.
+pub async fn checkpoint_for_entry(
+    db: &impl ConnectionTrait,
+    keys: &LedgerKeys,
+    seq: u64,
+) -> AppResult<Head> {
+    if let Some(cosigned) = latest_cosigned(db, keys, seq.saturating_add(1)).await? {
+        return Ok(cosigned.head);
+    }
+    head(db, keys)
+        .await?
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("the ledger has no checkpoint")))
+}
+
+/// The latest checkpoint with its cosignatures (if any), `None` while the ledger is empty.
+pub async fn head_with_cosignatures(
+    db: &impl ConnectionTrait,
+    keys: &LedgerKeys,
+) -> AppResult<Option<CosignedHead>> {
+    match head(db, keys).await? {
+        Some(head) => with_cosignatures(db, head).await.map(Some),
+        None => Ok(None),
+    }
+}

@@ -69,7 +69,7 @@ pub enum BenchCommand {
         echo_commits: bool,
         /// Entries appended after the first verification, before timing an incremental
         /// verification against a full one (0: skip that part).
-        #[arg(long, default_value_t = 1_000)]
+        #[arg(long, default_value_t = 0)]
         then_append: u64,
         /// Ask this witness to cosign checkpoints while appending, as `serve --witness` does
         /// (`NAME+KEYID+KEY=URL`); repeatable. Cosigning runs beside the appends, never in them.

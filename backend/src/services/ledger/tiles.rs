@@ -23,15 +23,17 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 
 use super::LedgerKeys;
 use super::append::{parse_hash, to_i64};
-use super::read::{StoredEntry, head};
+use super::cosign_store::head_with_cosignatures;
+use super::read::StoredEntry;
 use super::visibility::Visibility;
 use crate::entities::{checkpoint, ledger_entry, ledger_payload, merkle_node};
 use crate::error::{AppError, AppResult};
 
-/// The latest signed checkpoint (a signed note), or a fresh one of the empty tree.
+/// The latest signed checkpoint (a signed note) with the witnesses' cosignatures collected
+/// so far, or a fresh one of the empty tree.
 pub async fn checkpoint_note(db: &impl ConnectionTrait, keys: &LedgerKeys) -> AppResult<String> {
-    Ok(match head(db, keys).await? {
-        Some(head) => head.note,
+    Ok(match head_with_cosignatures(db, keys).await? {
+        Some(cosigned) => cosigned.head.note,
         None => keys.sign_empty()?.note,
     })
 }

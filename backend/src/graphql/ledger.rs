@@ -29,8 +29,9 @@ pub struct LedgerHead {
     root_hash: String,
     /// When the checkpoint was signed.
     timestamp: DateTime<Utc>,
-    /// The latest checkpoint that witnesses have cosigned (null before any has): its note
-    /// carries their `cosignature/v1` lines after the log's signature.
+    /// The latest checkpoint that at least `--witness-quorum` witnesses have cosigned (null
+    /// before there is one): its note carries their `cosignature/v1` lines after the log's
+    /// signature.
     cosigned: Option<CosignedCheckpoint>,
     /// This server's witnesses and how cosigning them goes (empty without witnesses).
     witnesses: Vec<WitnessState>,
@@ -251,7 +252,8 @@ impl LedgerQuery {
             Some(head) => head,
             None => state.ledger.sign_empty()?,
         };
-        let cosigned = ledger::latest_cosigned(&state.db, &state.ledger, 0).await?;
+        let quorum = state.cosigning.quorum();
+        let cosigned = ledger::latest_cosigned(&state.db, &state.ledger, 0, quorum).await?;
         Ok(LedgerHead::new(head, cosigned, state.cosigning.statuses()))
     }
 

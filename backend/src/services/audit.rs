@@ -90,7 +90,13 @@ pub async fn consent_receipt(
         .await?
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("ledger entry {seq} is missing")))?;
     let stored = StoredEntry::from_row(&row)?;
-    let head = ledger_service::checkpoint_for_entry(&state.db, &state.ledger, seq).await?;
+    let head = ledger_service::checkpoint_for_entry(
+        &state.db,
+        &state.ledger,
+        seq,
+        state.cosigning.quorum(),
+    )
+    .await?;
     let proof = ledger_service::inclusion_proof(&state.db, seq, head.size).await?;
     Ok(Receipt {
         entry: stored.entry,

@@ -98,8 +98,8 @@ impl FromStr for WitnessSpec {
 pub struct WitnessSettings {
     /// The witnesses.
     pub witnesses: Vec<WitnessSpec>,
-    /// Cosignatures a client should require (published for information; verifiers choose
-    /// their own quorum).
+    /// Cosignatures a checkpoint needs before `ledgerHead` and receipts present it as the
+    /// cosigned one (verifiers may still require their own quorum).
     pub quorum: usize,
 }
 
@@ -120,6 +120,7 @@ pub struct WitnessStatus {
 #[derive(Clone, Default)]
 pub struct Cosigning {
     statuses: Vec<Arc<Mutex<WitnessStatus>>>,
+    quorum: usize,
 }
 
 impl Cosigning {
@@ -156,7 +157,15 @@ impl Cosigning {
                 status
             })
             .collect();
-        Self { statuses }
+        Self {
+            statuses,
+            quorum: settings.quorum.max(1),
+        }
+    }
+
+    /// Cosignatures a checkpoint needs to count as cosigned (at least 1).
+    pub fn quorum(&self) -> usize {
+        self.quorum
     }
 
     /// Every witness's status.

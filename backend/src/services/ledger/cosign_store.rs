@@ -1,8 +1,10 @@
 //! Stored cosignatures: writing what witnesses return, and reading checkpoints with their
 //! cosignature lines attached (for `ledgerHead`, consent receipts and exports).
 
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 
 use super::LedgerKeys;
@@ -83,28 +85,34 @@ pub async fn latest_cosigned_by(db: &impl ConnectionTrait, key: &str) -> AppResu
         .transpose()
 }
 
-/// The latest checkpoint of at least `min_size` entries that any witness has cosigned, with
-/// its cosignatures attached.
+/// The latest checkpoint of at least `min_size` entries that at least `quorum` witnesses
+/// have cosigned, with its cosignatures attached.
 pub async fn latest_cosigned(
     db: &impl ConnectionTrait,
     keys: &LedgerKeys,
     min_size: u64,
+    quorum: usize,
 ) -> AppResult<Option<CosignedHead>> {
+    let cosigners = Expr::col(checkpoint_cosignature::Column::WitnessKey).count();
     let Some(newest) = checkpoint_cosignature::Entity::find()
+        .select_only()
+        .column(checkpoint_cosignature::Column::CheckpointSize)
         .filter(checkpoint_cosignature::Column::CheckpointSize.gte(to_i64(min_size)))
+        .group_by(checkpoint_cosignature::Column::CheckpointSize)
+        .having(cosigners.gte(i64::try_from(quorum).unwrap_or(i64::MAX)))
         .order_by_desc(checkpoint_cosignature::Column::CheckpointSize)
+        .into_tuple::<i64>()
         .one(db)
         .await?
     else {
         return Ok(None);
     };
-    let row = checkpoint::Entity::find_by_id(newest.checkpoint_size)
+    let row = checkpoint::Entity::find_by_id(newest)
         .one(db)
         .await?
         .ok_or_else(|| {
             AppError::Internal(anyhow::anyhow!(
-                "a cosignature names checkpoint {} which is not stored",
-                newest.checkpoint_size
+                "a cosignature names checkpoint {newest} which is not stored"
             ))
         })?;
     let head = Head {
@@ -139,15 +147,20 @@ pub async fn with_cosignatures(
     Ok(CosignedHead { head, cosigners })
 }
 
-/// The checkpoint to prove entry `seq` against: the latest cosigned checkpoint that covers
-/// it, with its cosignatures; before any witness has cosigned one, the latest checkpoint.
+/// The checkpoint to prove entry `seq` against, with its cosignatures: the latest that covers
+/// it and that `quorum` witnesses cosigned; before there is one, the latest that any witness
+/// cosigned (a quorum may come later, but each cosignature already counts); before that, the
+/// latest checkpoint.
 pub async fn checkpoint_for_entry(
     db: &impl ConnectionTrait,
     keys: &LedgerKeys,
     seq: u64,
+    quorum: usize,
 ) -> AppResult<Head> {
-    if let Some(cosigned) = latest_cosigned(db, keys, seq.saturating_add(1)).await? {
-        return Ok(cosigned.head);
+    for needed in [quorum, 1] {
+        if let Some(cosigned) = latest_cosigned(db, keys, seq.saturating_add(1), needed).await? {
+            return Ok(cosigned.head);
+        }
     }
     head(db, keys)
         .await?

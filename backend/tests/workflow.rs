@@ -442,6 +442,30 @@ async fn the_whole_story(backend: Backend) {
         "primaryEndpoint"
     );
 
+    // An amendment that leaves out the sites and the board keeps them: changing who takes
+    // part must be explicit.
+    let mut without_assignment = protocol.clone();
+    let fields = without_assignment.as_object_mut().unwrap();
+    fields.remove("siteIds");
+    fields.remove("ethicsBoardId");
+    fields.insert("targetEnrollment".into(), json!(321));
+    let kept = server
+        .ok(
+            Some(&sponsor),
+            "mutation($t: ID!, $i: PublishProtocolInput!) { amendProtocol(trialId: $t, input: $i, reason: \"more power\") { currentVersion versions { targetEnrollment siteIds ethicsBoardId } } }",
+            json!({ "t": trial_id, "i": without_assignment }),
+        )
+        .await["amendProtocol"]
+        .clone();
+    assert_eq!(kept["currentVersion"], 3);
+    assert_eq!(kept["versions"][2]["targetEnrollment"], 321);
+    assert_eq!(
+        kept["versions"][2]["siteIds"],
+        json!([st_marys, northside]),
+        "{kept}"
+    );
+    assert_eq!(kept["versions"][2]["ethicsBoardId"], json!(board), "{kept}");
+
     server
         .ok(Some(&site), "mutation($e: ID!) { withdrawParticipant(enrollmentId: $e, reason: \"moved away\") { status } }", json!({ "e": enrollment_id }))
         .await;
@@ -518,6 +542,7 @@ async fn the_whole_story(backend: Backend) {
             "consent.granted",
             "data.submitted",
             "data.corrected",
+            "protocol.amended",
             "protocol.amended",
             "enrollment.withdrawn",
         ]

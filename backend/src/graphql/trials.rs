@@ -1,6 +1,6 @@
 //! Trials and protocols: publish and amend (sponsors), read (by role), audit trail (ethics).
 
-use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use super::ledger::LedgerEntry;
@@ -29,11 +29,13 @@ pub struct PublishProtocolInput {
     /// Free-text eligibility, used for trial search.
     #[graphql(default)]
     eligibility_text: String,
-    /// Participating sites; none named means every site may enroll.
-    #[graphql(default)]
-    site_ids: Vec<ID>,
-    /// The ethics board reviewing the trial; none means every board may read it.
-    ethics_board_id: Option<ID>,
+    /// Participating sites; an empty list means every site may enroll. Left out: on an
+    /// amendment, the current version's sites (changing them must be explicit); on a
+    /// publication, none.
+    site_ids: Option<Vec<ID>>,
+    /// The ethics board reviewing the trial; `null` means every board may read it. Left out:
+    /// on an amendment, the current version's board; on a publication, none.
+    ethics_board_id: MaybeUndefined<ID>,
     #[graphql(default)]
     conditions: Vec<String>,
     #[graphql(default)]
@@ -54,8 +56,14 @@ impl From<PublishProtocolInput> for ProtocolInput {
             target_enrollment: i.target_enrollment,
             criteria: i.criteria,
             eligibility_text: i.eligibility_text,
-            site_ids: i.site_ids.into_iter().map(|id| id.to_string()).collect(),
-            ethics_board_id: i.ethics_board_id.map(|id| id.to_string()),
+            site_ids: i
+                .site_ids
+                .map(|ids| ids.into_iter().map(|id| id.to_string()).collect()),
+            ethics_board_id: match i.ethics_board_id {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(None),
+                MaybeUndefined::Value(id) => Some(Some(id.to_string())),
+            },
             conditions: i.conditions,
             keywords: i.keywords,
             status: i.status,

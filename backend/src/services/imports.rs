@@ -46,7 +46,8 @@ pub fn protocol_input(study: &CtgovStudy) -> ProtocolInput {
         target_enrollment: study.target_enrollment.filter(|&n| n > 0).unwrap_or(1),
         criteria: study.structured_criteria().unwrap_or_default(),
         eligibility_text: study.eligibility_text.clone().unwrap_or_default(),
-        site_ids: Vec::new(),
+        // A re-import keeps the sites and board the sponsor chose (the registry knows neither).
+        site_ids: None,
         ethics_board_id: None,
         conditions: study.conditions.clone(),
         keywords: study.keywords.clone(),

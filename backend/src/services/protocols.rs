@@ -40,10 +40,12 @@ pub struct ProtocolInput {
     /// Eligibility in the criteria language; empty for none.
     pub criteria: String,
     pub eligibility_text: String,
-    /// Participating sites; empty means every site may enroll.
-    pub site_ids: Vec<String>,
-    /// The ethics board reviewing the trial; `None` lets every board read it.
-    pub ethics_board_id: Option<String>,
+    /// Participating sites; empty means every site may enroll. `None`: on an amendment, the
+    /// current version's sites (changing them must be explicit); on a publication, none.
+    pub site_ids: Option<Vec<String>>,
+    /// The ethics board reviewing the trial (`Some(None)`: none, every board may read it).
+    /// `None`: on an amendment, the current version's board; on a publication, none.
+    pub ethics_board_id: Option<Option<String>>,
     pub conditions: Vec<String>,
     pub keywords: Vec<String>,
     pub status: TrialStatus,
@@ -133,7 +135,7 @@ pub async fn publish(
     sponsor.require(&[Role::Sponsor])?;
     validate(&state.db, &input).await?;
     let trial_id = uuid::Uuid::new_v4().to_string();
-    let document = document(&trial_id, 1, &input, None, None);
+    let document = document(&trial_id, 1, &input, None, None, None);
     let sponsor = sponsor.clone();
     state
         .writer
@@ -227,6 +229,7 @@ async fn amend_unit(
         trial_id,
         version,
         input,
+        Some(&current.document),
         Some(current.row.document_hash.clone()),
         Some(reason),
     );
@@ -276,10 +279,10 @@ async fn validate(db: &impl ConnectionTrait, input: &ProtocolInput) -> AppResult
         ));
     }
     parse_criteria(&input.criteria)?;
-    for site in &input.site_ids {
+    for site in input.site_ids.iter().flatten() {
         expect_org(db, site, OrgKind::Site).await?;
     }
-    if let Some(board) = &input.ethics_board_id {
+    if let Some(Some(board)) = &input.ethics_board_id {
         expect_org(db, board, OrgKind::Ethics).await?;
     }
     Ok(())
@@ -299,10 +302,13 @@ async fn expect_org(db: &impl ConnectionTrait, id: &str, kind: OrgKind) -> AppRe
     Ok(())
 }
 
+/// The document of version `version` made from `input`; sites and board the input leaves
+/// out are `current`'s (the version it amends), if any.
 fn document(
     trial_id: &str,
     version: i32,
     input: &ProtocolInput,
+    current: Option<&ProtocolDocument>,
     previous_version_hash: Option<String>,
     reason: Option<String>,
 ) -> ProtocolDocument {
@@ -323,8 +329,16 @@ fn document(
         target_enrollment: input.target_enrollment,
         criteria: input.criteria.trim().to_string(),
         eligibility_text: input.eligibility_text.trim().to_string(),
-        site_ids: trimmed(&input.site_ids),
-        ethics_board_id: input.ethics_board_id.clone(),
+        site_ids: match (&input.site_ids, current) {
+            (Some(sites), _) => trimmed(sites),
+            (None, Some(current)) => current.site_ids.clone(),
+            (None, None) => Vec::new(),
+        },
+        ethics_board_id: match (&input.ethics_board_id, current) {
+            (Some(board), _) => board.clone(),
+            (None, Some(current)) => current.ethics_board_id.clone(),
+            (None, None) => None,
+        },
         conditions: trimmed(&input.conditions),
         keywords: trimmed(&input.keywords),
         status: input.status.as_str().to_string(),
@@ -380,6 +394,7 @@ pub fn same_content(current: &ProtocolDocument, input: &ProtocolInput) -> bool {
         &current.trial_id,
         current.version,
         input,
+        Some(current),
         current.previous_version_hash.clone(),
         current.reason.clone(),
     );

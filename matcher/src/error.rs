@@ -20,6 +20,9 @@ pub enum Error {
     /// The directory holds files that are not an index of ours; it is left untouched.
     #[error("{0} is not empty and does not hold a Veritrial index; refusing to overwrite it")]
     ForeignDirectory(PathBuf),
+    /// The index was closed (its server is shutting down); it no longer takes writes.
+    #[error("the index is closed and takes no more writes")]
+    Closed,
 }
 
 /// Result alias for this crate's fallible operations.

@@ -70,10 +70,11 @@ pub(crate) struct Snapshot {
 }
 
 /// An opened index with its single writer, a manually reloaded reader and the snapshot
-/// queries read (replaced, under the writer lock, after each commit).
+/// queries read (replaced, under the writer lock, after each commit). The writer holds the
+/// directory's lock until [`Store::close`] drops it.
 pub(crate) struct Store {
     pub index: Index,
-    writer: Mutex<IndexWriter>,
+    writer: Mutex<Option<IndexWriter>>,
     reader: IndexReader,
     current: RwLock<Snapshot>,
     dir: std::path::PathBuf,
@@ -83,8 +84,21 @@ pub(crate) struct Store {
 impl Store {
     /// Exclusive access to the writer (a poisoned lock is recovered: the writer itself keeps
     /// no half-applied state outside of uncommitted operations, which are rolled back).
-    fn writer(&self) -> MutexGuard<'_, IndexWriter> {
+    fn writer(&self) -> MutexGuard<'_, Option<IndexWriter>> {
         self.writer.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `f` with exclusive access to the writer; [`Error::Closed`] once closed.
+    fn with_writer<R>(&self, f: impl FnOnce(&mut IndexWriter) -> Result<R>) -> Result<R> {
+        f(self.writer().as_mut().ok_or(Error::Closed)?)
+    }
+
+    /// Drops the writer after any write in progress, releasing the directory's lock so that
+    /// another writer (a restarted server, a repair tool) can open the index while readers
+    /// of this one still hold it. Later writes fail with [`Error::Closed`]; queries go on
+    /// reading the last snapshot. Closing twice is harmless.
+    pub fn close(&self) {
+        drop(self.writer().take());
     }
 
     /// The searcher and watermark queries read now.
@@ -143,15 +157,16 @@ impl Store {
         at: Option<&Watermark>,
         mut each: impl FnMut(&mut IndexWriter, &C) -> Result<()>,
     ) -> Result<()> {
-        let mut writer = self.writer();
-        if changes.is_empty() {
-            return match at {
-                Some(at) => self.advance(&mut writer, at),
-                None => Ok(()),
-            };
-        }
-        let result = changes.iter().try_for_each(|c| each(&mut writer, c));
-        self.commit_or_rollback(&mut writer, result, at)
+        self.with_writer(|writer| {
+            if changes.is_empty() {
+                return match at {
+                    Some(at) => self.advance(writer, at),
+                    None => Ok(()),
+                };
+            }
+            let result = changes.iter().try_for_each(|c| each(writer, c));
+            self.commit_or_rollback(writer, result, at)
+        })
     }
 
     /// Replaces the whole content with `items` (`each` adds one), committing every
@@ -165,27 +180,28 @@ impl Store {
         commit_every: usize,
         mut each: impl FnMut(&mut IndexWriter, T) -> Result<()>,
     ) -> Result<u64> {
-        let mut writer = self.writer();
-        self.mark_incomplete()?;
-        writer.delete_all_documents()?;
-        let mut n = 0u64;
-        let result = (|| -> Result<()> {
-            for item in items {
-                each(&mut writer, item)?;
-                n += 1;
-                if n.is_multiple_of(commit_every as u64) {
-                    writer.commit()?;
+        self.with_writer(|writer| {
+            self.mark_incomplete()?;
+            writer.delete_all_documents()?;
+            let mut n = 0u64;
+            let result = (|| -> Result<()> {
+                for item in items {
+                    each(writer, item)?;
+                    n += 1;
+                    if n.is_multiple_of(commit_every as u64) {
+                        writer.commit()?;
+                    }
                 }
+                Ok(())
+            })();
+            if let Err(e) = result {
+                writer.rollback()?;
+                return Err(e);
             }
-            Ok(())
-        })();
-        if let Err(e) = result {
-            writer.rollback()?;
-            return Err(e);
-        }
-        self.commit(&mut writer, at)?;
-        self.mark_complete()?;
-        Ok(n)
+            self.commit(writer, at)?;
+            self.mark_complete()?;
+            Ok(n)
+        })
     }
 
     /// Records that the content, unchanged, reflects the log up to `at`: in memory only when
@@ -258,7 +274,7 @@ pub(crate) fn open(
     Ok((
         Store {
             index,
-            writer: Mutex::new(writer),
+            writer: Mutex::new(Some(writer)),
             reader,
             current: RwLock::new(snapshot),
             dir: dir.to_path_buf(),

@@ -232,9 +232,28 @@ impl Worker {
         *self.applied.borrow()
     }
 
-    /// Tails the outbox until `stop` is cancelled.
+    /// Tails the outbox until `stop` is cancelled, then closes the indexes, so that their
+    /// directory locks are free once [`Indexer::stop`] returns (even while a query still
+    /// holds them).
     async fn run(
         mut self,
+        wake: Arc<Notify>,
+        listener: Option<sea_orm::sqlx::postgres::PgListener>,
+        stop: CancellationToken,
+    ) {
+        self.tail(wake, listener, stop).await;
+        let indexes = self.indexes;
+        let closed = tokio::task::spawn_blocking(move || {
+            indexes.profiles.close();
+            indexes.trials.close();
+        });
+        if let Err(err) = closed.await {
+            tracing::error!(error = %err, "the search indexes did not close cleanly");
+        }
+    }
+
+    async fn tail(
+        &mut self,
         wake: Arc<Notify>,
         mut listener: Option<sea_orm::sqlx::postgres::PgListener>,
         stop: CancellationToken,

@@ -155,6 +155,14 @@ impl ProfileIndex {
         self.store.snapshot().watermark
     }
 
+    /// Releases the index's directory lock after any write in progress: later writes fail
+    /// with [`crate::Error::Closed`], queries go on reading the last content. A server calls
+    /// it on shutdown, so that the index can be reopened at once while a query still holds
+    /// this handle.
+    pub fn close(&self) {
+        self.store.close();
+    }
+
     /// Number of profiles in the index.
     pub fn len(&self) -> u64 {
         self.searcher().num_docs()

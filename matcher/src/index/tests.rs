@@ -42,6 +42,28 @@ fn expr(text: &str) -> Expr {
 }
 
 #[test]
+fn a_closed_index_frees_its_directory_and_keeps_answering_queries() {
+    let (dir, index) = open_temp();
+    index
+        .apply(&[IndexChange::Upsert(profile("a", 50, &[]))])
+        .unwrap();
+    index.close();
+    let refused = index.apply(&[IndexChange::Upsert(profile("b", 60, &[]))]);
+    assert!(matches!(refused, Err(crate::Error::Closed)), "{refused:?}");
+    assert_eq!(index.len(), 1, "the closed handle still reads");
+
+    let (reopened, opened) =
+        ProfileIndex::open(dir.path().join("profiles"), IndexConfig::default())
+            .expect("the directory lock is free while the closed handle lives");
+    assert_eq!(opened, Opened::Existing);
+    reopened
+        .apply(&[IndexChange::Upsert(profile("c", 70, &[]))])
+        .unwrap();
+    assert_eq!(reopened.len(), 2);
+    index.close();
+}
+
+#[test]
 fn upsert_and_remove_are_visible_immediately() {
     let (_dir, index) = open_temp();
     let e = expr("condition = icd10:E11*");

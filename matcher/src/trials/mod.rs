@@ -152,6 +152,11 @@ impl TrialIndex {
         self.store.snapshot().watermark
     }
 
+    /// Releases the directory lock; see [`crate::index::ProfileIndex::close`].
+    pub fn close(&self) {
+        self.store.close();
+    }
+
     /// Number of trials in the index.
     pub fn len(&self) -> u64 {
         self.store.searcher().num_docs()

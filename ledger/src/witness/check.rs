@@ -38,9 +38,17 @@ pub enum Rejection {
     /// another root, a proof from the empty tree, a proof of the wrong length).
     #[error("unprocessable: {0}")]
     Unprocessable(String),
-    /// 422 and evidence: the log signed a checkpoint that contradicts the one the witness
-    /// cosigned (same size and another root, or a consistency proof of the right shape that
-    /// does not lead from the cosigned root to the new one).
+    /// 409 and evidence: the log signed another root for the size the witness cosigned (a
+    /// fork, or a split view). The body names the known size, as for [`Rejection::Conflict`].
+    #[error("forked from the cosigned checkpoint: {reason}")]
+    Forked {
+        /// The size the witness cosigned, which is also the presented size.
+        known_size: u64,
+        /// What differs.
+        reason: String,
+    },
+    /// 422 and evidence: the log signed a checkpoint whose consistency proof, of the right
+    /// shape, does not lead from the cosigned root to the new one.
     #[error("inconsistent with the cosigned checkpoint: {0}")]
     Inconsistent(String),
 }
@@ -52,8 +60,27 @@ impl Rejection {
             Rejection::BadRequest(_) => 400,
             Rejection::Forbidden(_) => 403,
             Rejection::UnknownLog(_) => 404,
-            Rejection::Conflict { .. } => 409,
+            Rejection::Conflict { .. } | Rejection::Forked { .. } => 409,
             Rejection::Unprocessable(_) | Rejection::Inconsistent(_) => 422,
+        }
+    }
+
+    /// The size to send back in a 409 body (`Content-Type: text/x.tlog.size`).
+    pub fn known_size(&self) -> Option<u64> {
+        match self {
+            Rejection::Conflict { known_size } | Rejection::Forked { known_size, .. } => {
+                Some(*known_size)
+            }
+            _ => None,
+        }
+    }
+
+    /// What the log contradicted, when this refusal is evidence against it (the log signed
+    /// a checkpoint incompatible with one the witness cosigned); `None` otherwise.
+    pub fn contradiction(&self) -> Option<&str> {
+        match self {
+            Rejection::Forked { reason, .. } | Rejection::Inconsistent(reason) => Some(reason),
+            _ => None,
         }
     }
 }
@@ -69,8 +96,9 @@ pub fn claimed_origin(request: &AddCheckpointRequest) -> Result<String, Rejectio
 
 /// Checks an add-checkpoint request against the log's key and the latest checkpoint the
 /// witness cosigned for it (`None` if it never did), in the order C2SP `tlog-witness` gives:
-/// signature (403), old size above the size (400), old size mismatch (409), empty tree root,
-/// proof from size zero, equal sizes with another root, consistency proof (422). On success
+/// signature (403), old size above the size (400), old size mismatch (409), empty tree root
+/// and proof from size zero (422), equal sizes with another root (409), consistency proof
+/// (422). On success
 /// returns the checkpoint's tree head, to store and cosign.
 pub fn check_add_checkpoint(
     request: &AddCheckpointRequest,
@@ -114,10 +142,13 @@ pub fn check_add_checkpoint(
             ));
         }
         if head.root != latest.root {
-            return Err(Rejection::Inconsistent(format!(
-                "size {old} was cosigned with root {}, now {}",
-                latest.root, head.root
-            )));
+            return Err(Rejection::Forked {
+                known_size: old,
+                reason: format!(
+                    "size {old} was cosigned with root {}, now {}",
+                    latest.root, head.root
+                ),
+            });
         }
         return Ok(head);
     }

@@ -38,8 +38,8 @@
 //! [`AddCheckpointRequest::parse`]; [`size_body`] / [`parse_size_body`] are the 409 body
 //! (`Content-Type:` [`SIZE_CONTENT_TYPE`]). [`claimed_origin`] finds the log to check against,
 //! and [`check_add_checkpoint`] makes the witness's decision, each refusal a [`Rejection`]
-//! with its status code (400, 403, 404, 409, 422); [`Rejection::Inconsistent`] is the one
-//! that is evidence against the log.
+//! with its status code (400, 403, 404, 409, 422); [`Rejection::contradiction`] says which
+//! ones are evidence against the log ([`Rejection::Forked`], [`Rejection::Inconsistent`]).
 //!
 //! # Why not a crate
 //!
@@ -48,7 +48,8 @@
 //! already uses for the log key, and their note types would duplicate
 //! [`checkpoint`](crate::checkpoint)'s. The formats are small, so they are written here on
 //! the checkpoint module's note parser and key helpers, and checked byte for byte against
-//! vectors made by `tlog_tiles` (see `testdata/c2sp/`).
+//! cosignatures made by an independent implementation (aics-tlog) and against the example
+//! request and response of the C2SP tlog-witness text (see `testdata/c2sp/`).
 
 mod check;
 mod cosigner;

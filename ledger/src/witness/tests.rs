@@ -190,20 +190,35 @@ fn signature_lines_are_deduplicated_and_checked() {
     assert!(split_signature_lines(a.trim_end()).is_err());
 }
 
-/// The example request of C2SP tlog-witness, byte for byte.
-const SPEC_REQUEST: &str = "old 20852014
-PlRNCrwHpqhGrupue0L7gxbjbMiKA9temvuZZDDpkaw=
-jrJZDmY8Y7SyJE0MWLpLozkIVMSMZcD5kvuKxPC3swk=
-5+pKlUdi2LeF/BcMHBn+Ku6yhPGNCswZZD1X/6QgPd8=
-/6WVhPs2CwSsb5rYBH5cjHV/wSmA79abXAwhXw3Kj/0=
+/// The example request of C2SP tlog-witness, byte for byte (`testdata/c2sp/`).
+const SPEC_REQUEST: &str = include_str!("../../../testdata/c2sp/tlog-witness-request.txt");
 
-example.com/behind-the-sofa
-20852163
-CsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=
+/// The example response of C2SP tlog-witness: three cosignature lines.
+const SPEC_RESPONSE: &str = include_str!("../../../testdata/c2sp/tlog-witness-response.txt");
 
-\u{2014} example.com/behind-the-sofa Az3grlgtzPICa5OS8npVmf1Myq/5IZniMp+ZJurmRDeOoRDe4URYN7u5/Zhcyv2q1gGzGku9nTo+zyWE+xeMcTOAYQ8=
-\u{2014} example.com/behind-the-sofa opLqBQsREYCgu6xQkYQwJr9fo45a62DN9EdmHXnZdXNqlcVGlCum2Wks+49/V6267UEjw6QUXTS5Rovnzv++qbSzm9Q=
-";
+#[test]
+fn the_spec_response_has_the_shape_of_ours() {
+    let lines = split_signature_lines(SPEC_RESPONSE).expect("signature lines");
+    assert_eq!(lines.len(), 3);
+    let ours = cosigner("witness.example/w1", 7)
+        .cosign(
+            body_of(&signed(&log_signer(), 7, Hash::ZERO)),
+            1_700_000_000,
+        )
+        .expect("cosign");
+    for line in lines.iter().chain([&ours]) {
+        let (name, signature) = line
+            .trim_end()
+            .strip_prefix("\u{2014} ")
+            .and_then(|rest| rest.split_once(' '))
+            .expect("a note signature line");
+        assert!(name.starts_with("witness.example/w"), "{line}");
+        // cosignature/v1: key id (4) || timestamp (8) || Ed25519 signature (64).
+        let decoded = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, signature)
+            .expect("base64");
+        assert_eq!(decoded.len(), 76, "{line}");
+    }
+}
 
 #[test]
 fn the_spec_request_round_trips() {
@@ -280,7 +295,9 @@ proptest! {
         }
         let mut forked = req;
         forked.checkpoint = signed(&log, new, Hash::sha256(b"fork"));
-        prop_assert!(matches!(check_add_checkpoint(&forked, &v, latest), Err(Rejection::Inconsistent(_))));
+        let refused = check_add_checkpoint(&forked, &v, latest).expect_err("a fork is refused");
+        prop_assert!(refused.contradiction().is_some(), "{:?}", refused);
+        prop_assert_eq!(refused.status(), if extra == 0 { 409 } else { 422 });
     }
 }
 
@@ -337,8 +354,12 @@ fn rejections_carry_the_spec_status_codes() {
     // Same size, same root: cosigned again. Same size, other root: evidence.
     assert!(check_add_checkpoint(&req(5, 5, at(5), vec![]), &v, head(5)).is_ok());
     let r = check_add_checkpoint(&req(5, 5, at(6), vec![]), &v, head(5)).unwrap_err();
-    assert!(matches!(r, Rejection::Inconsistent(_)));
-    assert_eq!(r.status(), 422);
+    assert!(
+        matches!(r, Rejection::Forked { known_size: 5, .. }),
+        "{r:?}"
+    );
+    assert_eq!((r.status(), r.known_size()), (409, Some(5)));
+    assert!(r.contradiction().is_some());
     // A missing proof between different sizes is malformed, not evidence.
     let r = check_add_checkpoint(&req(5, 8, at(8), vec![]), &v, head(5)).unwrap_err();
     assert!(matches!(r, Rejection::Unprocessable(_)));

@@ -4,9 +4,11 @@
 
 mod common;
 
+use common::rewrite::truncate_ledger;
 use common::{Backend, TestServer, TestStore};
 use ledger::merkle::MemoryTree;
 use ledger::tiles::{MirrorChecker, parse_hash_tile};
+use ledger::witness::AddCheckpointRequest;
 use ledger::{Hash, Verifier};
 use sea_orm::{ConnectionTrait, EntityTrait, QueryOrder};
 use std::time::Duration;
@@ -16,8 +18,10 @@ use veritrial::domain::{OrgKind, Role};
 use veritrial::entities::mirror_entry;
 use veritrial::entities::{checkpoint, ledger_entry, ledger_payload, merkle_node};
 use veritrial::server::open_stores;
+use veritrial::services::ledger::DEFAULT_ORIGIN;
 use veritrial::witness::mirror::{MirrorConfig, MirrorSource, Round, catch_up};
 use veritrial::witness::mirror_http::origin_segment;
+use veritrial::witness::mirror_store::root_at;
 use veritrial::witness::store::WitnessStore;
 use veritrial::witness::{BoundWitness, WitnessConfig};
 
@@ -323,53 +327,14 @@ async fn a_witness_mirrors_the_log_and_a_lost_log_is_restored_from_it(backend: B
     let Some((server, admin, _)) = seeded(backend).await else {
         return;
     };
-    let pg = match backend {
-        Backend::Sqlite => None,
-        Backend::Postgres => Some(common::PgDatabase::create().await.expect("PostgreSQL")),
-    };
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let token_file = dir.path().join("log.token");
-    std::fs::write(&token_file, &admin).expect("token");
-    let serve_token = dir.path().join("serve.token");
-    std::fs::write(&serve_token, "copy-reader-secret\n").expect("token");
-    let key = open_stores(&server.store.config())
-        .await
-        .expect("stores")
-        .ledger
-        .verifier_key();
-    let origin = veritrial::services::ledger::DEFAULT_ORIGIN;
-    let config = WitnessConfig {
-        data_dir: dir.path().join("witness"),
-        database_url: pg.as_ref().map(|pg| pg.url.clone()),
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        name: Some("witness.test/mirror".into()),
-        logs: vec![
-            format!("{origin}={key}={}", server.url(""))
-                .parse()
-                .expect("log"),
-        ],
-    };
-    let mirror = MirrorConfig {
-        tokens: vec![(origin.to_string(), token_file)],
-        interval: Duration::from_millis(100),
-        serve_token_file: Some(serve_token),
-    };
-    let bound = BoundWitness::bind(&config)
-        .await
-        .expect("binds")
-        .mirroring(mirror);
-    let witness = format!("http://{}", bound.local_addr().expect("addr"));
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(bound.run(async {
-        let _ = stopped.await;
-    }));
-
-    wait_for_mirrored(&server, &witness, ENTRIES).await;
+    let running = MirroringWitness::start(&server, backend, &admin).await;
+    let witness = running.url.as_str();
+    wait_for_mirrored(&server, witness, ENTRIES).await;
     append(&server.store, 300);
-    wait_for_mirrored(&server, &witness, ENTRIES + 300).await;
-    leaves_only_without_a_token(&server, backend, &key).await;
+    wait_for_mirrored(&server, witness, ENTRIES + 300).await;
+    leaves_only_without_a_token(&server, backend).await;
 
-    let copy = format!("{witness}/mirror/{}", origin_segment(origin));
+    let copy = format!("{witness}/mirror/{}", origin_segment(DEFAULT_ORIGIN));
     for path in ["tile/0/000", "tile/0/003.p/232", "tile/1/000.p/3"] {
         let from_copy = server
             .http
@@ -419,7 +384,7 @@ async fn a_witness_mirrors_the_log_and_a_lost_log_is_restored_from_it(backend: B
         .await
         .expect("tampered");
     append(&server.store, 100);
-    wait_for_mirrored(&server, &witness, ENTRIES + 400).await;
+    wait_for_mirrored(&server, witness, ENTRIES + 400).await;
     let actor_org_950 = |bundle: Vec<u8>| {
         let items = ledger::tiles::bundle::decode_bundle(&bundle).expect("bundle");
         match ledger::tiles::bundle::BundleItem::parse(items[950 - 768]).expect("item") {
@@ -439,30 +404,14 @@ async fn a_witness_mirrors_the_log_and_a_lost_log_is_restored_from_it(backend: B
     assert_eq!(from_copy.status(), 200);
     let from_copy = actor_org_950(from_copy.bytes().await.expect("body").to_vec());
     assert_ne!(from_copy, "rewritten");
-    let _ = stop.send(());
-    running
-        .await
-        .expect("joins")
-        .expect("the witness stops cleanly");
+    running.stop().await;
 }
 
 /// A witness without a token of the log holds every leaf hash (from the public hash tiles),
 /// checked against the signed root, and no entry or payload.
-async fn leaves_only_without_a_token(server: &TestServer, backend: Backend, key: &str) {
-    let pg = match backend {
-        Backend::Sqlite => None,
-        Backend::Postgres => Some(common::PgDatabase::create().await.expect("PostgreSQL")),
-    };
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let store = WitnessStore::open(dir.path(), pg.as_ref().map(|pg| pg.url.as_str()))
-        .await
-        .expect("witness store");
-    let source = MirrorSource {
-        origin: veritrial::services::ledger::DEFAULT_ORIGIN.to_string(),
-        verifier: Verifier::from_key_string(key).expect("key"),
-        prefix: server.url("/ledger"),
-        token_file: None,
-    };
+async fn leaves_only_without_a_token(server: &TestServer, backend: Backend) {
+    let (store, _keep) = witness_store(backend).await;
+    let source = leaves_only_source(server).await;
     let round = catch_up(store.db(), &source).await.expect("a round");
     assert_eq!(round, Round::Grew(0, ENTRIES + 300));
     let rows = mirror_entry::Entity::find()
@@ -478,6 +427,316 @@ async fn leaves_only_without_a_token(server: &TestServer, backend: Backend, key:
         catch_up(store.db(), &source).await.expect("a round"),
         Round::UpToDate(ENTRIES + 300)
     );
+    // The copy's root at any size it holds is the log's (leaves, and kept level-8 nodes).
+    let tree = recomputed_tree(server).await;
+    for size in [
+        1,
+        2,
+        255,
+        256,
+        257,
+        511,
+        512,
+        700,
+        767,
+        768,
+        ENTRIES + 299,
+        ENTRIES + 300,
+    ] {
+        assert_eq!(
+            root_at(store.db(), DEFAULT_ORIGIN, size)
+                .await
+                .expect("a root"),
+            tree.root_at(size).expect("a root"),
+            "size {size}"
+        );
+    }
+}
+
+/// A witness of the log `server` runs, in this process, mirroring it every 100 ms with
+/// `token` (the log's bundles) and serving its copy's bundles to `copy-reader-secret`.
+struct MirroringWitness {
+    url: String,
+    stop: tokio::sync::oneshot::Sender<()>,
+    running: tokio::task::JoinHandle<anyhow::Result<()>>,
+    _dir: tempfile::TempDir,
+    _pg: Option<common::PgDatabase>,
+}
+
+impl MirroringWitness {
+    async fn start(server: &TestServer, backend: Backend, token: &str) -> Self {
+        Self::start_every(server, backend, token, Duration::from_millis(100)).await
+    }
+
+    /// Like [`MirroringWitness::start`], its follower's rounds `interval` apart (the first
+    /// at once).
+    async fn start_every(
+        server: &TestServer,
+        backend: Backend,
+        token: &str,
+        interval: Duration,
+    ) -> Self {
+        let pg = pg_database(backend).await;
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let token_file = dir.path().join("log.token");
+        std::fs::write(&token_file, token).expect("token");
+        let serve_token = dir.path().join("serve.token");
+        std::fs::write(&serve_token, "copy-reader-secret\n").expect("token");
+        let key = log_key(server).await;
+        let config = WitnessConfig {
+            data_dir: dir.path().join("witness"),
+            database_url: pg.as_ref().map(|pg| pg.url.clone()),
+            listen: "127.0.0.1:0".parse().expect("addr"),
+            name: Some("witness.test/mirror".into()),
+            logs: vec![
+                format!("{DEFAULT_ORIGIN}={key}={}", server.url(""))
+                    .parse()
+                    .expect("log"),
+            ],
+        };
+        let mirror = MirrorConfig {
+            tokens: vec![(DEFAULT_ORIGIN.to_string(), token_file)],
+            interval,
+            serve_token_file: Some(serve_token),
+        };
+        let bound = BoundWitness::bind(&config)
+            .await
+            .expect("binds")
+            .mirroring(mirror);
+        let url = format!("http://{}", bound.local_addr().expect("addr"));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let running = tokio::spawn(bound.run(async {
+            let _ = stopped.await;
+        }));
+        Self {
+            url,
+            stop,
+            running,
+            _dir: dir,
+            _pg: pg,
+        }
+    }
+
+    /// The file the witness reads the log's token from before every round.
+    fn token_file(&self) -> std::path::PathBuf {
+        self._dir.path().join("log.token")
+    }
+
+    /// Asks the witness to cosign the log's latest checkpoint, from `old` (the proof from
+    /// the stored tree); returns the status and the body.
+    async fn add_checkpoint(&self, server: &TestServer, old: u64) -> (u16, String) {
+        let note =
+            String::from_utf8(bytes(server, "/ledger/checkpoint", None).await).expect("UTF-8");
+        let size = Verifier::from_key_string(&log_key(server).await)
+            .expect("key")
+            .open(&note)
+            .expect("signed")
+            .size;
+        let consistency_proof = if old == 0 {
+            Vec::new()
+        } else {
+            recomputed_tree(server)
+                .await
+                .consistency_proof(old, size)
+                .expect("proof")
+        };
+        let body = AddCheckpointRequest {
+            old_size: old,
+            consistency_proof,
+            checkpoint: note,
+        }
+        .to_body();
+        let response = reqwest::Client::new()
+            .post(format!("{}/add-checkpoint", self.url))
+            .body(body)
+            .send()
+            .await
+            .expect("POST");
+        let status = response.status().as_u16();
+        (status, response.text().await.expect("body"))
+    }
+
+    /// Checks the sizes `/status` shows the witness cosigned and mirrored; returns it.
+    async fn assert_sizes(&self, cosigned: u64, mirrored: u64) -> serde_json::Value {
+        let status = self.status().await;
+        let log = &status["logs"][0];
+        assert_eq!(
+            (&log["size"], &log["mirroredSize"]),
+            (&json!(cosigned), &json!(mirrored)),
+            "{status}"
+        );
+        status
+    }
+
+    async fn status(&self) -> serde_json::Value {
+        reqwest::get(format!("{}/status", self.url))
+            .await
+            .expect("status")
+            .json()
+            .await
+            .expect("JSON")
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        self.running
+            .await
+            .expect("joins")
+            .expect("the witness stops cleanly");
+    }
+}
+
+/// A PostgreSQL database of its own for a witness on `backend`, or none for SQLite.
+async fn pg_database(backend: Backend) -> Option<common::PgDatabase> {
+    match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(common::PgDatabase::create().await.expect("PostgreSQL")),
+    }
+}
+
+/// An empty witness store on `backend`, with what must outlive it.
+async fn witness_store(
+    backend: Backend,
+) -> (
+    WitnessStore,
+    (tempfile::TempDir, Option<common::PgDatabase>),
+) {
+    let pg = pg_database(backend).await;
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let store = WitnessStore::open(dir.path(), pg.as_ref().map(|pg| pg.url.as_str()))
+        .await
+        .expect("witness store");
+    (store, (dir, pg))
+}
+
+/// The log's verifier key.
+async fn log_key(server: &TestServer) -> String {
+    open_stores(&server.store.config())
+        .await
+        .expect("stores")
+        .ledger
+        .verifier_key()
+}
+
+/// The log of `server`, followed without a token (leaf hashes only).
+async fn leaves_only_source(server: &TestServer) -> MirrorSource {
+    MirrorSource {
+        origin: DEFAULT_ORIGIN.to_string(),
+        verifier: Verifier::from_key_string(&log_key(server).await).expect("key"),
+        prefix: server.url("/ledger"),
+        token_file: None,
+    }
+}
+
+/// The operator stops asking a witness to cosign and rewrites history from entry 650 on.
+/// The witness's mirror, which follows the log on its own, finds that the new checkpoint
+/// does not extend its copy: it keeps both signed checkpoints as evidence, raises the alarm
+/// once, and keeps its copy as it was. A follower that holds leaf hashes only finds the same.
+async fn a_mirror_catches_a_rewrite_the_log_hides_from_it(backend: Backend) {
+    let Some((server, admin, _)) = seeded(backend).await else {
+        return;
+    };
+    let witness = MirroringWitness::start(&server, backend, &admin).await;
+    let (leaves_only, _keep) = witness_store(backend).await;
+    let source = leaves_only_source(&server).await;
+    wait_for_mirrored(&server, &witness.url, ENTRIES).await;
+    assert_eq!(
+        catch_up(leaves_only.db(), &source).await.expect("a round"),
+        Round::Grew(0, ENTRIES)
+    );
+    let held = String::from_utf8(bytes(&server, "/ledger/checkpoint", None).await).expect("UTF-8");
+
+    truncate_ledger(&server.store, ENTRIES - 50).await;
+    append(&server.store, 100);
+    let rewritten = ENTRIES + 50;
+    let mut status = witness.status().await;
+    for _ in 0..300 {
+        if status["alarm"] == json!(true) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        status = witness.status().await;
+    }
+    assert_eq!(status["alarm"], json!(true), "{status}");
+    let evidence = &status["evidence"][0];
+    assert_eq!(evidence["cosignedSize"], json!(ENTRIES), "{status}");
+    assert_eq!(evidence["presentedSize"], json!(rewritten), "{status}");
+    assert!(
+        evidence["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("does not chain")),
+        "{status}"
+    );
+    assert_eq!(evidence["cosignedCheckpoint"], json!(held), "{status}");
+    // Both notes verify under the log's key: proof that the log signed both.
+    let log = Verifier::from_key_string(&log_key(&server).await).expect("key");
+    for note in [
+        &evidence["cosignedCheckpoint"],
+        &evidence["presentedCheckpoint"],
+    ] {
+        log.open(note.as_str().expect("a note"))
+            .expect("signed by the log");
+    }
+    let metrics = reqwest::get(format!("{}/metrics", witness.url))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains("\nveritrial_witness_evidence 1\n"),
+        "{metrics}"
+    );
+
+    // Later rounds find the same contradiction and keep it once; the copy is as it was.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let status = witness.status().await;
+    assert_eq!(status["evidenceCount"], json!(1), "{status}");
+    assert_eq!(
+        status["logs"][0]["mirroredSize"],
+        json!(ENTRIES),
+        "{status}"
+    );
+
+    match catch_up(leaves_only.db(), &source).await.expect("a round") {
+        Round::Contradicted(c) => {
+            assert_eq!((c.held_size, c.presented_size), (ENTRIES, rewritten));
+            assert!(c.reason.contains("do not lead to the root"), "{}", c.reason);
+        }
+        other => panic!("the leaves-only follower saw {other:?}"),
+    }
+    witness.stop().await;
+}
+
+/// A witness that mirrors the log cosigns only what it holds. Asked to cosign a checkpoint
+/// past its copy (its follower's next round an hour away), it mirrors up to it first; when
+/// it cannot (the log refuses it the bundles), it answers 503, cosigns nothing, and does
+/// once it can.
+async fn a_mirroring_witness_cosigns_only_what_it_holds(backend: Backend) {
+    let Some((server, admin, _)) = seeded(backend).await else {
+        return;
+    };
+    let witness =
+        MirroringWitness::start_every(&server, backend, &admin, Duration::from_secs(3600)).await;
+    wait_for_mirrored(&server, &witness.url, ENTRIES).await;
+    append(&server.store, 300);
+    let (code, body) = witness.add_checkpoint(&server, 0).await;
+    assert_eq!(code, 200, "{body}");
+    witness.assert_sizes(ENTRIES + 300, ENTRIES + 300).await;
+
+    std::fs::write(witness.token_file(), "not-a-token-of-the-log").expect("token");
+    append(&server.store, 100);
+    let (code, body) = witness.add_checkpoint(&server, ENTRIES + 300).await;
+    assert_eq!(code, 503, "{body}");
+    assert!(body.contains("cosigns only entries it holds"), "{body}");
+    witness.assert_sizes(ENTRIES + 300, ENTRIES + 300).await;
+
+    std::fs::write(witness.token_file(), &admin).expect("token");
+    let (code, body) = witness.add_checkpoint(&server, ENTRIES + 300).await;
+    assert_eq!(code, 200, "{body}");
+    let status = witness.assert_sizes(ENTRIES + 400, ENTRIES + 400).await;
+    assert_eq!(status["evidenceCount"], json!(0), "{status}");
+    witness.stop().await;
 }
 
 /// Waits until the witness's `/status` shows `size` entries mirrored, and the log's
@@ -507,6 +766,8 @@ async fn mirrored_size(server: &TestServer, witness: &str) -> serde_json::Value 
 
 on_both_databases!(
     tiles_serve_the_stored_tree,
+    a_mirror_catches_a_rewrite_the_log_hides_from_it,
+    a_mirroring_witness_cosigns_only_what_it_holds,
     restore_rebuilds_a_verifying_ledger,
     a_tampered_copy_is_refused,
     a_witness_mirrors_the_log_and_a_lost_log_is_restored_from_it

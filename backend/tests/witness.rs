@@ -129,7 +129,7 @@ fn config(dir: &Path, pg: Option<&PgDatabase>, log: &Signer) -> WitnessConfig {
         listen: "127.0.0.1:0".parse().expect("addr"),
         name: Some("witness.test/w1".into()),
         logs: vec![
-            format!("{ORIGIN}={}=http://127.0.0.1:9/", log.verifier_key())
+            format!("{ORIGIN}={}", log.verifier_key())
                 .parse()
                 .expect("log"),
         ],
@@ -281,8 +281,12 @@ async fn a_split_view_is_refused_and_kept_as_evidence(backend: Backend) {
         consistency_proof: vec![],
         checkpoint: fork.clone(),
     };
-    let (code, _, body) = f.post(&split).await;
-    assert_eq!(code, 422, "{body}");
+    let (code, content_type, body) = f.post(&split).await;
+    assert_eq!(
+        (code, content_type.as_str(), body.as_str()),
+        (409, SIZE_CONTENT_TYPE, "6\n"),
+        "C2SP tlog-witness: the same size with another root is a 409 naming the known size"
+    );
 
     f.restart().await;
     let status = f.status().await;

@@ -22,8 +22,8 @@ impl Alarm {
             origin,
             reason,
             evidence_id,
-            "ALARM: the log signed a checkpoint that contradicts one this witness cosigned; \
-             both signed notes are kept as evidence (GET /status)"
+            "ALARM: the log signed a checkpoint that contradicts one this witness cosigned or \
+             mirrored; both signed notes are kept as evidence (GET /status)"
         );
     }
 

@@ -8,22 +8,30 @@
 //! Mirroring is independent of cosigning: `POST /add-checkpoint` cosigns on the consistency
 //! proof alone (as C2SP tlog-witness specifies), and the follower verifies the entries behind
 //! the checkpoints on its own time; `GET /status` shows how far each mirror has got.
+//!
+//! The follower is also a second pair of eyes that the log cannot avoid by no longer asking
+//! this witness to cosign: a checkpoint that contradicts the mirrored copy (another root for
+//! the size held, or entries after it that do not lead from the held tree to the signed
+//! root) is kept as evidence beside the held checkpoint, and raises the same alarm as a
+//! contradicting add-checkpoint request.
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use futures::StreamExt;
 use ledger::payload::payload_hash;
 use ledger::tiles::bundle::BundleItem;
 use ledger::tiles::payloads::{PayloadItem, decode_payloads};
-use ledger::tiles::{MirrorChecker, VerifiedEntry};
+use ledger::tiles::{MirrorChecker, MirrorError, VerifiedEntry};
 use ledger::{Hash, Verifier};
 use sea_orm::{ActiveValue::Set, DatabaseConnection, TransactionTrait};
 use tokio::task::JoinHandle;
 
 use super::WitnessNode;
 use super::mirror_store::{self, NewState, kept_node, to_i64};
+use super::store::{NewEvidence, WitnessStore};
 use crate::entities::{mirror_entry, mirror_node};
 use crate::services::ledger::{Fetched, TileClient};
 
@@ -49,26 +57,96 @@ impl Default for MirrorConfig {
     }
 }
 
-/// Starts following every log of `node` that has a URL.
-pub fn start(node: &WitnessNode, config: &MirrorConfig) -> anyhow::Result<JoinHandle<()>> {
-    let sources = node
-        .logs
-        .iter()
-        .filter_map(|log| {
-            let url = log.url.as_deref()?;
-            Some(MirrorSource {
-                origin: log.origin.clone(),
-                verifier: log.verifier.clone(),
-                prefix: format!("{}/ledger", url.trim_end_matches('/')),
-                token_file: config
-                    .tokens
-                    .iter()
-                    .find(|(origin, _)| *origin == log.origin)
-                    .map(|(_, file)| file.clone()),
+/// The logs a witness mirrors, each with a lock that serialises its rounds: the follower's
+/// and those an add-checkpoint request runs before cosigning.
+#[derive(Debug, Default)]
+pub struct Mirrors {
+    sources: Vec<(MirrorSource, tokio::sync::Mutex<()>)>,
+}
+
+impl Mirrors {
+    /// Every log of `logs` that has a URL, with the token `config` names for it.
+    pub fn new(logs: &[super::WitnessedLog], config: &MirrorConfig) -> Self {
+        let sources = logs
+            .iter()
+            .filter_map(|log| {
+                let url = log.url.as_deref()?;
+                let source = MirrorSource {
+                    origin: log.origin.clone(),
+                    verifier: log.verifier.clone(),
+                    prefix: format!("{}/ledger", url.trim_end_matches('/')),
+                    token_file: config
+                        .tokens
+                        .iter()
+                        .find(|(origin, _)| *origin == log.origin)
+                        .map(|(_, file)| file.clone()),
+                };
+                Some((source, tokio::sync::Mutex::new(())))
             })
-        })
-        .collect();
-    Ok(spawn(node.store.db().clone(), sources, config.interval))
+            .collect();
+        Self { sources }
+    }
+
+    /// Whether `origin` is mirrored.
+    pub fn follows(&self, origin: &str) -> bool {
+        self.sources.iter().any(|(s, _)| s.origin == origin)
+    }
+
+    /// One round for `origin` (see [`catch_up`]), after any round in progress for it;
+    /// `None` when `origin` is not mirrored.
+    pub async fn round(
+        &self,
+        db: &DatabaseConnection,
+        origin: &str,
+    ) -> Option<anyhow::Result<Round>> {
+        let (source, lock) = self.sources.iter().find(|(s, _)| s.origin == origin)?;
+        let _serial = lock.lock().await;
+        Some(catch_up(db, source).await)
+    }
+}
+
+/// Starts following every log of `node` that it mirrors, one round per `interval`.
+pub fn start(node: &Arc<WitnessNode>, interval: Duration) -> JoinHandle<()> {
+    let node = node.clone();
+    tokio::spawn(async move {
+        let Some(mirrors) = node.mirrors() else {
+            return;
+        };
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            for (source, _) in &mirrors.sources {
+                if let Some(round) = mirrors.round(node.store.db(), &source.origin).await {
+                    report(&node, &source.origin, round).await;
+                }
+            }
+        }
+    })
+}
+
+/// Logs what a round did, and keeps the evidence of a contradiction.
+pub async fn report(node: &WitnessNode, origin: &str, round: anyhow::Result<Round>) {
+    match round {
+        Ok(Round::Grew(from, to)) => tracing::info!(origin, from, to, "mirror caught up"),
+        Ok(Round::UpToDate(_)) => {}
+        Ok(Round::Contradicted(contradiction)) => {
+            if let Err(err) = keep_evidence(node, origin, &contradiction).await {
+                tracing::error!(
+                    origin,
+                    error = %format!("{err:#}"),
+                    reason = %contradiction.reason,
+                    "ALARM: the log contradicts this witness's copy, and the evidence could \
+                     not be stored"
+                );
+            }
+        }
+        Err(err) => tracing::warn!(
+            origin,
+            error = %format!("{err:#}"),
+            "mirror round failed; nothing of it was kept"
+        ),
+    }
 }
 
 /// One log to mirror.
@@ -92,34 +170,51 @@ pub enum Round {
     UpToDate(u64),
     /// The mirror grew from the first size to the second.
     Grew(u64, u64),
+    /// The log's signed checkpoint contradicts the copy, which stays as it was.
+    Contradicted(Contradiction),
 }
 
-/// Follows every source, one round each per `interval`, until the handle is aborted.
-pub fn spawn(
-    db: DatabaseConnection,
-    sources: Vec<MirrorSource>,
-    interval: Duration,
-) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(interval);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            for source in &sources {
-                match catch_up(&db, source).await {
-                    Ok(Round::Grew(from, to)) => {
-                        tracing::info!(origin = %source.origin, from, to, "mirror caught up");
-                    }
-                    Ok(Round::UpToDate(_)) => {}
-                    Err(err) => tracing::warn!(
-                        origin = %source.origin,
-                        error = %format!("{err:#}"),
-                        "mirror round failed; nothing of it was kept"
-                    ),
-                }
-            }
-        }
-    })
+/// A checkpoint the log signed that its mirrored copy contradicts: the evidence to keep.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Contradiction {
+    /// What contradicts what.
+    pub reason: String,
+    /// The size of the copy.
+    pub held_size: u64,
+    /// The checkpoint the copy was verified against, as the log signed it.
+    pub held_note: String,
+    /// The size of the contradicting checkpoint.
+    pub presented_size: u64,
+    /// The contradicting checkpoint, as the log signed it.
+    pub presented_note: String,
+}
+
+/// Keeps `contradiction` as evidence and raises the alarm, once per contradicting
+/// checkpoint (later rounds that find the same one change nothing).
+pub async fn keep_evidence(
+    node: &WitnessNode,
+    origin: &str,
+    contradiction: &Contradiction,
+) -> anyhow::Result<()> {
+    let txn = node.store.db().begin().await?;
+    if WitnessStore::holds_evidence(&txn, origin, &contradiction.presented_note).await? {
+        return Ok(());
+    }
+    let detected_at = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let evidence = NewEvidence {
+        origin,
+        reason: &contradiction.reason,
+        held_size: contradiction.held_size,
+        held_note: &contradiction.held_note,
+        presented_size: contradiction.presented_size,
+        presented_note: &contradiction.presented_note,
+    };
+    let id = WitnessStore::add_evidence(&txn, evidence, i64::try_from(detected_at)?).await?;
+    txn.commit().await?;
+    node.alarm.raise(origin, &contradiction.reason, id);
+    Ok(())
 }
 
 /// One round: brings the mirror of `source` up to the log's latest checkpoint, or changes
@@ -152,29 +247,51 @@ pub async fn catch_up(db: &DatabaseConnection, source: &MirrorSource) -> anyhow:
         None => MirrorChecker::new(),
     };
     let from = checker.size();
+    let contradicted = |reason: String| {
+        held.as_ref().map(|row| {
+            Round::Contradicted(Contradiction {
+                reason,
+                held_size: from,
+                held_note: row.note.clone(),
+                presented_size: checkpoint.size,
+                presented_note: note.clone(),
+            })
+        })
+    };
     if checkpoint.size <= from {
         if checkpoint.size == from
             && held
                 .as_ref()
                 .is_some_and(|row| row.root_hash != checkpoint.root.to_hex())
+            && let Some(round) = contradicted(format!(
+                "the log signed another root for the {from} entries this witness mirrored"
+            ))
         {
-            tracing::error!(
-                origin = %source.origin,
-                size = from,
-                "ALARM: the log signed another root for a size this witness mirrored"
-            );
-            anyhow::bail!("the log's checkpoint contradicts the mirrored copy at size {from}");
+            return Ok(round);
         }
         return Ok(Round::UpToDate(from));
     }
 
     let txn = db.begin().await?;
-    let fetched = client.bundles(checker.bundles_to(checkpoint.size), client.has_token());
-    futures::pin_mut!(fetched);
-    while let Some(fetched) = fetched.next().await {
-        store_bundle(&txn, &source.origin, &mut checker, fetched?).await?;
+    let fetched = fetch_and_check(&txn, &client, &source.origin, &mut checker, &checkpoint).await;
+    if let Err(err) = fetched {
+        let reason = match err.downcast_ref::<MirrorError>() {
+            Some(MirrorError::RootMismatch { .. }) => Some(format!(
+                "the entries the log serves after the {from} mirrored do not lead to the root \
+                 it signed for {}: {err}",
+                checkpoint.size
+            )),
+            Some(MirrorError::BrokenChain(seq)) if *seq == from => Some(format!(
+                "the first entry the log serves after the {from} mirrored does not chain to \
+                 the last one mirrored: {err}"
+            )),
+            _ => None,
+        };
+        return match reason.and_then(contradicted) {
+            Some(round) => Ok(round),
+            None => Err(err),
+        };
     }
-    checker.check(&checkpoint)?;
     mirror_store::record(
         &txn,
         NewState {
@@ -189,6 +306,24 @@ pub async fn catch_up(db: &DatabaseConnection, source: &MirrorSource) -> anyhow:
     .await?;
     txn.commit().await?;
     Ok(Round::Grew(from, checkpoint.size))
+}
+
+/// Fetches the bundles from the held size to the checkpoint's, checks each into `checker`
+/// and stores it in `txn`, then checks the result against the checkpoint.
+async fn fetch_and_check(
+    txn: &sea_orm::DatabaseTransaction,
+    client: &TileClient,
+    origin: &str,
+    checker: &mut MirrorChecker,
+    checkpoint: &ledger::Checkpoint,
+) -> anyhow::Result<()> {
+    let fetched = client.bundles(checker.bundles_to(checkpoint.size), client.has_token());
+    futures::pin_mut!(fetched);
+    while let Some(fetched) = fetched.next().await {
+        store_bundle(txn, origin, checker, fetched?).await?;
+    }
+    checker.check(checkpoint)?;
+    Ok(())
 }
 
 fn resume(row: &crate::entities::mirror_log::Model) -> anyhow::Result<MirrorChecker> {

@@ -2,6 +2,7 @@
 //! catch-up round writes, and what the copy is served from.
 
 use ledger::Hash;
+use ledger::merkle::{CompactRange, node_hash};
 use ledger::tiles::TILE_HEIGHT;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
@@ -35,6 +36,59 @@ pub async fn sizes(db: &impl ConnectionTrait) -> anyhow::Result<Vec<(String, i64
         .all(db)
         .await?;
     Ok(rows.into_iter().map(|row| (row.origin, row.size)).collect())
+}
+
+/// The root of the copy of `origin` at `size` (at most the size held), from the stored
+/// leaf hashes and kept nodes: each frontier node at level `L` is folded up from the
+/// at most 128 nodes below it at the nearest kept level.
+pub async fn root_at(db: &impl ConnectionTrait, origin: &str, size: u64) -> anyhow::Result<Hash> {
+    let mut frontier = Vec::new();
+    for id in CompactRange::frontier_ids(size) {
+        let base = id.level - id.level % TILE_HEIGHT;
+        let width = 1u64 << (id.level - base);
+        let first = to_i64(id.index * width);
+        let last = to_i64((id.index + 1) * width);
+        let hashes: Vec<String> = if base == 0 {
+            mirror_entry::Entity::find()
+                .filter(mirror_entry::Column::Origin.eq(origin))
+                .filter(mirror_entry::Column::Seq.gte(first))
+                .filter(mirror_entry::Column::Seq.lt(last))
+                .order_by_asc(mirror_entry::Column::Seq)
+                .all(db)
+                .await?
+                .into_iter()
+                .map(|row| row.leaf_hash)
+                .collect()
+        } else {
+            mirror_node::Entity::find()
+                .filter(mirror_node::Column::Origin.eq(origin))
+                .filter(mirror_node::Column::Level.eq(i16::from(base)))
+                .filter(mirror_node::Column::Idx.gte(first))
+                .filter(mirror_node::Column::Idx.lt(last))
+                .order_by_asc(mirror_node::Column::Idx)
+                .all(db)
+                .await?
+                .into_iter()
+                .map(|row| row.hash)
+                .collect()
+        };
+        anyhow::ensure!(
+            hashes.len() as u64 == width,
+            "the copy of {origin} lacks nodes under {id:?} (size {size})"
+        );
+        let mut level = hashes
+            .iter()
+            .map(|h| Hash::from_hex(h))
+            .collect::<Result<Vec<_>, _>>()?;
+        while level.len() > 1 {
+            level = level
+                .chunks(2)
+                .map(|pair| node_hash(&pair[0], &pair[1]))
+                .collect();
+        }
+        frontier.extend(level);
+    }
+    Ok(CompactRange::from_frontier(size, frontier)?.root())
 }
 
 /// Whether a tree node is one a hash tile above level 0 serves.

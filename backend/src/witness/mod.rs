@@ -1,8 +1,9 @@
 //! The witness node (`veritrial witness`): an organisation's own C2SP `tlog-witness`. It
 //! holds its own Ed25519 cosigning key and its own database, and for each configured log
 //! cosigns a checkpoint only if it is signed by the log's key and consistent with the latest
-//! checkpoint it cosigned before. A checkpoint that contradicts that one (same size with
-//! another root, or no valid consistency proof) is refused with 422, both signed notes are
+//! checkpoint it cosigned before. A checkpoint that contradicts that one is refused (409 for
+//! the same size with another root, 422 for a consistency proof that does not lead from the
+//! cosigned root, as C2SP `tlog-witness` specifies), both signed notes are
 //! kept as evidence, and the alarm is raised: an `error!` line, `veritrial_witness_evidence`
 //! and `veritrial_witness_alarms_total` at `GET /metrics`, and `GET /status`.
 //!
@@ -48,6 +49,8 @@ pub struct WitnessNode {
     pub alarm: alarm::Alarm,
     /// Serialises add-checkpoint requests (checked and stored in one transaction each).
     lock: Mutex<()>,
+    /// The logs it mirrors, set once when it starts serving.
+    mirrors: std::sync::OnceLock<mirror::Mirrors>,
 }
 
 impl WitnessNode {
@@ -69,7 +72,13 @@ impl WitnessNode {
             store,
             alarm: alarm::Alarm::default(),
             lock: Mutex::new(()),
+            mirrors: std::sync::OnceLock::new(),
         })
+    }
+
+    /// The logs it mirrors (none before it serves).
+    pub fn mirrors(&self) -> Option<&mirror::Mirrors> {
+        self.mirrors.get()
     }
 }
 
@@ -116,7 +125,11 @@ impl BoundWitness {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let follower = mirror::start(&self.node, &self.mirror)?;
+        let mirrors = mirror::Mirrors::new(&self.node.logs, &self.mirror);
+        if self.node.mirrors.set(mirrors).is_err() {
+            anyhow::bail!("the witness node is served twice");
+        }
+        let follower = mirror::start(&self.node, self.mirror.interval);
         let copy = mirror_http::router(mirror_http::MirrorServing::new(&self.node, &self.mirror)?);
         let served = axum::serve(self.listener, server::router(self.node).merge(copy))
             .with_graceful_shutdown(shutdown)

@@ -41,6 +41,12 @@ async fn add(State(node): State<Arc<WitnessNode>>, body: String) -> Response {
             node.alarm.refused(rejection.status());
             refusal(&rejection)
         }
+        Ok(Outcome::NotMirrored(reason)) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::CONTENT_TYPE, TEXT), (header::RETRY_AFTER, "1")],
+            format!("{reason}\n"),
+        )
+            .into_response(),
         Err(err) => {
             tracing::error!(error = %format!("{err:#}"), "add-checkpoint failed");
             (StatusCode::INTERNAL_SERVER_ERROR, "internal error\n").into_response()
@@ -51,14 +57,19 @@ async fn add(State(node): State<Arc<WitnessNode>>, body: String) -> Response {
 fn refusal(rejection: &Rejection) -> Response {
     let status =
         StatusCode::from_u16(rejection.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    match rejection {
-        Rejection::Conflict { known_size } => (
+    match rejection.known_size() {
+        Some(size) => (
             status,
             [(header::CONTENT_TYPE, SIZE_CONTENT_TYPE)],
-            size_body(*known_size),
+            size_body(size),
         )
             .into_response(),
-        other => (status, [(header::CONTENT_TYPE, TEXT)], format!("{other}\n")).into_response(),
+        None => (
+            status,
+            [(header::CONTENT_TYPE, TEXT)],
+            format!("{rejection}\n"),
+        )
+            .into_response(),
     }
 }
 

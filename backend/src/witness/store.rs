@@ -7,8 +7,8 @@ use std::path::Path;
 use anyhow::Context;
 use migrations::{MigratorTrait, WitnessMigrator};
 use sea_orm::{
-    ActiveModelTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, PaginatorTrait,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use crate::db::{self, DatabaseTarget};
@@ -33,8 +33,11 @@ pub struct NewEvidence<'a> {
     pub origin: &'a str,
     /// Why they contradict.
     pub reason: &'a str,
-    /// The checkpoint this witness cosigned.
-    pub cosigned: &'a witness_log::Model,
+    /// The size of the checkpoint this witness held: the one it cosigned, or the one its
+    /// mirrored copy was verified against.
+    pub held_size: u64,
+    /// That checkpoint, as the log signed it.
+    pub held_note: &'a str,
     /// The size of the checkpoint presented now.
     pub presented_size: u64,
     /// The checkpoint presented now, as the log signed it.
@@ -109,8 +112,8 @@ impl WitnessStore {
         let row = witness_evidence::ActiveModel {
             origin: Set(evidence.origin.to_owned()),
             reason: Set(evidence.reason.to_owned()),
-            cosigned_size: Set(evidence.cosigned.size),
-            cosigned_note: Set(evidence.cosigned.note.clone()),
+            cosigned_size: Set(i64::try_from(evidence.held_size)?),
+            cosigned_note: Set(evidence.held_note.to_owned()),
             presented_size: Set(i64::try_from(evidence.presented_size)?),
             presented_note: Set(evidence.presented_note.to_owned()),
             detected_at: Set(detected_at),
@@ -119,6 +122,20 @@ impl WitnessStore {
         .insert(txn)
         .await?;
         Ok(row.id)
+    }
+
+    /// Whether `presented_note` of `origin` is kept as evidence already.
+    pub async fn holds_evidence(
+        txn: &DatabaseTransaction,
+        origin: &str,
+        presented_note: &str,
+    ) -> anyhow::Result<bool> {
+        Ok(witness_evidence::Entity::find()
+            .filter(witness_evidence::Column::Origin.eq(origin))
+            .filter(witness_evidence::Column::PresentedNote.eq(presented_note))
+            .count(txn)
+            .await?
+            > 0)
     }
 
     /// Every log this witness has cosigned, by origin.

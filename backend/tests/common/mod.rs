@@ -4,6 +4,7 @@
 
 pub mod moto;
 pub mod postgres;
+pub mod rewrite;
 
 use std::net::SocketAddr;
 use std::num::NonZeroU32;

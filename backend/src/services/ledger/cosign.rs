@@ -15,7 +15,9 @@
 //!   retries at once with a proof from there (a `409` naming the size sent means the witness
 //!   holds a different tree of that size: it is refusing, see below);
 //! * `403`, `404`, `422` and other refusals are logged as errors and counted, and the task
-//!   backs off; so are timeouts and connection failures.
+//!   backs off; so are timeouts and connection failures;
+//! * `503`: the witness is not ready (a mirroring witness that does not hold the entries
+//!   yet): logged as a warning, not counted as a refusal, retried with backoff.
 //!
 //! Several processes on one database each run these tasks. They do not coordinate: each
 //! cosigns only the latest checkpoint, skips one already cosigned in the database, and a
@@ -183,6 +185,10 @@ enum RoundError {
     /// The witness could not be reached, or did not answer in time.
     #[error("unreachable: {0}")]
     Unreachable(String),
+    /// The witness is not ready to cosign yet (`503`: a mirroring witness that does not
+    /// hold the checkpoint's entries yet); retried like a witness that is down.
+    #[error("not ready: {0}")]
+    NotReady(String),
     /// The witness refused the checkpoint.
     #[error("refused with HTTP {status}: {body}")]
     Refused { status: u16, body: String },
@@ -353,6 +359,7 @@ impl WitnessTask {
             409 => parse_size_body(&text)
                 .map(Answer::Conflict)
                 .map_err(|_| RoundError::Refused { status, body: text }),
+            503 => Err(RoundError::NotReady(text.chars().take(200).collect())),
             _ => Err(RoundError::Refused {
                 status,
                 body: text.chars().take(200).collect(),

@@ -612,6 +612,81 @@ async fn boards_see_only_their_trials(backend: Backend) {
     );
 }
 
+/// Only the witnesses a process trusts count toward its quorum: `latest_cosigned` and the
+/// checkpoint a receipt is proved against ignore cosignatures by any other key (a witness
+/// removed from the configuration, or one another process trusts), and a quorum below the
+/// number of witnesses is met by any that many of them.
+async fn only_trusted_witnesses_count_toward_the_quorum(backend: Backend) {
+    let Some(store) = TestStore::new(backend).await else {
+        return;
+    };
+    let out = store
+        .cli()
+        .args(["bench", "ledger", "--entries", "30", "--batch", "10"])
+        .output()
+        .expect("bench runs");
+    assert!(out.status.success(), "{out:?}");
+    let Stores { db, ledger, .. } = open_stores(&store.config()).await.expect("stores");
+    let cosign = |witness: &'static str, size: u64| service::NewCosignature {
+        checkpoint_size: size,
+        cosigner: service::Cosigner {
+            name: witness.into(),
+            key: format!("{witness}+key"),
+            timestamp_secs: 1,
+        },
+        line: format!("\u{2014} {witness} c2lnbmF0dXJl\n"),
+    };
+    for (witness, size) in [
+        ("a", 10),
+        ("a", 20),
+        ("a", 30),
+        ("b", 10),
+        ("b", 20),
+        ("c", 30),
+    ] {
+        service::store_cosignature(&db, cosign(witness, size))
+            .await
+            .expect("stored");
+    }
+    let quorum = |keys: &[&str], needed: usize| service::Quorum {
+        keys: keys.iter().map(|k| format!("{k}+key")).collect(),
+        needed,
+    };
+    let latest = async |q: service::Quorum| {
+        service::latest_cosigned(&db, &ledger, 0, &q)
+            .await
+            .expect("read")
+            .map(|c| (c.head.size, c.cosigners.len()))
+    };
+    assert_eq!(latest(quorum(&["a", "b"], 2)).await, Some((20, 2)));
+    assert_eq!(
+        latest(quorum(&["a", "b"], 1)).await,
+        Some((30, 2)),
+        "a alone"
+    );
+    assert_eq!(latest(quorum(&["a", "b", "c"], 2)).await, Some((30, 2)));
+    assert_eq!(latest(quorum(&["b", "c"], 2)).await, None, "never both");
+    assert_eq!(latest(quorum(&[], 1)).await, None, "no witness trusted");
+
+    let for_entry = async |seq: u64, q: service::Quorum| {
+        service::checkpoint_for_entry(&db, &ledger, seq, &q)
+            .await
+            .expect("a checkpoint")
+            .size
+    };
+    assert_eq!(for_entry(5, quorum(&["a", "b"], 2)).await, 20);
+    assert_eq!(
+        for_entry(25, quorum(&["a", "b"], 2)).await,
+        30,
+        "then a alone"
+    );
+    assert_eq!(
+        for_entry(25, quorum(&["b"], 1)).await,
+        30,
+        "then the latest"
+    );
+}
+
 on_both_databases!(
     boards_see_only_their_trials,
     appends_verify_and_prove,
@@ -619,4 +694,5 @@ on_both_databases!(
     concurrent_appenders_never_fork,
     tampering_is_named,
     a_crash_loses_no_acknowledged_entry,
+    only_trusted_witnesses_count_toward_the_quorum,
 );

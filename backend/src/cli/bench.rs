@@ -248,10 +248,11 @@ async fn cosigning_caught_up(
     if witnesses == 0 {
         return Ok(None);
     }
+    let everyone = cosigning.quorum().of(witnesses);
     let started = Instant::now();
     let size = service::head(db, keys).await?.map_or(0, |h| h.size);
     while started.elapsed() < Duration::from_secs(60) {
-        let done = service::latest_cosigned(db, keys, size, witnesses)
+        let done = service::latest_cosigned(db, keys, size, &everyone)
             .await?
             .is_some();
         if done {

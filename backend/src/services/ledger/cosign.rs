@@ -38,7 +38,7 @@ use tokio::sync::watch;
 
 use super::LedgerKeys;
 use super::cosign_store::{
-    Cosigner, NewCosignature, has_cosigned, latest_cosigned_by, store_cosignature,
+    Cosigner, NewCosignature, Quorum, has_cosigned, latest_cosigned_by, store_cosignature,
 };
 use super::proofs::consistency_proof;
 use super::read::{Head, head};
@@ -122,7 +122,7 @@ pub struct WitnessStatus {
 #[derive(Clone, Default)]
 pub struct Cosigning {
     statuses: Vec<Arc<Mutex<WitnessStatus>>>,
-    quorum: usize,
+    quorum: Quorum,
 }
 
 impl Cosigning {
@@ -161,13 +161,21 @@ impl Cosigning {
             .collect();
         Self {
             statuses,
-            quorum: settings.quorum.max(1),
+            quorum: Quorum {
+                keys: settings
+                    .witnesses
+                    .iter()
+                    .map(|w| w.verifier.key_string())
+                    .collect(),
+                needed: settings.quorum.max(1),
+            },
         }
     }
 
-    /// Cosignatures a checkpoint needs to count as cosigned (at least 1).
-    pub fn quorum(&self) -> usize {
-        self.quorum
+    /// The configured witnesses, and how many of them a checkpoint needs to count as
+    /// cosigned (at least 1).
+    pub fn quorum(&self) -> &Quorum {
+        &self.quorum
     }
 
     /// Every witness's status.

@@ -13,6 +13,27 @@ use super::read::{Head, head};
 use crate::entities::{checkpoint, checkpoint_cosignature};
 use crate::error::{AppError, AppResult};
 
+/// Whose cosignatures count, and how many a checkpoint needs to count as cosigned: only
+/// the witnesses this process is configured with (a cosignature stored by a witness since
+/// removed from the configuration, or by one another process trusts, counts for nothing).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Quorum {
+    /// The trusted witnesses' verifier keys.
+    pub keys: Vec<String>,
+    /// Cosignatures needed among them (at least 1).
+    pub needed: usize,
+}
+
+impl Quorum {
+    /// The same witnesses, `needed` of them.
+    pub fn of(&self, needed: usize) -> Quorum {
+        Quorum {
+            keys: self.keys.clone(),
+            needed,
+        }
+    }
+}
+
 /// A witness that cosigned a checkpoint.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Cosigner {
@@ -85,21 +106,25 @@ pub async fn latest_cosigned_by(db: &impl ConnectionTrait, key: &str) -> AppResu
         .transpose()
 }
 
-/// The latest checkpoint of at least `min_size` entries that at least `quorum` witnesses
-/// have cosigned, with its cosignatures attached.
+/// The latest checkpoint of at least `min_size` entries that `quorum` has cosigned, with its
+/// cosignatures attached. `None` when no witness is trusted.
 pub async fn latest_cosigned(
     db: &impl ConnectionTrait,
     keys: &LedgerKeys,
     min_size: u64,
-    quorum: usize,
+    quorum: &Quorum,
 ) -> AppResult<Option<CosignedHead>> {
+    if quorum.keys.is_empty() {
+        return Ok(None);
+    }
     let cosigners = Expr::col(checkpoint_cosignature::Column::WitnessKey).count();
     let Some(newest) = checkpoint_cosignature::Entity::find()
         .select_only()
         .column(checkpoint_cosignature::Column::CheckpointSize)
         .filter(checkpoint_cosignature::Column::CheckpointSize.gte(to_i64(min_size)))
+        .filter(checkpoint_cosignature::Column::WitnessKey.is_in(quorum.keys.iter().cloned()))
         .group_by(checkpoint_cosignature::Column::CheckpointSize)
-        .having(cosigners.gte(i64::try_from(quorum).unwrap_or(i64::MAX)))
+        .having(cosigners.gte(i64::try_from(quorum.needed.max(1)).unwrap_or(i64::MAX)))
         .order_by_desc(checkpoint_cosignature::Column::CheckpointSize)
         .into_tuple::<i64>()
         .one(db)
@@ -148,18 +173,20 @@ pub async fn with_cosignatures(
 }
 
 /// The checkpoint to prove entry `seq` against, with its cosignatures: the latest that covers
-/// it and that `quorum` witnesses cosigned; before there is one, the latest that any witness
+/// it and that `quorum` cosigned; before there is one, the latest that any trusted witness
 /// cosigned (a quorum may come later, but each cosignature already counts); before that, the
 /// latest checkpoint.
 pub async fn checkpoint_for_entry(
     db: &impl ConnectionTrait,
     keys: &LedgerKeys,
     seq: u64,
-    quorum: usize,
+    quorum: &Quorum,
 ) -> AppResult<Head> {
     // A quorum of one is asked once.
-    for needed in std::iter::once(quorum).chain((quorum > 1).then_some(1)) {
-        if let Some(cosigned) = latest_cosigned(db, keys, seq.saturating_add(1), needed).await? {
+    let needed = quorum.needed.max(1);
+    for needed in std::iter::once(needed).chain((needed > 1).then_some(1)) {
+        let quorum = quorum.of(needed);
+        if let Some(cosigned) = latest_cosigned(db, keys, seq.saturating_add(1), &quorum).await? {
             return Ok(cosigned.head);
         }
     }

@@ -21,7 +21,8 @@ mod writer;
 pub use append::{Actor, Appended, NewEntry, to_i64 as seq_i64};
 pub use cosign::{Cosigning, WitnessSettings, WitnessSpec, WitnessStatus};
 pub use cosign_store::{
-    CosignedHead, Cosigner, checkpoint_for_entry, head_with_cosignatures, latest_cosigned,
+    CosignedHead, Cosigner, NewCosignature, Quorum, checkpoint_for_entry, head_with_cosignatures,
+    latest_cosigned, store_cosignature,
 };
 pub use erasure::{ErasureReason, erase_payload};
 pub use export::{ExportOptions, write_export, write_export_with};

@@ -169,7 +169,11 @@ pub fn check_since(current: &Saved, old: &Saved, key: Option<&str>) -> anyhow::R
             Ok(())
         }
         Err(err @ (HistoryError::Diverged { .. } | HistoryError::Shorter { .. })) => {
-            if let Some(parted) = old.leaves.as_ref().and_then(|old| parting_size(old, tree)) {
+            // The old copy's leaves count only if they hash to its signed checkpoint.
+            let old_leaves = old.leaves.as_ref().filter(|leaves| {
+                leaves.size() == old_checkpoint.size && leaves.root() == old_checkpoint.root
+            });
+            if let Some(parted) = old_leaves.and_then(|old| parting_size(old, tree)) {
                 anyhow::bail!(
                     "the ledger does NOT extend the saved checkpoint: the histories part at \
                      size {parted} (both hold the same first {parted} entries; entry {parted} \

@@ -15,10 +15,45 @@ function select(name, options, value) {
 }
 
 /**
- * A protocol form prefilled from `version` (may be empty). `submit(input, reason)` runs on
- * submit; `amend` adds the required reason field.
+ * The participating sites, one checkbox each (`chosen` ticked); `.value` is the ticked ids.
+ * At least one is required: the form says so before the server does.
  */
-export function protocolForm({ version = {}, status: trialStatus = 'RECRUITING', amend = false, submit }) {
+function sitePicker(sites, chosen) {
+  const boxes = sites.map((site) =>
+    h('input', { type: 'checkbox', name: 'siteIds', value: site.id, 'data-name': site.name, checked: chosen.includes(site.id) }),
+  );
+  const element = h(
+    'fieldset',
+    { class: 'picker', id: 'site-picker' },
+    h('legend', {}, 'Participating sites', h('span', { class: 'required', 'aria-hidden': 'true' }, ' *')),
+    boxes.map((box, i) => h('label', {}, box, ` ${sites[i].name}`)),
+    sites.length ? null : h('p', { class: 'hint' }, 'No site is registered yet: ask an administrator.'),
+  );
+  const value = () => boxes.filter((b) => b.checked).map((b) => b.value);
+  const check = () => boxes[0]?.setCustomValidity(value().length ? '' : 'Choose at least one participating site.');
+  boxes.forEach((b) => b.addEventListener('change', check));
+  check();
+  return { element, value };
+}
+
+/** The reviewing ethics board, one of `boards`; required. */
+function boardPicker(boards, chosen) {
+  const el = h(
+    'select',
+    { name: 'ethicsBoardId', required: true },
+    h('option', { value: '' }, '(choose the ethics board)'),
+    boards.map((b) => h('option', { value: b.id }, b.name)),
+  );
+  el.value = chosen ?? '';
+  return el;
+}
+
+/**
+ * A protocol form prefilled from `version` (may be empty). `directory` lists the sites and
+ * ethics boards to choose from. `submit(input, reason)` runs on submit; `amend` adds the
+ * required reason field.
+ */
+export function protocolForm({ version = {}, status: trialStatus = 'RECRUITING', amend = false, directory = [], submit }) {
   const input = (name, value = '', props = {}) => {
     const el = h('input', { name, ...props });
     el.value = value;
@@ -40,6 +75,14 @@ export function protocolForm({ version = {}, status: trialStatus = 'RECRUITING',
   const conditions = input('conditions', (version.conditions ?? []).join(', '));
   const keywords = input('keywords', (version.keywords ?? []).join(', '));
   const state = select('status', STATUSES, trialStatus);
+  const sites = sitePicker(
+    directory.filter((o) => o.kind === 'SITE'),
+    version.siteIds ?? [],
+  );
+  const board = boardPicker(
+    directory.filter((o) => o.kind === 'ETHICS'),
+    version.ethicsBoardId,
+  );
   const reason = amend ? input('reason', '', { required: true }) : null;
   const message = status('protocol-message');
 
@@ -60,8 +103,8 @@ export function protocolForm({ version = {}, status: trialStatus = 'RECRUITING',
           eligibilityText: eligibility.value,
           conditions: items(conditions.value),
           keywords: items(keywords.value),
-          siteIds: version.siteIds ?? [],
-          ethicsBoardId: version.ethicsBoardId ?? null,
+          siteIds: sites.value(),
+          ethicsBoardId: board.value || null,
           status: state.value,
         },
         reason?.value,
@@ -73,6 +116,8 @@ export function protocolForm({ version = {}, status: trialStatus = 'RECRUITING',
     field('Summary', summary),
     h('div', { class: 'row' }, field('Phase', phase), field('Target enrollment', target), field('Status', state)),
     field('Primary endpoint', primary),
+    sites.element,
+    field('Ethics board', board, 'The only board that reviews and reads this trial.'),
     field('Secondary endpoints', secondary, 'One per line.'),
     criteria.element,
     field('Eligibility in words', eligibility, 'Used when sites search trials for a patient.'),

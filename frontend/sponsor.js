@@ -20,6 +20,12 @@ const PUBLISH = `mutation($input: PublishProtocolInput!) { publishProtocol(input
 const AMEND = `mutation($id: ID!, $input: PublishProtocolInput!, $reason: String!) {
   amendProtocol(trialId: $id, input: $input, reason: $reason) { id } }`;
 const EVENTS = `query($id: ID!) { auditTrail(trialId: $id) { events { kind } } }`;
+const DIRECTORY = `{ directory { id name kind } }`;
+
+/** The sites and ethics boards a protocol may name. */
+async function directory() {
+  return (await gql(DIRECTORY)).directory;
+}
 
 /** Participants enrolled now, from the trial's ledger entries. */
 async function enrolled(trialId) {
@@ -55,6 +61,7 @@ route('sponsor/new', async (page) => {
   page.append(
     h('h2', {}, 'Publish a protocol'),
     protocolForm({
+      directory: await directory(),
       submit: async (input) => {
         const { id } = (await gql(PUBLISH, { input })).publishProtocol;
         location.hash = href('sponsor', 'trial', id);
@@ -90,7 +97,7 @@ export function versionsTable(versions) {
 }
 
 route('sponsor/trial/:id', async (page, { id }) => {
-  const trial = (await gql(TRIAL, { id })).trial;
+  const [trial, orgs] = await Promise.all([gql(TRIAL, { id }).then((d) => d.trial), directory()]);
   const current = trial.versions.at(-1);
   page.append(
     h('h2', {}, trial.title, ' ', statusBadge(trial.status)),
@@ -100,6 +107,7 @@ route('sponsor/trial/:id', async (page, { id }) => {
       version: current,
       status: trial.status,
       amend: true,
+      directory: orgs,
       submit: async (input, reason) => {
         await gql(AMEND, { id, input, reason });
         window.dispatchEvent(new HashChangeEvent('hashchange'));

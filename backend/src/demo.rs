@@ -92,7 +92,7 @@ pub async fn ensure_world(state: &AppState) -> anyhow::Result<Vec<DemoAccount>> 
         let sponsor = principal(state, "sponsor@demo.veritrial.org").await?;
         let site_ids: Vec<String> = sites.iter().map(|s| s.id.clone()).collect();
         for input in trials(&site_ids, &board.id) {
-            protocols::publish(state, &sponsor, input).await?;
+            protocols::publish(state, &sponsor, input, protocols::Assignment::Required).await?;
         }
     }
     if crate::entities::patient::Entity::find()

@@ -139,6 +139,11 @@ const MATRIX: &[(&str, &str, &[&str])] = &[
     ),
     ("organizations", "{ organizations { id } }", &["admin"]),
     (
+        "directory",
+        "{ directory { id } }",
+        &["admin", "sponsor", "foreign_sponsor"],
+    ),
+    (
         "createOrganization",
         "mutation { createOrganization(name: \"New Org\", kind: SITE) { id } }",
         &["admin"],

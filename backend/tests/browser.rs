@@ -328,6 +328,30 @@ async fn sponsor(page: &Page<'_>, server: &TestServer) -> anyhow::Result<Value> 
         "Change in HbA1c at 24 weeks",
     )
     .await?;
+    // The sponsor chooses the participating sites and the ethics board from the directory.
+    page.wait_text("#site-picker", "Northside Clinic").await?;
+    for site in ["St Mary's Hospital", "Northside Clinic"] {
+        page.click(&format!("#site-picker input[data-name=\"{site}\"]"))
+            .await?;
+    }
+    let board = server
+        .ok(
+            Some(&server.login("sponsor@helix.test").await),
+            "{ directory { id name } }",
+            json!({}),
+        )
+        .await["directory"]
+        .as_array()
+        .context("directory")?
+        .iter()
+        .find(|o| o["name"] == "Regional Ethics Board")
+        .and_then(|o| o["id"].as_str())
+        .context("the board is in the directory")?
+        .to_string();
+    page.select("#protocol-form select[name=ethicsBoardId]", &board)
+        .await?;
+    page.screenshot("sponsor-sites-and-board", "#site-picker")
+        .await?;
     page.type_into("#criteria", BAD_CRITERIA).await?;
     let error = page.wait_text("#criteria-error", "line 1, column").await?;
     let mark = page.find("#criteria-error-mark").await?.text().await?;

@@ -34,6 +34,7 @@ async fn trial_with_patients(backend: Backend, n: usize) -> Option<Trial> {
     let site_id = server.org("St Mary's", OrgKind::Site).await;
     server.org("Helix", OrgKind::Sponsor).await;
     server.org("TrialReach", OrgKind::Recruiter).await;
+    let board_id = server.org("IRB", OrgKind::Ethics).await;
     let sponsor = server.user("s@helix.com", "Helix", Role::Sponsor).await;
     let site = server
         .user("crc@stmarys.org", "St Mary's", Role::Site)
@@ -44,7 +45,7 @@ async fn trial_with_patients(backend: Backend, n: usize) -> Option<Trial> {
     let protocol = json!({
         "title": "Adults", "summary": "s", "phase": "PHASE2", "primaryEndpoint": "e",
         "secondaryEndpoints": [], "targetEnrollment": 10, "criteria": "age >= 18",
-        "siteIds": [site_id], "conditions": [], "keywords": [],
+        "siteIds": [site_id], "ethicsBoardId": board_id, "conditions": [], "keywords": [],
     });
     let trial = server
         .ok(Some(&sponsor), PUBLISH, json!({ "i": protocol }))

@@ -45,7 +45,7 @@ impl Cluster {
         let site_id = servers[0].org("St Mary's", OrgKind::Site).await;
         servers[0].org("Helix", OrgKind::Sponsor).await;
         servers[0].org("TrialReach", OrgKind::Recruiter).await;
-        servers[0].org("IRB", OrgKind::Ethics).await;
+        let board_id = servers[0].org("IRB", OrgKind::Ethics).await;
         let sponsor = servers[0].user("s@helix.com", "Helix", Role::Sponsor).await;
         let site = servers[1]
             .user("crc@stmarys.org", "St Mary's", Role::Site)
@@ -57,7 +57,7 @@ impl Cluster {
         let protocol = json!({
             "title": "Adults", "summary": "s", "phase": "PHASE2", "primaryEndpoint": "e",
             "secondaryEndpoints": [], "targetEnrollment": 10, "criteria": "age >= 18",
-            "siteIds": [site_id], "conditions": [], "keywords": [],
+            "siteIds": [site_id], "ethicsBoardId": board_id, "conditions": [], "keywords": [],
         });
         let trial = servers[1]
             .ok(Some(&sponsor), PUBLISH, json!({ "i": protocol }))

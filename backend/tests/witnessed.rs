@@ -476,7 +476,9 @@ async fn a_rewritten_ledger_is_refused_and_detected(backend: Backend) {
             // which this log no longer trusts, cosigned one. A checkpoint of the 5 entries
             // both histories share may have been cosigned by w1 and w2 before the rewrite.
             assert!(
-                head["cosigned"]["size"].as_u64().is_none_or(|size| size <= 5),
+                head["cosigned"]["size"]
+                    .as_u64()
+                    .is_none_or(|size| size <= 5),
                 "{head}"
             );
             break;

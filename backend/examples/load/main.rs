@@ -207,6 +207,13 @@ async fn measure(store: &Store, args: &Args, n: usize) -> Result<Leg, String> {
         seed::PASSWORD,
     )?;
     store.account("Load Site", "site", seed::SITE, "site", seed::PASSWORD)?;
+    store.account(
+        "Load Board",
+        "ethics",
+        seed::BOARD,
+        "ethics",
+        seed::PASSWORD,
+    )?;
     let processes = store.serve(n, args.keys).await?;
     let urls: Vec<String> = processes.iter().map(|p| p.url.clone()).collect();
     let servers = Client::for_each(&urls);

@@ -13,10 +13,13 @@ pub const PASSWORD: &str = "load-password-123";
 pub const SPONSOR: &str = "sponsor@load.test";
 /// The site user that registers, consents, enrolls, submits and counts.
 pub const SITE: &str = "site@load.test";
+/// A member of the ethics board that reviews the trial.
+pub const BOARD: &str = "board@load.test";
 /// Every seeded patient fits it, so a site's count is the number of consenting patients.
 pub const CRITERIA: &str = "age >= 18";
 
 const ME: &str = "{ me { organization { id } } }";
+const DIRECTORY: &str = "{ directory { id kind } }";
 const PUBLISH: &str = "mutation($i: PublishProtocolInput!) { publishProtocol(input: $i) { id } }";
 const REGISTER: &str =
     "mutation($i: RegisterPatientInput!) { registerPatient(input: $i) { pseudonym } }";
@@ -41,10 +44,19 @@ pub async fn world(client: &Client, participants: usize) -> Result<World, String
     let sponsor = client.login(SPONSOR, PASSWORD).await?;
     let site = client.login(SITE, PASSWORD).await?;
     let me = client.field(Some(&site), ME, json!({}), "me").await?;
+    let directory = client
+        .field(Some(&sponsor), DIRECTORY, json!({}), "directory")
+        .await?;
+    let board = directory
+        .as_array()
+        .and_then(|orgs| orgs.iter().find(|o| o["kind"] == "ETHICS"))
+        .ok_or("the directory lists no ethics board")?["id"]
+        .clone();
     let protocol = json!({
         "title": "Load", "summary": "load generator", "phase": "PHASE2", "primaryEndpoint": "e",
         "secondaryEndpoints": [], "targetEnrollment": participants.max(1), "criteria": CRITERIA,
-        "siteIds": [me["organization"]["id"]], "conditions": [], "keywords": [],
+        "siteIds": [me["organization"]["id"]], "ethicsBoardId": board, "conditions": [],
+        "keywords": [],
     });
     let trial = client
         .field(

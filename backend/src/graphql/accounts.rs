@@ -119,6 +119,18 @@ impl AccountQuery {
             .collect::<Result<_, _>>()?)
     }
 
+    /// The sites and ethics boards a sponsor may name in a protocol (sponsors and admins):
+    /// name, kind and id, nothing about patients.
+    async fn directory(&self, ctx: &Context<'_>) -> ApiResult<Vec<Organization>> {
+        let (state, caller) = parts(ctx);
+        caller.require(&[Role::Sponsor, Role::Admin])?;
+        let orgs = accounts::directory(&state.db, &[OrgKind::Site, OrgKind::Ethics]).await?;
+        Ok(orgs
+            .into_iter()
+            .map(Organization::try_from)
+            .collect::<Result<_, _>>()?)
+    }
+
     /// The users of an organisation (admins only).
     async fn users(&self, ctx: &Context<'_>, organization_id: ID) -> ApiResult<Vec<User>> {
         let (state, caller) = parts(ctx);

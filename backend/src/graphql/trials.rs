@@ -9,7 +9,7 @@ use crate::domain::{TrialStatus, from_stored};
 use crate::error::AppError;
 use crate::services::audit::{self, FieldChange};
 use crate::services::imports::{self, Outcome};
-use crate::services::protocols::{self, ProtocolInput, TrialView};
+use crate::services::protocols::{self, Assignment, ProtocolInput, TrialView};
 
 /// A protocol as a sponsor writes it.
 #[derive(InputObject)]
@@ -29,12 +29,12 @@ pub struct PublishProtocolInput {
     /// Free-text eligibility, used for trial search.
     #[graphql(default)]
     eligibility_text: String,
-    /// Participating sites; an empty list means every site may enroll. Left out: on an
-    /// amendment, the current version's sites (changing them must be explicit); on a
-    /// publication, none.
+    /// Participating sites (see `directory`), the only ones that may enroll; at least one.
+    /// Left out on an amendment: the current version's sites (changing them must be
+    /// explicit).
     site_ids: Option<Vec<ID>>,
-    /// The ethics board reviewing the trial; `null` means every board may read it. Left out:
-    /// on an amendment, the current version's board; on a publication, none.
+    /// The ethics board reviewing the trial (see `directory`), the only board that may read
+    /// it; required. Left out on an amendment: the current version's board.
     ethics_board_id: MaybeUndefined<ID>,
     #[graphql(default)]
     conditions: Vec<String>,
@@ -247,7 +247,9 @@ pub struct TrialMutation;
 
 #[Object]
 impl TrialMutation {
-    /// Publishes a new trial with version 1 of its protocol (sponsors).
+    /// Publishes a new trial with version 1 of its protocol (sponsors). The protocol must
+    /// name its participating sites and its ethics board (`BAD_INPUT` otherwise): only they
+    /// enroll into it and review it.
     async fn publish_protocol(
         &self,
         ctx: &Context<'_>,
@@ -255,9 +257,11 @@ impl TrialMutation {
     ) -> ApiResult<Trial> {
         let (state, caller) = parts(ctx);
         let who = caller.principal()?;
-        Ok(protocols::publish(state, who, input.into())
-            .await?
-            .try_into()?)
+        Ok(
+            protocols::publish(state, who, input.into(), Assignment::Required)
+                .await?
+                .try_into()?,
+        )
     }
 
     /// Imports ClinicalTrials.gov API v2 JSON (one study, or `{"studies": [...]}`) as the
@@ -290,7 +294,8 @@ impl TrialMutation {
         Ok(summary)
     }
 
-    /// Adds a new version of the sponsor's own protocol, with the reason.
+    /// Adds a new version of the sponsor's own protocol, with the reason. Sites and board
+    /// left out are the current version's; the new version must still name both.
     async fn amend_protocol(
         &self,
         ctx: &Context<'_>,
@@ -300,10 +305,15 @@ impl TrialMutation {
     ) -> ApiResult<Trial> {
         let (state, caller) = parts(ctx);
         let who = caller.principal()?;
-        Ok(
-            protocols::amend(state, who, &trial_id, input.into(), &reason)
-                .await?
-                .try_into()?,
+        Ok(protocols::amend(
+            state,
+            who,
+            &trial_id,
+            input.into(),
+            &reason,
+            Assignment::Required,
         )
+        .await?
+        .try_into()?)
     }
 }

@@ -66,7 +66,20 @@ pub async fn organization(db: &impl ConnectionTrait, id: &str) -> AppResult<orga
 
 /// Every organisation, by name.
 pub async fn organizations(db: &impl ConnectionTrait) -> AppResult<Vec<organization::Model>> {
-    Ok(organization::Entity::find()
+    directory(db, &[]).await
+}
+
+/// The organisations of the given kinds (every kind when empty), by name: the directory a
+/// sponsor chooses a protocol's sites and ethics board from.
+pub async fn directory(
+    db: &impl ConnectionTrait,
+    kinds: &[OrgKind],
+) -> AppResult<Vec<organization::Model>> {
+    let mut query = organization::Entity::find();
+    if !kinds.is_empty() {
+        query = query.filter(organization::Column::Kind.is_in(kinds.iter().map(|k| k.as_str())));
+    }
+    Ok(query
         .order_by_asc(organization::Column::Name)
         .all(db)
         .await?)

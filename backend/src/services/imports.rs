@@ -7,7 +7,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::anonymise::{LabResult, PatientRecord, anonymise};
 use super::patients::{self, has_active_consent, own_profile};
-use super::protocols::{self, ProtocolInput};
+use super::protocols::{self, Assignment, ProtocolInput};
 use crate::auth::Principal;
 use crate::domain::{ConsentScope, TrialStatus};
 use crate::entities::trial;
@@ -72,7 +72,7 @@ pub async fn import_study(
         .one(&state.db)
         .await?;
     let Some(existing) = existing else {
-        protocols::publish(state, sponsor, input).await?;
+        protocols::publish(state, sponsor, input, Assignment::Deferred).await?;
         return Ok(Outcome::Imported);
     };
     if existing.sponsor_org_id != sponsor.org_id {
@@ -85,7 +85,15 @@ pub async fn import_study(
     if protocols::same_content(&view.current()?.document, &input) {
         return Ok(Outcome::Unchanged);
     }
-    protocols::amend(state, sponsor, &existing.id, input, REIMPORT_REASON).await?;
+    protocols::amend(
+        state,
+        sponsor,
+        &existing.id,
+        input,
+        REIMPORT_REASON,
+        Assignment::Deferred,
+    )
+    .await?;
     Ok(Outcome::Updated)
 }
 

@@ -40,11 +40,11 @@ pub struct ProtocolInput {
     /// Eligibility in the criteria language; empty for none.
     pub criteria: String,
     pub eligibility_text: String,
-    /// Participating sites; empty means every site may enroll. `None`: on an amendment, the
+    /// Participating sites, the only ones that may enroll. `None`: on an amendment, the
     /// current version's sites (changing them must be explicit); on a publication, none.
     pub site_ids: Option<Vec<String>>,
-    /// The ethics board reviewing the trial (`Some(None)`: none, every board may read it).
-    /// `None`: on an amendment, the current version's board; on a publication, none.
+    /// The ethics board reviewing the trial, the only board that may read it (`Some(None)`:
+    /// none). `None`: on an amendment, the current version's board; on a publication, none.
     pub ethics_board_id: Option<Option<String>>,
     pub conditions: Vec<String>,
     pub keywords: Vec<String>,
@@ -84,9 +84,27 @@ impl ProtocolDocument {
         parse_criteria(&self.criteria)
     }
 
-    /// Whether an organisation's site may enroll in this trial.
+    /// Whether an organisation's site may enroll in this trial: only a named one.
     pub fn site_participates(&self, org_id: &str) -> bool {
-        self.site_ids.is_empty() || self.site_ids.iter().any(|s| s == org_id)
+        self.site_ids.iter().any(|s| s == org_id)
+    }
+
+    /// Refuses a protocol that does not name its participating sites and its ethics board
+    /// (`BAD_INPUT`). Every protocol a sponsor writes must; a study imported from a registry
+    /// may lack them, and then no site enrolls into it and no board reads it until the
+    /// sponsor amends it to name them.
+    fn require_assignment(&self) -> AppResult<()> {
+        if self.site_ids.is_empty() {
+            return Err(AppError::bad_input(
+                "a protocol names its participating sites (siteIds): at least one",
+            ));
+        }
+        if self.ethics_board_id.is_none() {
+            return Err(AppError::bad_input(
+                "a protocol names the ethics board that reviews it (ethicsBoardId)",
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -126,16 +144,30 @@ pub fn parse_criteria(text: &str) -> AppResult<Option<Expr>> {
         .map_err(|err| AppError::BadCriteria(format!("criteria: {err}")))
 }
 
+/// Whether a protocol must name its sites and ethics board.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Assignment {
+    /// A protocol a sponsor writes: it must (`BAD_INPUT` otherwise).
+    Required,
+    /// A study imported from a registry, which knows neither: it may not, and then enrolls
+    /// nobody and is read by no board until an amendment names them.
+    Deferred,
+}
+
 /// Publishes version 1 of a new trial's protocol (`protocol.published`).
 pub async fn publish(
     state: &AppState,
     sponsor: &Principal,
     input: ProtocolInput,
+    assignment: Assignment,
 ) -> AppResult<TrialView> {
     sponsor.require(&[Role::Sponsor])?;
     validate(&state.db, &input).await?;
     let trial_id = uuid::Uuid::new_v4().to_string();
     let document = document(&trial_id, 1, &input, None, None, None);
+    if assignment == Assignment::Required {
+        document.require_assignment()?;
+    }
     let sponsor = sponsor.clone();
     state
         .writer
@@ -192,6 +224,7 @@ pub async fn amend(
     trial_id: &str,
     input: ProtocolInput,
     reason: &str,
+    assignment: Assignment,
 ) -> AppResult<TrialView> {
     sponsor.require(&[Role::Sponsor])?;
     if reason.trim().is_empty() {
@@ -206,7 +239,9 @@ pub async fn amend(
     state
         .writer
         .run(move |work| {
-            Box::pin(async move { amend_unit(work, &sponsor, &trial_id, &input, reason).await })
+            Box::pin(async move {
+                amend_unit(work, &sponsor, &trial_id, &input, reason, assignment).await
+            })
         })
         .await
 }
@@ -217,6 +252,7 @@ async fn amend_unit(
     trial_id: &str,
     input: &ProtocolInput,
     reason: String,
+    assignment: Assignment,
 ) -> AppResult<TrialView> {
     let txn = work.db();
     let view = trial_view(txn, trial_id).await?;
@@ -233,6 +269,9 @@ async fn amend_unit(
         Some(current.row.document_hash.clone()),
         Some(reason),
     );
+    if assignment == Assignment::Required {
+        document.require_assignment()?;
+    }
     let mut flags = Vec::new();
     let enrolled = enrollment::Entity::find()
         .filter(enrollment::Column::TrialId.eq(trial_id))
@@ -430,8 +469,8 @@ pub async fn trial_view(db: &impl ConnectionTrait, trial_id: &str) -> AppResult<
     Ok(TrialView { trial, versions })
 }
 
-/// Whether `who` may see this trial: its sponsor, its sites, any recruiter while it
-/// recruits, its ethics board, and admins.
+/// Whether `who` may see this trial: its sponsor, its named sites, any recruiter while it
+/// recruits, its named ethics board, and admins.
 pub fn may_read(who: &Principal, view: &TrialView) -> AppResult<bool> {
     let doc = &view.current()?.document;
     Ok(match who.role {
@@ -439,10 +478,7 @@ pub fn may_read(who: &Principal, view: &TrialView) -> AppResult<bool> {
         Role::Sponsor => view.trial.sponsor_org_id == who.org_id,
         Role::Recruiter => view.trial.status == TrialStatus::Recruiting.as_str(),
         Role::Site => doc.site_participates(&who.org_id),
-        Role::Ethics => doc
-            .ethics_board_id
-            .as_deref()
-            .is_none_or(|b| b == who.org_id),
+        Role::Ethics => doc.ethics_board_id.as_deref() == Some(who.org_id.as_str()),
     })
 }
 

@@ -600,13 +600,20 @@ fn serve_process(store: &TestStore, flags: &[String]) -> (SocketAddr, Child) {
 /// one submission; returns (site token, submission id).
 pub async fn site_with_submission(server: &TestServer) -> (String, String) {
     server.org("Helix", OrgKind::Sponsor).await;
-    server.org("St Mary's", OrgKind::Site).await;
+    let site_id = server.org("St Mary's", OrgKind::Site).await;
+    let board_id = server.org("IRB", OrgKind::Ethics).await;
     let sponsor = server.user("s@helix.com", "Helix", Role::Sponsor).await;
     let site = server
         .user("crc@stmarys.org", "St Mary's", Role::Site)
         .await;
+    let protocol = json!({ "i": { "title": "T", "primaryEndpoint": "E", "targetEnrollment": 5,
+                                  "siteIds": [site_id], "ethicsBoardId": board_id } });
     let trial = server
-        .ok(Some(&sponsor), "mutation { publishProtocol(input: {title: \"T\", primaryEndpoint: \"E\", targetEnrollment: 5}) { id } }", json!({}))
+        .ok(
+            Some(&sponsor),
+            "mutation($i: PublishProtocolInput!) { publishProtocol(input: $i) { id } }",
+            protocol,
+        )
         .await["publishProtocol"]["id"]
         .clone();
     let p = server

@@ -2,7 +2,7 @@
 //! sequence number and hashes only), so the whole log still verifies.
 //!
 //! An entry is shown in full when its `trial` subject is a trial the reader may read
-//! ([`protocols::may_read`]: for an ethics board, a trial assigned to it or to no board).
+//! ([`protocols::may_read`]: for an ethics board, a trial that names it).
 //! Entries without a trial (recruitment-contact consent given when a site registers a
 //! patient) concern no trial and are redacted for everyone but admins, who see everything.
 

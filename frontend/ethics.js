@@ -2,17 +2,18 @@
 // protocol versions side by side.
 
 import { fetchFile, gql } from './api.js';
-import { attempt, h, saveBlob, shortHash, status, when } from './dom.js';
+import { attempt, field, h, saveBlob, shortHash, status, when } from './dom.js';
 import { ledgerPanel } from './ledger-panel.js';
 import { href, route } from './router.js';
-import { loadTrials, statusBadge, trialsTable } from './trials.js';
+import { loadTrials, reviewBadge, statusBadge, trialsTable } from './trials.js';
 
 export const prefix = 'ethics';
 export const menu = [['Ledger and trials', '#/ethics']];
 
 const AUDIT = `query($id: ID!) { auditTrail(trialId: $id) {
   trial { title status versions { version ledgerSeq hash reason flags createdAt changes { field before after }
-    title phase primaryEndpoint secondaryEndpoints targetEnrollment criteria eligibilityText } }
+    title phase primaryEndpoint secondaryEndpoints targetEnrollment criteria eligibilityText
+    reviewStatus review { decision comment decidedAt ledgerSeq } } }
   events { seq kind timestamp actorUser actorOrg subjects { key value } payloadHash } } }`;
 
 /** The fields compared across versions, as [label, field]. */
@@ -44,13 +45,60 @@ function timeline(events) {
   );
 }
 
-function versionColumn(v) {
+const REVIEW = `mutation($id: ID!, $version: Int!, $decision: ReviewDecision!, $comment: String) {
+  reviewProtocol(trialId: $id, version: $version, decision: $decision, comment: $comment) { id } }`;
+
+/** The board's decision on version `v`, or what it awaits (`superseded`: amended since). */
+function reviewLine(v, superseded) {
+  const badge = reviewBadge(v.reviewStatus, superseded);
+  if (!v.review) return h('p', { class: 'review-status' }, badge);
+  return h(
+    'p',
+    { class: 'review-status' },
+    badge,
+    ` ${when(v.review.decidedAt)}, ledger entry #${v.review.ledgerSeq}`,
+    v.review.comment ? h('span', { class: 'hint' }, ` — “${v.review.comment}”`) : null,
+  );
+}
+
+/**
+ * The board's decision form for the current version: a comment and three decisions. A
+ * rejection or a request for changes needs the comment; `done` runs after a decision.
+ */
+function reviewForm(trialId, version, done) {
+  const comment = h('textarea', { name: 'comment', rows: 2, id: 'review-comment' });
+  const message = status('review-message');
+  const decide = (decision) => () =>
+    attempt(message, async () => {
+      await gql(REVIEW, { id: trialId, version, decision, comment: comment.value });
+      message.show('Decision recorded on the ledger.', 'ok');
+      done();
+    });
+  return h(
+    'section',
+    { class: 'card', id: 'review' },
+    h('h3', {}, `Review version ${version}`),
+    h('p', { class: 'hint' }, 'Invitations and enrollment under this version wait for your approval. Participants already enrolled go on.'),
+    field('Comment (required to reject or to ask for changes)', comment),
+    h(
+      'div',
+      { class: 'buttons' },
+      h('button', { type: 'button', id: 'approve-version', onclick: decide('APPROVED') }, 'Approve'),
+      h('button', { type: 'button', class: 'secondary', id: 'request-changes', onclick: decide('CHANGES_REQUESTED') }, 'Request changes'),
+      h('button', { type: 'button', class: 'secondary', id: 'reject-version', onclick: decide('REJECTED') }, 'Reject'),
+    ),
+    message,
+  );
+}
+
+function versionColumn(v, index, all) {
   const changed = new Set(v.changes.map((c) => c.field));
   const value = (f) => (Array.isArray(v[f]) ? v[f].join('; ') : String(v[f] ?? '')) || '—';
   return h(
     'article',
     { class: 'version', 'aria-label': `Version ${v.version}` },
     h('h4', {}, `Version ${v.version}`),
+    reviewLine(v, index < all.length - 1),
     h('p', { class: 'hint' }, `Ledger entry #${v.ledgerSeq}, ${when(v.createdAt)}, hash `, shortHash(v.hash)),
     v.reason ? h('p', {}, h('strong', {}, 'Reason: '), v.reason) : null,
     v.flags.length ? h('p', { class: 'flag' }, v.flags.map((f) => h('span', { class: 'badge flag' }, f))) : null,
@@ -75,6 +123,7 @@ route('ethics', async (page) => {
 
 route('ethics/trial/:id', async (page, { id }) => {
   const { trial, events } = (await gql(AUDIT, { id })).auditTrail;
+  const current = trial.versions.at(-1);
   const message = status('report-message');
   const downloadReport = () =>
     attempt(message, async () => {
@@ -90,6 +139,9 @@ route('ethics/trial/:id', async (page, { id }) => {
       h('button', { type: 'button', class: 'secondary', id: 'download-report', onclick: downloadReport }, 'Download audit report (.html)'),
       message,
     ),
+    current.reviewStatus === 'SUBMITTED'
+      ? reviewForm(id, current.version, () => window.dispatchEvent(new HashChangeEvent('hashchange')))
+      : null,
     h('section', { class: 'card' }, h('h3', {}, 'Protocol versions side by side'), h('div', { class: 'versions', id: 'versions' }, trial.versions.map(versionColumn))),
     h('section', { class: 'card' }, h('h3', {}, `Audit trail (${events.length} entries)`), timeline(events)),
   );

@@ -4,7 +4,7 @@ import { gql } from './api.js';
 import { h, shortHash, table, when } from './dom.js';
 import { protocolForm } from './protocol-form.js';
 import { href, route } from './router.js';
-import { loadTrials, statusBadge, trialsTable } from './trials.js';
+import { loadTrials, reviewBadge, statusBadge, trialsTable } from './trials.js';
 
 export const prefix = 'sponsor';
 export const menu = [
@@ -14,7 +14,13 @@ export const menu = [
 
 const VERSION_FIELDS = `version ledgerSeq hash reason flags createdAt changes { field before after }
   title summary phase primaryEndpoint secondaryEndpoints targetEnrollment criteria eligibilityText
-  siteIds ethicsBoardId conditions keywords`;
+  siteIds ethicsBoardId conditions keywords reviewStatus review { comment }`;
+
+/** A version's ethics review, with the board's comment (`superseded`: amended since). */
+function reviewCell(v, superseded) {
+  return h('span', {}, reviewBadge(v.reviewStatus, superseded), v.review?.comment ? ` “${v.review.comment}”` : '');
+}
+
 const TRIAL = `query($id: ID!) { trial(id: $id) { id title status currentVersion versions { ${VERSION_FIELDS} } } }`;
 const PUBLISH = `mutation($input: PublishProtocolInput!) { publishProtocol(input: $input) { id } }`;
 const AMEND = `mutation($id: ID!, $input: PublishProtocolInput!, $reason: String!) {
@@ -83,12 +89,13 @@ function changesList(changes) {
 export function versionsTable(versions) {
   return table(
     'Protocol versions',
-    ['Version', 'Ledger seq', 'Hash', 'Published', 'Reason', 'Flags', 'Changes'],
-    versions.map((v) => [
+    ['Version', 'Ledger seq', 'Hash', 'Published', 'Ethics review', 'Reason', 'Flags', 'Changes'],
+    versions.map((v, i) => [
       String(v.version),
       h('span', { class: 'seq' }, `#${v.ledgerSeq}`),
       shortHash(v.hash),
       when(v.createdAt),
+      reviewCell(v, i < versions.length - 1),
       v.reason ?? '—',
       v.flags.length ? h('span', { class: 'flag' }, v.flags.join(', ')) : '—',
       changesList(v.changes),

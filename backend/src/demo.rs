@@ -6,11 +6,12 @@ use std::net::SocketAddr;
 use sea_orm::{EntityTrait, PaginatorTrait};
 
 use crate::auth::Principal;
-use crate::domain::{OrgKind, Role, TrialStatus, from_stored};
+use crate::domain::{OrgKind, ReviewDecision, Role, TrialStatus, from_stored};
 use crate::error::AppError;
 use crate::services::accounts::{self, NewUser};
 use crate::services::patients;
 use crate::services::protocols::{self, ProtocolInput};
+use crate::services::reviews;
 use crate::state::AppState;
 
 /// The password of every demo account (the demo lives in its own data directory).
@@ -90,9 +91,21 @@ pub async fn ensure_world(state: &AppState) -> anyhow::Result<Vec<DemoAccount>> 
         == 0
     {
         let sponsor = principal(state, "sponsor@demo.veritrial.org").await?;
+        let ethics = principal(state, "ethics@demo.veritrial.org").await?;
         let site_ids: Vec<String> = sites.iter().map(|s| s.id.clone()).collect();
         for input in trials(&site_ids, &board.id) {
-            protocols::publish(state, &sponsor, input, protocols::Assignment::Required).await?;
+            let trial =
+                protocols::publish(state, &sponsor, input, protocols::Assignment::Required).await?;
+            // The demo board has approved the demo trials, so sites can enroll at once.
+            reviews::review(
+                state,
+                &ethics,
+                &trial.trial.id,
+                1,
+                ReviewDecision::Approved,
+                "Approved for the demo.",
+            )
+            .await?;
         }
     }
     if crate::entities::patient::Entity::find()

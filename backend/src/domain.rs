@@ -84,6 +84,40 @@ pub enum TrialStatus {
     Closed,
 }
 
+/// An ethics board's decision on a protocol version. Stored as snake-case text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, async_graphql::Enum)]
+pub enum ReviewDecision {
+    /// The version may recruit and enroll.
+    Approved,
+    /// The version may not; the sponsor may submit an amendment.
+    Rejected,
+    /// The board asks for changes, to come as an amendment.
+    ChangesRequested,
+}
+
+/// Where a protocol version stands in ethics review.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, async_graphql::Enum)]
+pub enum ReviewStatus {
+    /// Awaiting the board's decision (every new version starts here).
+    Submitted,
+    /// Approved by the board.
+    Approved,
+    /// Rejected by the board.
+    Rejected,
+    /// The board asked for changes.
+    ChangesRequested,
+}
+
+impl From<ReviewDecision> for ReviewStatus {
+    fn from(decision: ReviewDecision) -> Self {
+        match decision {
+            ReviewDecision::Approved => ReviewStatus::Approved,
+            ReviewDecision::Rejected => ReviewStatus::Rejected,
+            ReviewDecision::ChangesRequested => ReviewStatus::ChangesRequested,
+        }
+    }
+}
+
 macro_rules! text_enum {
     ($ty:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
         impl $ty {
@@ -119,6 +153,7 @@ text_enum!(Role { Admin => "admin", Sponsor => "sponsor", Recruiter => "recruite
 text_enum!(ConsentScope { RecruitmentContact => "recruitment_contact", TrialParticipation => "trial_participation" });
 text_enum!(TrialStatus { Draft => "draft", Recruiting => "recruiting", Closed => "closed" });
 text_enum!(OrgKind { Sponsor => "sponsor", Site => "site", Recruiter => "recruiter", Ethics => "ethics" });
+text_enum!(ReviewDecision { Approved => "approved", Rejected => "rejected", ChangesRequested => "changes_requested" });
 
 impl Role {
     /// Whether a user with this role may belong to an organisation of `kind`.

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Backend, TestServer};
+use common::{Backend, TestServer, code_of as code};
 use serde_json::{Value, json};
 use veritrial::domain::{OrgKind, Role};
 
@@ -17,13 +17,6 @@ const REGISTER: &str =
 const CONSENT: &str = "mutation($p: String!, $t: ID) { recordConsent(pseudonym: $p, scope: TRIAL_PARTICIPATION, trialId: $t, granted: true) { id } }";
 const ENROLL: &str =
     "mutation($t: ID!, $p: String!) { enrollParticipant(trialId: $t, pseudonym: $p) { id } }";
-
-/// The error code of a refused request.
-fn code(response: &Value) -> &str {
-    response["errors"][0]["extensions"]["code"]
-        .as_str()
-        .unwrap_or("none")
-}
 
 struct World {
     server: TestServer,
@@ -210,6 +203,7 @@ async fn only_the_named_sites_and_board_take_part(backend: Backend) {
     assert!(!w.sees(&w.site_b.1, &trial).await, "site B is not named");
     assert!(w.sees(&w.board_x.1, &trial).await);
     assert!(!w.sees(&w.board_y.1, &trial).await, "board Y is not named");
+    w.server.approve(&w.board_x.1, &trial, 1).await;
     let enrolled = w.enroll(&w.site_a.1, &trial, "A-1").await;
     assert_eq!(code(&enrolled), "none", "{enrolled}");
     let refused = w.enroll(&w.site_b.1, &trial, "B-1").await;
@@ -237,6 +231,7 @@ async fn only_the_named_sites_and_board_take_part(backend: Backend) {
     assert!(w.sees(&w.site_b.1, &trial).await);
     assert!(w.sees(&w.board_y.1, &trial).await);
     assert!(!w.sees(&w.board_x.1, &trial).await, "board X was replaced");
+    w.server.approve(&w.board_y.1, &trial, 2).await;
     let enrolled = w.enroll(&w.site_b.1, &trial, "B-2").await;
     assert_eq!(code(&enrolled), "none", "{enrolled}");
 }
@@ -284,6 +279,7 @@ async fn an_imported_study_enrolls_nobody_until_assigned(backend: Backend) {
         )
         .await;
     assert!(w.sees(&w.board_x.1, &trial).await);
+    w.server.approve(&w.board_x.1, &trial, 2).await;
     let enrolled = w.enroll(&w.site_a.1, &trial, "A-2").await;
     assert_eq!(code(&enrolled), "none", "{enrolled}");
 }

@@ -83,8 +83,8 @@ async fn attachments_are_ledgered_and_guarded(backend: Backend, storage: Storage
     let foreign = server
         .user("crc@elsewhere.org", "Elsewhere", Role::Site)
         .await;
-    server.org("Board", OrgKind::Ethics).await;
-    let ethics = server.user("irb@board.org", "Board", Role::Ethics).await;
+    // The trial's own board (tests/common: `site_with_submission`).
+    let ethics = server.login("board@irb.test").await;
     let file = b"%PDF-1.7 consent form scan".to_vec();
 
     let post = |token: &str, name: &str, body: Vec<u8>| {
@@ -243,8 +243,8 @@ async fn a_storage_failure_records_nothing(backend: Backend) {
     assert_eq!(response.status(), 500);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"]["code"], "INTERNAL");
-    server.org("Board", OrgKind::Ethics).await;
-    let ethics = server.user("irb@board.org", "Board", Role::Ethics).await;
+    // The trial's own board (tests/common: `site_with_submission`).
+    let ethics = server.login("board@irb.test").await;
     let seen = server
         .ok(
             Some(&ethics),

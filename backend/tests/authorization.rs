@@ -81,6 +81,7 @@ async fn fixture(server: &TestServer) -> Fixture {
         )
         .await["publishProtocol"]["id"]
         .clone();
+    server.approve(&t("ethics"), &trial, 1).await;
     let patient =
         json!({ "localId": "MRN-1", "birthDate": "1970-01-01", "sex": "FEMALE", "zip": "02139" });
     let pseudonym = server
@@ -176,6 +177,11 @@ const MATRIX: &[(&str, &str, &[&str])] = &[
         "amendProtocol",
         "mutation($trial: ID!, $protocol: PublishProtocolInput!) { amendProtocol(trialId: $trial, input: $protocol, reason: \"r\") { id } }",
         &["sponsor"],
+    ),
+    (
+        "reviewProtocol",
+        "mutation($trial: ID!) { reviewProtocol(trialId: $trial, version: 1, decision: APPROVED) { id } }",
+        &["ethics"],
     ),
     (
         "importCtgov",

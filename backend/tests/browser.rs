@@ -536,6 +536,28 @@ async fn site(page: &Page<'_>, trial_id: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The board reviews the amended protocol: a rejection without a comment is refused, then
+/// the board approves version 2, which opens invitations and enrollment.
+async fn board_approves(page: &Page<'_>, trial_id: &str) -> anyhow::Result<()> {
+    page.sign_in("irb@board.test").await?;
+    page.wait_text("#role", "ethics").await?;
+    page.open(&format!("#/ethics/trial/{trial_id}")).await?;
+    page.wait_text("#review", "Review version 2").await?;
+    page.wait_text("#versions", "Awaiting review").await?;
+    page.click("#reject-version").await?;
+    page.wait_text("#review-message", "needs a comment").await?;
+    page.type_into("#review-comment", "Power calculation checked.")
+        .await?;
+    page.screenshot("ethics-review", "#review").await?;
+    page.click("#approve-version").await?;
+    let versions = page.wait_text("#versions", "Approved").await?;
+    assert!(
+        versions.contains("Power calculation checked."),
+        "{versions}"
+    );
+    Ok(())
+}
+
 async fn ethics(page: &Page<'_>, server: &TestServer, trial_id: &str) -> anyhow::Result<()> {
     page.sign_in("irb@board.test").await?;
     page.wait_text("#role", "ethics").await?;
@@ -576,6 +598,10 @@ async fn ethics(page: &Page<'_>, server: &TestServer, trial_id: &str) -> anyhow:
     let body = page.driver.find(By::Css("body")).await?.text().await?;
     assert!(body.contains("Intact:"), "{body}");
     assert!(body.contains("Power recalculated"), "{body}");
+    assert!(
+        body.contains("approved") && body.contains("Power calculation checked."),
+        "the review is in the report: {body}"
+    );
     page.screenshot("ethics-report", "body").await?;
 
     // Someone edits the stored payload of the enrollment behind the ledger's back.
@@ -650,6 +676,9 @@ async fn expired_session(page: &Page<'_>) -> anyhow::Result<()> {
 async fn every_role(page: &Page<'_>, server: &TestServer) -> anyhow::Result<()> {
     let trial = sponsor(page, server).await.context("sponsor")?;
     let trial_id = trial["id"].as_str().context("trial id")?;
+    board_approves(page, trial_id)
+        .await
+        .context("board approves")?;
     recruiter(page, trial_id).await.context("recruiter")?;
     site(page, trial_id).await.context("site")?;
     ethics(page, server, trial_id).await.context("ethics")?;

@@ -53,6 +53,8 @@ async fn trial_with_patients(backend: Backend, n: usize) -> Option<Trial> {
         .as_str()
         .unwrap()
         .to_string();
+    let board = server.user("board@irb.test", "IRB", Role::Ethics).await;
+    server.approve(&board, &trial, 1).await;
     let mut patients = Vec::new();
     for i in 0..n {
         let input = json!({

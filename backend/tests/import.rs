@@ -73,6 +73,7 @@ async fn studies_and_patients_import_cleanly(backend: Backend) {
     store.org("Helix", OrgKind::Sponsor).await;
     let site_id = store.org("St Mary's", OrgKind::Site).await;
     store.org("TrialReach", OrgKind::Recruiter).await;
+    let board_id = store.org("IRB", OrgKind::Ethics).await;
     store.user("s@helix.com", "Helix", Role::Sponsor).await;
     store.user("crc@stmarys.org", "St Mary's", Role::Site).await;
     store
@@ -212,13 +213,20 @@ async fn studies_and_patients_import_cleanly(backend: Backend) {
         .1
         .clone()
         .unwrap();
-    let found = server
-        .ok(
-            Some(&site),
-            "query($p: String!) { matchingTrials(pseudonym: $p) { trial { nctId } score } }",
-            json!({ "p": pseudonym(&server, &site_id, &kermit.local_id) }),
-        )
-        .await;
+    let matching = async || {
+        server
+            .ok(
+                Some(&site),
+                "query($p: String!) { matchingTrials(pseudonym: $p) { trial { nctId } score } }",
+                json!({ "p": pseudonym(&server, &site_id, &kermit.local_id) }),
+            )
+            .await
+    };
+    // A registry study names no site: no site sees it until its sponsor names them.
+    let unassigned = matching().await;
+    assert_eq!(unassigned["matchingTrials"], json!([]), "{unassigned}");
+    assign(&server, "NCT00001888", &site_id, &board_id).await;
+    let found = matching().await;
     assert_eq!(
         found["matchingTrials"][0]["trial"]["nctId"], "NCT00001888",
         "{found}"
@@ -229,6 +237,47 @@ async fn studies_and_patients_import_cleanly(backend: Backend) {
     for secret in ["Maida", "Gerhold", "Kermit", "Trantow", &maida.local_id] {
         assert!(!stored.contains(secret), "{secret:?} is stored");
     }
+}
+
+/// The sponsor amends the imported study `nct_id` to name `site` and `board`, keeping every
+/// other field of its current version (as the web form does).
+async fn assign(server: &TestServer, nct_id: &str, site: &str, board: &str) {
+    let sponsor = server.login("s@helix.com").await;
+    let trials = server
+        .ok(Some(&sponsor), "{ trials { id nctId status } }", json!({}))
+        .await["trials"]
+        .clone();
+    let trial = trials
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["nctId"] == nct_id)
+        .unwrap()
+        .clone();
+    let fields = "title summary phase primaryEndpoint secondaryEndpoints targetEnrollment criteria eligibilityText conditions keywords";
+    let mut input = server
+        .ok(
+            Some(&sponsor),
+            &format!("query($t: ID!) {{ trial(id: $t) {{ versions {{ {fields} }} }} }}"),
+            json!({ "t": trial["id"] }),
+        )
+        .await["trial"]["versions"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    input["siteIds"] = json!([site]);
+    input["ethicsBoardId"] = json!(board);
+    input["status"] = trial["status"].clone();
+    input["nctId"] = json!(nct_id);
+    server
+        .ok(
+            Some(&sponsor),
+            "mutation($t: ID!, $i: PublishProtocolInput!) { amendProtocol(trialId: $t, input: $i, reason: \"sites and board\") { id } }",
+            json!({ "t": trial["id"], "i": input }),
+        )
+        .await;
 }
 
 /// Every byte the database holds, as text.

@@ -489,6 +489,7 @@ async fn boards_see_only_their_trials(backend: Backend) {
         .ok(Some(&sponsor_b), publish, protocol(&board_b))
         .await["publishProtocol"]["id"]
         .clone();
+    server.approve(&ethics_a, &trial_a, 1).await;
     let patient = json!({ "i": { "localId": "MRN-1", "birthDate": "1970-01-01", "sex": "FEMALE", "zip": "02139" } });
     let pseudonym = server
         .ok(

@@ -65,6 +65,7 @@ impl Cluster {
             .as_str()
             .unwrap()
             .to_string();
+        servers[2].approve(&ethics, &trial, 1).await;
         Some(Self {
             servers,
             site,

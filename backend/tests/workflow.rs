@@ -287,9 +287,27 @@ async fn the_whole_story(backend: Backend) {
         .clone();
     assert_eq!(own_after["count"], expected_mine - 1);
 
+    // Nobody is invited before the ethics board approves the protocol.
+    let invite =
+        "mutation($t: ID!) { inviteCohort(trialId: $t) { invited { count display } ledgerSeq } }";
+    let early = server
+        .gql(Some(&recruiter), invite, json!({ "t": trial_id }))
+        .await;
+    assert_eq!(
+        early["errors"][0]["extensions"]["code"], "CONFLICT",
+        "{early}"
+    );
+    assert!(
+        early["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("approval")),
+        "{early}"
+    );
+    server.approve(&ethics, &trial_id, 1).await;
+
     // Invitations: each site sees only its own patients.
     let invited = server
-        .ok(Some(&recruiter), "mutation($t: ID!) { inviteCohort(trialId: $t) { invited { count display } ledgerSeq } }", json!({ "t": trial_id }))
+        .ok(Some(&recruiter), invite, json!({ "t": trial_id }))
         .await;
     let shown = &invited["inviteCohort"]["invited"];
     assert!(
@@ -536,6 +554,7 @@ async fn the_whole_story(backend: Backend) {
         [
             "protocol.published",
             "cohort.released",
+            "protocol.reviewed",
             "invitation.created",
             "consent.granted",
             "enrollment.created",

@@ -37,6 +37,8 @@ pub enum EntryKind {
     ProtocolPublished,
     /// `protocol.amended`: a published protocol was amended.
     ProtocolAmended,
+    /// `protocol.reviewed`: an ethics board decided on a protocol version.
+    ProtocolReviewed,
     /// `consent.granted`: a participant granted consent.
     ConsentGranted,
     /// `consent.withdrawn`: a participant withdrew consent.
@@ -69,6 +71,7 @@ impl EntryKind {
         match self {
             EntryKind::ProtocolPublished => "protocol.published",
             EntryKind::ProtocolAmended => "protocol.amended",
+            EntryKind::ProtocolReviewed => "protocol.reviewed",
             EntryKind::ConsentGranted => "consent.granted",
             EntryKind::ConsentWithdrawn => "consent.withdrawn",
             EntryKind::EnrollmentCreated => "enrollment.created",
@@ -90,6 +93,7 @@ impl FromStr for EntryKind {
         Ok(match s {
             "protocol.published" => EntryKind::ProtocolPublished,
             "protocol.amended" => EntryKind::ProtocolAmended,
+            "protocol.reviewed" => EntryKind::ProtocolReviewed,
             "consent.granted" => EntryKind::ConsentGranted,
             "consent.withdrawn" => EntryKind::ConsentWithdrawn,
             "enrollment.created" => EntryKind::EnrollmentCreated,

@@ -20,6 +20,8 @@ pub const CRITERIA: &str = "age >= 18";
 
 const ME: &str = "{ me { organization { id } } }";
 const DIRECTORY: &str = "{ directory { id kind } }";
+const APPROVE: &str =
+    "mutation($t: ID!) { reviewProtocol(trialId: $t, version: 1, decision: APPROVED) { id } }";
 const PUBLISH: &str = "mutation($i: PublishProtocolInput!) { publishProtocol(input: $i) { id } }";
 const REGISTER: &str =
     "mutation($i: RegisterPatientInput!) { registerPatient(input: $i) { pseudonym } }";
@@ -68,6 +70,15 @@ pub async fn world(client: &Client, participants: usize) -> Result<World, String
         .await?["id"]
         .clone();
     let trial = trial.as_str().ok_or("publishProtocol: no id")?.to_string();
+    let board = client.login(BOARD, PASSWORD).await?;
+    client
+        .field(
+            Some(&board),
+            APPROVE,
+            json!({ "t": trial }),
+            "reviewProtocol",
+        )
+        .await?;
     let enrollments: Vec<Result<String, String>> = futures::stream::iter(0..participants)
         .map(|i| participant(client, &site, &trial, i))
         .buffered(SEED_CONCURRENCY)

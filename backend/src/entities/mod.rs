@@ -21,6 +21,7 @@ pub mod organization;
 pub mod patient;
 pub mod patient_code;
 pub mod patient_lab;
+pub mod protocol_review;
 pub mod protocol_version;
 pub mod session;
 pub mod sign_in_failure;

@@ -5,11 +5,13 @@ use chrono::{DateTime, Utc};
 
 use super::ledger::LedgerEntry;
 use super::{ApiResult, parts};
-use crate::domain::{TrialStatus, from_stored};
+use crate::domain::{ReviewDecision, ReviewStatus, TrialStatus, from_stored};
+use crate::entities::protocol_review;
 use crate::error::AppError;
 use crate::services::audit::{self, FieldChange};
 use crate::services::imports::{self, Outcome};
 use crate::services::protocols::{self, Assignment, ProtocolInput, TrialView};
+use crate::services::reviews;
 
 /// A protocol as a sponsor writes it.
 #[derive(InputObject)]
@@ -116,6 +118,39 @@ pub struct ProtocolVersion {
     ethics_board_id: Option<String>,
     conditions: Vec<String>,
     keywords: Vec<String>,
+    /// Where the version stands in ethics review (`SUBMITTED` until the board decides).
+    review_status: ReviewStatus,
+    /// The board's decision, once made.
+    review: Option<Review>,
+}
+
+/// An ethics board's decision on a protocol version.
+#[derive(SimpleObject)]
+pub struct Review {
+    decision: ReviewDecision,
+    comment: String,
+    /// The board member who decided (a user id).
+    reviewer_user_id: ID,
+    /// The board (an organisation id).
+    reviewer_org_id: ID,
+    /// The `protocol.reviewed` ledger entry.
+    ledger_seq: i64,
+    decided_at: DateTime<Utc>,
+}
+
+impl TryFrom<protocol_review::Model> for Review {
+    type Error = AppError;
+
+    fn try_from(m: protocol_review::Model) -> Result<Self, AppError> {
+        Ok(Self {
+            decision: from_stored(&m.decision)?,
+            comment: m.comment,
+            reviewer_user_id: m.reviewer_user_id.into(),
+            reviewer_org_id: m.reviewer_org_id.into(),
+            ledger_seq: m.ledger_seq,
+            decided_at: m.decided_at,
+        })
+    }
 }
 
 /// A trial with every version of its protocol.
@@ -166,6 +201,8 @@ impl TryFrom<TrialView> for Trial {
                 ethics_board_id: d.ethics_board_id,
                 conditions: d.conditions,
                 keywords: d.keywords,
+                review_status: v.review_status()?,
+                review: v.review.clone().map(Review::try_from).transpose()?,
             });
             previous = Some(&v.document);
         }
@@ -262,6 +299,25 @@ impl TrialMutation {
                 .await?
                 .try_into()?,
         )
+    }
+
+    /// The trial's ethics board decides on the current protocol version (board members):
+    /// `APPROVED` opens invitations and enrollment under it; `REJECTED` and
+    /// `CHANGES_REQUESTED` need a comment. A version is decided once (`CONFLICT` after).
+    async fn review_protocol(
+        &self,
+        ctx: &Context<'_>,
+        trial_id: ID,
+        version: i32,
+        decision: ReviewDecision,
+        #[graphql(default)] comment: String,
+    ) -> ApiResult<Trial> {
+        let (state, caller) = parts(ctx);
+        let who = caller.principal()?;
+        reviews::review(state, who, &trial_id, version, decision, &comment).await?;
+        Ok(protocols::trial_view(&state.db, &trial_id)
+            .await?
+            .try_into()?)
     }
 
     /// Imports ClinicalTrials.gov API v2 JSON (one study, or `{"studies": [...]}`) as the

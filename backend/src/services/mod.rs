@@ -18,5 +18,6 @@ pub mod privacy;
 pub mod protocols;
 pub mod recruitment;
 pub mod report;
+pub mod reviews;
 pub mod sessions;
 pub mod trial_data;

@@ -16,9 +16,9 @@ use serde::{Deserialize, Serialize};
 use super::ledger::{Actor, NewEntry, Work, seq_i64};
 use super::outbox::IndexTouch;
 use crate::auth::Principal;
-use crate::domain::{OrgKind, Role, TrialStatus, from_stored};
+use crate::domain::{OrgKind, ReviewDecision, ReviewStatus, Role, TrialStatus, from_stored};
 use crate::entities::{
-    enrollment, ledger_payload, organization, protocol_version, submission, trial,
+    enrollment, ledger_payload, organization, protocol_review, protocol_version, submission, trial,
 };
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -27,7 +27,6 @@ use crate::state::AppState;
 pub const FLAG_ENDPOINT_AFTER_ENROLLMENT: &str = "primary_endpoint_changed_after_enrollment";
 /// Flag: the protocol changed after trial data were submitted.
 pub const FLAG_AFTER_DATA: &str = "amended_after_data_submission";
-
 /// What a sponsor writes: the fields of a protocol version.
 #[derive(Clone, Debug)]
 pub struct ProtocolInput {
@@ -108,11 +107,22 @@ impl ProtocolDocument {
     }
 }
 
-/// A protocol version and its document.
+/// A protocol version, its document, and the ethics board's decision on it (if any).
 #[derive(Clone, Debug)]
 pub struct Version {
     pub row: protocol_version::Model,
     pub document: ProtocolDocument,
+    pub review: Option<protocol_review::Model>,
+}
+
+impl Version {
+    /// Where this version stands in ethics review.
+    pub fn review_status(&self) -> AppResult<ReviewStatus> {
+        match &self.review {
+            None => Ok(ReviewStatus::Submitted),
+            Some(review) => Ok(from_stored::<ReviewDecision>(&review.decision)?.into()),
+        }
+    }
 }
 
 /// A trial with every protocol version, oldest first.
@@ -123,7 +133,7 @@ pub struct TrialView {
 }
 
 impl TrialView {
-    /// The version in force.
+    /// The latest version (in force once the board approves it).
     pub fn current(&self) -> AppResult<&Version> {
         self.versions.last().ok_or_else(|| {
             AppError::Internal(anyhow::anyhow!(
@@ -131,6 +141,27 @@ impl TrialView {
                 self.trial.id
             ))
         })
+    }
+
+    /// Refuses (`CONFLICT`) to act on people (invite, enroll) until the ethics board has
+    /// approved the current version: a new trial waits for its first approval, and after an
+    /// amendment new enrollments wait for the amendment's, while participants already
+    /// enrolled go on.
+    pub fn require_approved(&self) -> AppResult<&Version> {
+        let current = self.current()?;
+        match current.review_status()? {
+            ReviewStatus::Approved => Ok(current),
+            status => Err(AppError::conflict(format!(
+                "version {} of this protocol is {} by its ethics board; invitations and \
+                 enrollment wait for the board's approval",
+                current.row.version,
+                match status {
+                    ReviewStatus::Rejected => "rejected",
+                    ReviewStatus::ChangesRequested => "returned for changes",
+                    _ => "not yet approved",
+                }
+            ))),
+        }
     }
 }
 
@@ -451,6 +482,10 @@ pub async fn trial_view(db: &impl ConnectionTrait, trial_id: &str) -> AppResult<
         .order_by_asc(protocol_version::Column::Version)
         .all(db)
         .await?;
+    let reviews = protocol_review::Entity::find()
+        .filter(protocol_review::Column::TrialId.eq(trial_id))
+        .all(db)
+        .await?;
     let mut versions = Vec::with_capacity(rows.len());
     for row in rows {
         let payload = ledger_payload::Entity::find_by_id(row.ledger_seq)
@@ -464,7 +499,12 @@ pub async fn trial_view(db: &impl ConnectionTrait, trial_id: &str) -> AppResult<
                 ))
             })?;
         let document = serde_json::from_str(&payload).map_err(anyhow::Error::from)?;
-        versions.push(Version { row, document });
+        let review = reviews.iter().find(|r| r.version == row.version).cloned();
+        versions.push(Version {
+            row,
+            document,
+            review,
+        });
     }
     Ok(TrialView { trial, versions })
 }

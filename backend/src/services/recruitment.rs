@@ -324,6 +324,8 @@ pub async fn invite_cohort(
 ) -> AppResult<InvitationSummary> {
     who.require(&[Role::Recruiter, Role::Sponsor])?;
     let proposed_by = protocols::readable_trial(state, who, trial_id).await?;
+    // Refused early too, so an unapproved trial costs no index work.
+    proposed_by.require_approved()?;
     let proposal_expr = criteria_to_invite_by(&proposed_by)?;
     // The index proposes who fits; the database decides, under the write lock: the trial's
     // current criteria and status, each patient's consent in force and profile, and who
@@ -357,7 +359,7 @@ async fn invite_unit(
     if view.trial.status != TrialStatus::Recruiting.as_str() {
         return Err(AppError::conflict("the trial is not recruiting"));
     }
-    let current = view.current()?;
+    let current = view.require_approved()?;
     let expr = criteria_to_invite_by(&view)?;
     let already: HashSet<String> = invitation::Entity::find()
         .filter(invitation::Column::TrialId.eq(trial_id))

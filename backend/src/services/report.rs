@@ -10,7 +10,7 @@ use ledger::export::Report;
 
 use super::audit;
 use super::ledger::{self as ledger_service, Head, StoredEntry};
-use super::protocols::TrialView;
+use super::protocols::{TrialView, Version};
 use crate::auth::Principal;
 use crate::error::AppResult;
 use crate::state::AppState;
@@ -81,20 +81,21 @@ fn render(
         html.push_str("</ul>");
     }
 
-    html.push_str("<h2>Protocol versions</h2><table><tr><th>Version</th><th>Ledger entry</th><th>Document SHA-256</th><th>Primary endpoint</th><th>Reason</th><th>Flags</th></tr>");
+    html.push_str("<h2>Protocol versions</h2><table><tr><th>Version</th><th>Ledger entry</th><th>Document SHA-256</th><th>Primary endpoint</th><th>Reason</th><th>Flags</th><th>Ethics review</th></tr>");
     for version in &view.versions {
         let flags: Vec<String> =
             serde_json::from_str(&version.row.flags).map_err(anyhow::Error::from)?;
         let _ = write!(
             html,
-            "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td class=\"{}\">{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td></tr>",
             version.row.version,
             version.row.ledger_seq,
             escape(&version.row.document_hash),
             escape(&version.document.primary_endpoint),
             escape(version.row.reason.as_deref().unwrap_or("")),
             if flags.is_empty() { "" } else { "bad" },
-            escape(&flags.join(", "))
+            escape(&flags.join(", ")),
+            review_cell(version)
         );
     }
     html.push_str("</table>");
@@ -221,6 +222,25 @@ fn escape(text: &str) -> String {
 }
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2rem;color:#1a1a1a}h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ccc}table{border-collapse:collapse;width:100%;font-size:.85rem}th,td{border:1px solid #ccc;padding:.3rem;text-align:left;vertical-align:top}code,pre{font-family:ui-monospace,monospace;font-size:.8rem;word-break:break-all;white-space:pre-wrap}.ok{color:#0a6b2d;font-weight:bold}.bad{color:#a00000;font-weight:bold}@media print{body{margin:0}h2{break-after:avoid}tr{break-inside:avoid}}";
+
+/// A version's ethics review for the report: the decision, when, its ledger entry and the
+/// comment; or that none was made.
+fn review_cell(version: &Version) -> String {
+    match &version.review {
+        None => "no decision".to_string(),
+        Some(review) => format!(
+            "{} {} (entry {}){}",
+            escape(&review.decision.replace('_', " ")),
+            review.decided_at.format("%Y-%m-%d %H:%M UTC"),
+            review.ledger_seq,
+            if review.comment.is_empty() {
+                String::new()
+            } else {
+                format!(": \u{201c}{}\u{201d}", escape(&review.comment))
+            }
+        ),
+    }
+}
 
 #[cfg(test)]
 mod tests {

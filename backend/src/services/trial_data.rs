@@ -64,10 +64,10 @@ async fn enroll_unit(
 ) -> AppResult<enrollment::Model> {
     let txn = work.db();
     let view = protocols::trial_view(txn, trial_id).await?;
-    let current = view.current()?;
     if view.trial.status != TrialStatus::Recruiting.as_str() {
         return Err(AppError::conflict("the trial is not recruiting"));
     }
+    let current = view.require_approved()?;
     let profile = own_profile(txn, site, pseudonym).await?;
     if !has_active_consent(
         txn,

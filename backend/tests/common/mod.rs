@@ -28,6 +28,13 @@ use veritrial::services::indexer::DEFAULT_OUTBOX_RETENTION;
 pub use moto::MotoServer;
 pub use postgres::PgDatabase;
 
+/// The code of a response's first error, or `"none"` when it has none.
+pub fn code_of(response: &Value) -> &str {
+    response["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or("none")
+}
+
 /// Which database a test runs against.
 #[derive(Clone, Copy, Debug)]
 pub enum Backend {
@@ -550,6 +557,17 @@ impl TestServer {
         self.login(email).await
     }
 
+    /// The trial's ethics board (`board`: a member's token) approves protocol version
+    /// `version`, which opens invitations and enrollment under it.
+    pub async fn approve(&self, board: &str, trial: impl serde::Serialize, version: i32) {
+        self.ok(
+            Some(board),
+            "mutation($t: ID!, $v: Int!) { reviewProtocol(trialId: $t, version: $v, decision: APPROVED) { id } }",
+            json!({ "t": trial, "v": version }),
+        )
+        .await;
+    }
+
     /// Signs in `email` with the harness password.
     pub async fn login(&self, email: &str) -> String {
         let data = self
@@ -616,6 +634,8 @@ pub async fn site_with_submission(server: &TestServer) -> (String, String) {
         )
         .await["publishProtocol"]["id"]
         .clone();
+    let board = server.user("board@irb.test", "IRB", Role::Ethics).await;
+    server.approve(&board, &trial, 1).await;
     let p = server
         .ok(Some(&site), "mutation { registerPatient(input: {localId: \"A\", birthDate: \"1980-01-01\", sex: MALE, zip: \"10001\"}) { pseudonym } }", json!({}))
         .await["registerPatient"]["pseudonym"]

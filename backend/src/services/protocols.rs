@@ -27,6 +27,46 @@ use crate::state::AppState;
 pub const FLAG_ENDPOINT_AFTER_ENROLLMENT: &str = "primary_endpoint_changed_after_enrollment";
 /// Flag: the protocol changed after trial data were submitted.
 pub const FLAG_AFTER_DATA: &str = "amended_after_data_submission";
+/// Flag: the eligibility criteria changed.
+pub const FLAG_CRITERIA: &str = "criteria_changed";
+/// Flag: the target enrollment changed.
+pub const FLAG_TARGET: &str = "target_enrollment_changed";
+/// Flag: a participating site was added.
+pub const FLAG_SITES_ADDED: &str = "sites_added";
+/// Flag: a participating site was removed.
+pub const FLAG_SITES_REMOVED: &str = "sites_removed";
+/// Flag: another ethics board reviews the trial.
+pub const FLAG_BOARD: &str = "ethics_board_changed";
+
+/// What a board should look at in an amendment from `before` to `after`, on its face (the
+/// flags that depend on enrollments and data are added by the amendment itself).
+fn content_flags(before: &ProtocolDocument, after: &ProtocolDocument) -> Vec<String> {
+    let has_all = |a: &[String], b: &[String]| b.iter().all(|s| a.contains(s));
+    [
+        (
+            before.criteria.trim() != after.criteria.trim(),
+            FLAG_CRITERIA,
+        ),
+        (
+            before.target_enrollment != after.target_enrollment,
+            FLAG_TARGET,
+        ),
+        (
+            !has_all(&before.site_ids, &after.site_ids),
+            FLAG_SITES_ADDED,
+        ),
+        (
+            !has_all(&after.site_ids, &before.site_ids),
+            FLAG_SITES_REMOVED,
+        ),
+        (before.ethics_board_id != after.ethics_board_id, FLAG_BOARD),
+    ]
+    .into_iter()
+    .filter(|(raised, _)| *raised)
+    .map(|(_, flag)| flag.to_string())
+    .collect()
+}
+
 /// What a sponsor writes: the fields of a protocol version.
 #[derive(Clone, Debug)]
 pub struct ProtocolInput {
@@ -319,6 +359,7 @@ async fn amend_unit(
     if submitted > 0 {
         flags.push(FLAG_AFTER_DATA.to_string());
     }
+    flags.extend(content_flags(&current.document, &document));
     store_version(work, sponsor, &document, EntryKind::ProtocolAmended, flags).await?;
     trial::Entity::update(trial::ActiveModel {
         id: Set(trial_id.to_string()),
@@ -599,4 +640,52 @@ pub async fn trial_docs(db: &impl ConnectionTrait) -> AppResult<Vec<TrialDoc>> {
         docs.push(trial_doc(&trial_view(db, &row.id).await?)?);
     }
     Ok(docs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(criteria: &str, target: u32, sites: &[&str], board: Option<&str>) -> ProtocolDocument {
+        ProtocolDocument {
+            trial_id: "t".into(),
+            version: 1,
+            title: "T".into(),
+            summary: String::new(),
+            phase: String::new(),
+            primary_endpoint: "E".into(),
+            secondary_endpoints: vec![],
+            target_enrollment: target,
+            criteria: criteria.into(),
+            eligibility_text: String::new(),
+            site_ids: sites.iter().map(|s| s.to_string()).collect(),
+            ethics_board_id: board.map(str::to_string),
+            conditions: vec![],
+            keywords: vec![],
+            status: "recruiting".into(),
+            nct_id: None,
+            previous_version_hash: None,
+            reason: None,
+        }
+    }
+
+    #[test]
+    fn amendments_raise_the_flags_a_board_expects() {
+        let v1 = doc("age >= 18", 100, &["a", "b"], Some("x"));
+        assert!(content_flags(&v1, &v1).is_empty());
+        let v2 = doc("age >= 21", 120, &["b", "c"], Some("y"));
+        assert_eq!(
+            content_flags(&v1, &v2),
+            [
+                FLAG_CRITERIA,
+                FLAG_TARGET,
+                FLAG_SITES_ADDED,
+                FLAG_SITES_REMOVED,
+                FLAG_BOARD
+            ]
+        );
+        let fewer = doc("age >= 18", 100, &["a"], Some("x"));
+        assert_eq!(content_flags(&v1, &fewer), [FLAG_SITES_REMOVED]);
+        assert_eq!(content_flags(&fewer, &v1), [FLAG_SITES_ADDED]);
+    }
 }

@@ -13,7 +13,7 @@ export const menu = [['Ledger and trials', '#/ethics']];
 const AUDIT = `query($id: ID!) { auditTrail(trialId: $id) {
   trial { title status versions { version ledgerSeq hash reason flags createdAt changes { field before after }
     title phase primaryEndpoint secondaryEndpoints targetEnrollment criteria eligibilityText
-    reviewStatus review { decision comment decidedAt ledgerSeq } } }
+    reviewStatus review { decision comment decidedAt ledgerSeq signedBy } } }
   events { seq kind timestamp actorUser actorOrg subjects { key value } payloadHash } } }`;
 
 /** The fields compared across versions, as [label, field]. */
@@ -45,8 +45,8 @@ function timeline(events) {
   );
 }
 
-const REVIEW = `mutation($id: ID!, $version: Int!, $decision: ReviewDecision!, $comment: String) {
-  reviewProtocol(trialId: $id, version: $version, decision: $decision, comment: $comment) { id } }`;
+const REVIEW = `mutation($id: ID!, $version: Int!, $decision: ReviewDecision!, $comment: String, $password: String!) {
+  reviewProtocol(trialId: $id, version: $version, decision: $decision, comment: $comment, password: $password) { id } }`;
 
 /** The board's decision on version `v`, or what it awaits (`superseded`: amended since). */
 function reviewLine(v, superseded) {
@@ -56,22 +56,25 @@ function reviewLine(v, superseded) {
     'p',
     { class: 'review-status' },
     badge,
-    ` ${when(v.review.decidedAt)}, ledger entry #${v.review.ledgerSeq}`,
+    ` signed by ${v.review.signedBy}, ${when(v.review.decidedAt)}, ledger entry #${v.review.ledgerSeq}`,
     v.review.comment ? h('span', { class: 'hint' }, ` — “${v.review.comment}”`) : null,
   );
 }
 
 /**
- * The board's decision form for the current version: a comment and three decisions. A
- * rejection or a request for changes needs the comment; `done` runs after a decision.
+ * The board's decision form for the current version: a comment, the member's password (the
+ * decision is an electronic signature) and three decisions. A rejection or a request for
+ * changes needs the comment; `done` runs after a decision.
  */
 function reviewForm(trialId, version, done) {
   const comment = h('textarea', { name: 'comment', rows: 2, id: 'review-comment' });
+  const password = h('input', { type: 'password', name: 'password', id: 'review-password', autocomplete: 'current-password', required: true });
   const message = status('review-message');
   const decide = (decision) => () =>
     attempt(message, async () => {
-      await gql(REVIEW, { id: trialId, version, decision, comment: comment.value });
-      message.show('Decision recorded on the ledger.', 'ok');
+      await gql(REVIEW, { id: trialId, version, decision, comment: comment.value, password: password.value });
+      password.value = '';
+      message.show('Decision signed and recorded on the ledger.', 'ok');
       done();
     });
   return h(
@@ -80,6 +83,7 @@ function reviewForm(trialId, version, done) {
     h('h3', {}, `Review version ${version}`),
     h('p', { class: 'hint' }, 'Invitations and enrollment under this version wait for your approval. Participants already enrolled go on.'),
     field('Comment (required to reject or to ask for changes)', comment),
+    field('Your password, to sign the decision', password, 'Your decision is an electronic signature: your name, the time and its meaning are recorded with it.'),
     h(
       'div',
       { class: 'buttons' },

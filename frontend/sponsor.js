@@ -14,11 +14,17 @@ export const menu = [
 
 const VERSION_FIELDS = `version ledgerSeq hash reason flags createdAt changes { field before after }
   title summary phase primaryEndpoint secondaryEndpoints targetEnrollment criteria eligibilityText
-  siteIds ethicsBoardId conditions keywords reviewStatus review { comment }`;
+  siteIds ethicsBoardId conditions keywords reviewStatus review { comment signedBy }`;
 
 /** A version's ethics review, with the board's comment (`superseded`: amended since). */
 function reviewCell(v, superseded) {
-  return h('span', {}, reviewBadge(v.reviewStatus, superseded), v.review?.comment ? ` “${v.review.comment}”` : '');
+  return h(
+    'span',
+    {},
+    reviewBadge(v.reviewStatus, superseded),
+    v.review ? ` signed by ${v.review.signedBy}` : '',
+    v.review?.comment ? ` “${v.review.comment}”` : '',
+  );
 }
 
 const TRIAL = `query($id: ID!) { trial(id: $id) { id title status currentVersion versions { ${VERSION_FIELDS} } } }`;

@@ -97,15 +97,12 @@ pub async fn ensure_world(state: &AppState) -> anyhow::Result<Vec<DemoAccount>> 
             let trial =
                 protocols::publish(state, &sponsor, input, protocols::Assignment::Required).await?;
             // The demo board has approved the demo trials, so sites can enroll at once.
-            reviews::review(
-                state,
-                &ethics,
-                &trial.trial.id,
-                1,
-                ReviewDecision::Approved,
-                "Approved for the demo.",
-            )
-            .await?;
+            let decision = reviews::Decision {
+                decision: ReviewDecision::Approved,
+                comment: "Approved for the demo.",
+                password: DEMO_PASSWORD,
+            };
+            reviews::review(state, &ethics, &trial.trial.id, 1, decision).await?;
         }
     }
     if crate::entities::patient::Entity::find()

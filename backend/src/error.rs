@@ -35,6 +35,10 @@ pub enum AppError {
     /// bound; trying again (here or on another server) may succeed.
     #[error("{0}")]
     IndexBehind(String),
+    /// An electronic signature was refused: the re-entered password did not match (the
+    /// attempt is counted toward the account's lockout) or the account may not sign.
+    #[error("{0}")]
+    SignatureRefused(String),
     /// A fault on our side; details go to the log, not to the client.
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
@@ -53,6 +57,7 @@ impl AppError {
             AppError::BudgetExhausted(_) => "PRIVACY_BUDGET_EXHAUSTED",
             AppError::RateLimited(_) => "RATE_LIMITED",
             AppError::IndexBehind(_) => "INDEX_BEHIND",
+            AppError::SignatureRefused(_) => "SIGNATURE_REFUSED",
             AppError::Internal(_) => "INTERNAL",
         }
     }
@@ -116,5 +121,9 @@ mod tests {
         assert_eq!(AppError::BadCriteria("x".into()).code(), "BAD_CRITERIA");
         assert_eq!(AppError::RateLimited("x".into()).code(), "RATE_LIMITED");
         assert_eq!(AppError::IndexBehind("x".into()).code(), "INDEX_BEHIND");
+        assert_eq!(
+            AppError::SignatureRefused("x".into()).code(),
+            "SIGNATURE_REFUSED"
+        );
     }
 }

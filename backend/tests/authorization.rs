@@ -180,7 +180,7 @@ const MATRIX: &[(&str, &str, &[&str])] = &[
     ),
     (
         "reviewProtocol",
-        "mutation($trial: ID!) { reviewProtocol(trialId: $trial, version: 1, decision: APPROVED) { id } }",
+        "mutation($trial: ID!) { reviewProtocol(trialId: $trial, version: 1, decision: APPROVED, password: \"test-password-123\") { id } }",
         &["ethics"],
     ),
     (

@@ -548,11 +548,19 @@ async fn board_approves(page: &Page<'_>, trial_id: &str) -> anyhow::Result<()> {
     page.wait_text("#review-message", "needs a comment").await?;
     page.type_into("#review-comment", "Power calculation checked.")
         .await?;
+    // The decision is signed with the member's password: a wrong one is refused.
+    page.type_into("#review-password", "not-the-password")
+        .await?;
+    page.click("#approve-version").await?;
+    page.wait_text("#review-message", "password does not match")
+        .await?;
+    page.type_into("#review-password", PASSWORD).await?;
     page.screenshot("ethics-review", "#review").await?;
     page.click("#approve-version").await?;
     let versions = page.wait_text("#versions", "Approved").await?;
     assert!(
-        versions.contains("Power calculation checked."),
+        versions.contains("Power calculation checked.")
+            && versions.contains("signed by irb@board.test"),
         "{versions}"
     );
     Ok(())

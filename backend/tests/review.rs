@@ -5,13 +5,16 @@
 mod common;
 
 use common::{Backend, TestServer, code_of as code};
+use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 use veritrial::domain::{OrgKind, Role};
+use veritrial::entities::ledger_payload;
+use veritrial::server::open_stores;
 
 const PUBLISH: &str = "mutation($i: PublishProtocolInput!) { publishProtocol(input: $i) { id } }";
 const AMEND: &str = "mutation($t: ID!, $i: PublishProtocolInput!) { amendProtocol(trialId: $t, input: $i, reason: \"r\") { currentVersion } }";
-const REVIEW: &str = "mutation($t: ID!, $v: Int!, $d: ReviewDecision!, $c: String) { reviewProtocol(trialId: $t, version: $v, decision: $d, comment: $c) { id } }";
-const VERSIONS: &str = "query($t: ID!) { trial(id: $t) { versions { version reviewStatus review { decision comment reviewerOrgId ledgerSeq } } } }";
+const REVIEW: &str = "mutation($t: ID!, $v: Int!, $d: ReviewDecision!, $c: String, $pw: String!) { reviewProtocol(trialId: $t, version: $v, decision: $d, comment: $c, password: $pw) { id } }";
+const VERSIONS: &str = "query($t: ID!) { trial(id: $t) { versions { version reviewStatus review { decision comment reviewerOrgId signedBy ledgerSeq } } } }";
 const REGISTER: &str =
     "mutation($i: RegisterPatientInput!) { registerPatient(input: $i) { pseudonym } }";
 const CONSENT: &str = "mutation($p: String!, $t: ID) { recordConsent(pseudonym: $p, scope: TRIAL_PARTICIPATION, trialId: $t, granted: true) { id } }";
@@ -62,8 +65,22 @@ impl World {
         })
     }
 
+    /// A decision signed with the harness password.
     async fn review(&self, token: &str, version: i32, decision: &str, comment: &str) -> Value {
-        let vars = json!({ "t": self.trial, "v": version, "d": decision, "c": comment });
+        self.signed_review(token, version, decision, comment, common::PASSWORD)
+            .await
+    }
+
+    async fn signed_review(
+        &self,
+        token: &str,
+        version: i32,
+        decision: &str,
+        comment: &str,
+        password: &str,
+    ) -> Value {
+        let vars =
+            json!({ "t": self.trial, "v": version, "d": decision, "c": comment, "pw": password });
         self.server.gql(Some(token), REVIEW, vars).await
     }
 
@@ -144,6 +161,7 @@ async fn enrollment_waits_for_the_boards_approval(backend: Backend) {
     assert_eq!(version["reviewStatus"], "APPROVED");
     assert_eq!(version["review"]["decision"], "APPROVED");
     assert_eq!(version["review"]["comment"], "Fine.");
+    assert_eq!(version["review"]["signedBy"], "x@irb.org");
     let seq = version["review"]["ledgerSeq"].as_i64().expect("a seq");
     let entries = w
         .server
@@ -206,6 +224,65 @@ async fn an_amendment_waits_for_review_while_participants_go_on(backend: Backend
     assert_eq!(code(&enrolled), "none", "{enrolled}");
 }
 
+/// A decision is an electronic signature: a wrong password is refused, changes nothing, and
+/// counts toward the account's lockout, after which the member can neither sign nor sign in;
+/// the signature (who, when, meaning) is in the decision's ledger payload.
+async fn a_decision_is_signed_with_the_members_password(backend: Backend) {
+    let Some(w) = World::start(backend).await else {
+        return;
+    };
+    for attempt in 1..=4 {
+        let refused = w
+            .signed_review(&w.board, 1, "APPROVED", "", "not-my-password")
+            .await;
+        assert_eq!(
+            code(&refused),
+            "SIGNATURE_REFUSED",
+            "attempt {attempt}: {refused}"
+        );
+    }
+    assert_eq!(w.versions().await[0]["reviewStatus"], "SUBMITTED");
+    let signed = w
+        .review(&w.board, 1, "CHANGES_REQUESTED", "Add a DSMB")
+        .await;
+    assert_eq!(code(&signed), "none", "{signed}");
+    let seq = w.versions().await[0]["review"]["ledgerSeq"]
+        .as_i64()
+        .expect("a seq");
+    let stores = open_stores(&w.server.store.config()).await.expect("stores");
+    let body = ledger_payload::Entity::find_by_id(seq)
+        .one(&stores.db)
+        .await
+        .expect("read")
+        .and_then(|p| p.body)
+        .expect("the decision's payload");
+    let payload: Value = serde_json::from_str(&body).expect("JSON");
+    let signature = &payload["signature"];
+    assert_eq!(signature["signer"], "x@irb.org", "{payload}");
+    assert_eq!(signature["meaning"], "changes requested", "{payload}");
+    assert!(signature["signedAt"].is_string(), "{payload}");
+
+    // Four failures before, one more after: the fifth locks the account.
+    w.amend(12).await;
+    let fifth = w
+        .signed_review(&w.board, 2, "APPROVED", "", "not-my-password")
+        .await;
+    assert_eq!(code(&fifth), "SIGNATURE_REFUSED", "{fifth}");
+    let locked = w.review(&w.board, 2, "APPROVED", "").await;
+    assert_eq!(code(&locked), "SIGNATURE_REFUSED", "{locked}");
+    assert!(locked.to_string().contains("locked"), "{locked}");
+    let sign_in = w
+        .server
+        .gql(
+            None,
+            "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }",
+            json!({ "e": "x@irb.org", "p": common::PASSWORD }),
+        )
+        .await;
+    assert_ne!(code(&sign_in), "none", "the account is locked: {sign_in}");
+    assert_eq!(w.versions().await[1]["reviewStatus"], "SUBMITTED");
+}
+
 /// Two board members deciding at once: one decision is kept, the other is a `CONFLICT`.
 async fn concurrent_decisions_keep_one(backend: Backend) {
     let Some(w) = World::start(backend).await else {
@@ -232,4 +309,5 @@ on_both_databases!(
     enrollment_waits_for_the_boards_approval,
     an_amendment_waits_for_review_while_participants_go_on,
     concurrent_decisions_keep_one,
+    a_decision_is_signed_with_the_members_password,
 );

@@ -1,5 +1,5 @@
 //! `protocol_reviews`: the ethics board's decision on each protocol version (approved,
-//! rejected, or changes requested), with its comment and ledger entry. At most one decision
+//! rejected, or changes requested), with its comment, its signer and its ledger entry. At most one decision
 //! per version (the primary key): a version the board decided stays decided, and a changed
 //! protocol is a new version, reviewed anew.
 
@@ -21,6 +21,7 @@ impl MigrationTrait for Migration {
                     .col(text(ProtocolReviews::Comment))
                     .col(string(ProtocolReviews::ReviewerUserId))
                     .col(string(ProtocolReviews::ReviewerOrgId))
+                    .col(string(ProtocolReviews::SignedBy))
                     .col(big_integer(ProtocolReviews::LedgerSeq))
                     .col(timestamp_with_time_zone(ProtocolReviews::DecidedAt))
                     .primary_key(
@@ -49,6 +50,7 @@ enum ProtocolReviews {
     Comment,
     ReviewerUserId,
     ReviewerOrgId,
+    SignedBy,
     LedgerSeq,
     DecidedAt,
 }

@@ -20,8 +20,7 @@ pub const CRITERIA: &str = "age >= 18";
 
 const ME: &str = "{ me { organization { id } } }";
 const DIRECTORY: &str = "{ directory { id kind } }";
-const APPROVE: &str =
-    "mutation($t: ID!) { reviewProtocol(trialId: $t, version: 1, decision: APPROVED) { id } }";
+const APPROVE: &str = "mutation($t: ID!, $pw: String!) { reviewProtocol(trialId: $t, version: 1, decision: APPROVED, password: $pw) { id } }";
 const PUBLISH: &str = "mutation($i: PublishProtocolInput!) { publishProtocol(input: $i) { id } }";
 const REGISTER: &str =
     "mutation($i: RegisterPatientInput!) { registerPatient(input: $i) { pseudonym } }";
@@ -75,7 +74,7 @@ pub async fn world(client: &Client, participants: usize) -> Result<World, String
         .field(
             Some(&board),
             APPROVE,
-            json!({ "t": trial }),
+            json!({ "t": trial, "pw": PASSWORD }),
             "reviewProtocol",
         )
         .await?;

@@ -16,6 +16,8 @@ pub struct Model {
     pub comment: String,
     pub reviewer_user_id: String,
     pub reviewer_org_id: String,
+    /// The account that signed the decision (its email), password re-entered.
+    pub signed_by: String,
     /// The `protocol.reviewed` ledger entry.
     pub ledger_seq: i64,
     pub decided_at: DateTimeUtc,

@@ -133,6 +133,8 @@ pub struct Review {
     reviewer_user_id: ID,
     /// The board (an organisation id).
     reviewer_org_id: ID,
+    /// The account that signed the decision electronically (password re-entered).
+    signed_by: String,
     /// The `protocol.reviewed` ledger entry.
     ledger_seq: i64,
     decided_at: DateTime<Utc>,
@@ -147,6 +149,7 @@ impl TryFrom<protocol_review::Model> for Review {
             comment: m.comment,
             reviewer_user_id: m.reviewer_user_id.into(),
             reviewer_org_id: m.reviewer_org_id.into(),
+            signed_by: m.signed_by,
             ledger_seq: m.ledger_seq,
             decided_at: m.decided_at,
         })
@@ -304,6 +307,8 @@ impl TrialMutation {
     /// The trial's ethics board decides on the current protocol version (board members):
     /// `APPROVED` opens invitations and enrollment under it; `REJECTED` and
     /// `CHANGES_REQUESTED` need a comment. A version is decided once (`CONFLICT` after).
+    /// The decision is an electronic signature: `password` is the member's own, re-entered
+    /// (`SIGNATURE_REFUSED` when it does not match; failures count toward lockout).
     async fn review_protocol(
         &self,
         ctx: &Context<'_>,
@@ -311,10 +316,16 @@ impl TrialMutation {
         version: i32,
         decision: ReviewDecision,
         #[graphql(default)] comment: String,
+        #[graphql(secret)] password: String,
     ) -> ApiResult<Trial> {
         let (state, caller) = parts(ctx);
         let who = caller.principal()?;
-        reviews::review(state, who, &trial_id, version, decision, &comment).await?;
+        let decision = reviews::Decision {
+            decision,
+            comment: &comment,
+            password: &password,
+        };
+        reviews::review(state, who, &trial_id, version, decision).await?;
         Ok(protocols::trial_view(&state.db, &trial_id)
             .await?
             .try_into()?)

@@ -20,4 +20,5 @@ pub mod recruitment;
 pub mod report;
 pub mod reviews;
 pub mod sessions;
+pub mod signatures;
 pub mod trial_data;

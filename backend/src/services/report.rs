@@ -229,8 +229,9 @@ fn review_cell(version: &Version) -> String {
     match &version.review {
         None => "no decision".to_string(),
         Some(review) => format!(
-            "{} {} (entry {}){}",
+            "{}, signed by {} on {} (entry {}){}",
             escape(&review.decision.replace('_', " ")),
+            escape(&review.signed_by),
             review.decided_at.format("%Y-%m-%d %H:%M UTC"),
             review.ledger_seq,
             if review.comment.is_empty() {

@@ -1,19 +1,20 @@
 //! Ethics review of protocol versions. Every new version starts `SUBMITTED`; the trial's
 //! named board approves it, rejects it, or asks for changes, with a comment, as one
-//! ledgered decision (`protocol.reviewed`) bound to the version's document hash. A version
+//! ledgered decision (`protocol.reviewed`) bound to the version's document hash and signed
+//! electronically by the board member ([`signatures`]). A version
 //! is decided once; a changed protocol is an amendment, a new version reviewed anew.
 //! Invitations and enrollment wait for the current version's approval
 //! ([`protocols::TrialView::require_approved`]).
 
 use std::collections::BTreeMap;
 
-use chrono::Utc;
 use ledger::EntryKind;
 use sea_orm::{ActiveValue::Set, EntityTrait, SqlErr};
 use serde_json::json;
 
 use super::ledger::{Actor, NewEntry, Work, seq_i64};
 use super::protocols;
+use super::signatures::{self, Signature};
 use crate::auth::Principal;
 use crate::domain::{ReviewDecision, Role};
 use crate::entities::protocol_review;
@@ -23,17 +24,28 @@ use crate::state::AppState;
 /// Longest comment kept with a decision.
 const MAX_COMMENT: usize = 8 * 1024;
 
+/// What a board member decides, and the password that signs it.
+pub struct Decision<'a> {
+    pub decision: ReviewDecision,
+    pub comment: &'a str,
+    pub password: &'a str,
+}
+
 /// Records the board's decision on version `version` of the trial: only its named board,
-/// only on the current version, only once. Approval needs no comment; a rejection or a
-/// request for changes says why.
+/// only on the current version, only once, signed with the member's password. Approval needs
+/// no comment; a rejection or a request for changes says why.
 pub async fn review(
     state: &AppState,
     board: &Principal,
     trial_id: &str,
     version: i32,
-    decision: ReviewDecision,
-    comment: &str,
+    decision: Decision<'_>,
 ) -> AppResult<protocol_review::Model> {
+    let Decision {
+        decision,
+        comment,
+        password,
+    } = decision;
     board.require(&[Role::Ethics])?;
     let comment = comment.trim().to_string();
     if comment.is_empty() && decision != ReviewDecision::Approved {
@@ -46,15 +58,29 @@ pub async fn review(
             "the comment is longer than {MAX_COMMENT} bytes"
         )));
     }
+    // The board must be able to see the trial before a password is even checked.
+    protocols::readable_trial(state, board, trial_id).await?;
+    let signature =
+        signatures::sign(state, board, password, &decision.as_str().replace('_', " ")).await?;
     let (board, trial_id) = (board.clone(), trial_id.to_string());
+    let decided = Decided {
+        decision,
+        comment,
+        signature,
+    };
     state
         .writer
         .run(move |work| {
-            Box::pin(async move {
-                review_unit(work, &board, &trial_id, version, decision, comment).await
-            })
+            Box::pin(async move { review_unit(work, &board, &trial_id, version, decided).await })
         })
         .await
+}
+
+/// A decision with its comment and signature, ready to record.
+struct Decided {
+    decision: ReviewDecision,
+    comment: String,
+    signature: Signature,
 }
 
 async fn review_unit(
@@ -62,9 +88,13 @@ async fn review_unit(
     board: &Principal,
     trial_id: &str,
     version: i32,
-    decision: ReviewDecision,
-    comment: String,
+    decided: Decided,
 ) -> AppResult<protocol_review::Model> {
+    let Decided {
+        decision,
+        comment,
+        signature,
+    } = decided;
     let view = protocols::trial_view(work.db(), trial_id).await?;
     if !protocols::may_read(board, &view)? {
         return Err(AppError::not_found(format!("no trial has id {trial_id:?}")));
@@ -101,6 +131,7 @@ async fn review_unit(
                 "documentHash": current.row.document_hash,
                 "decision": decision.as_str(),
                 "comment": comment,
+                "signature": signature,
             }),
         })
         .await?;
@@ -111,8 +142,9 @@ async fn review_unit(
         comment,
         reviewer_user_id: board.user_id.clone(),
         reviewer_org_id: board.org_id.clone(),
+        signed_by: signature.signer,
         ledger_seq: seq_i64(appended.seq),
-        decided_at: Utc::now(),
+        decided_at: signature.signed_at,
     };
     protocol_review::Entity::insert(protocol_review::ActiveModel {
         trial_id: Set(row.trial_id.clone()),
@@ -121,6 +153,7 @@ async fn review_unit(
         comment: Set(row.comment.clone()),
         reviewer_user_id: Set(row.reviewer_user_id.clone()),
         reviewer_org_id: Set(row.reviewer_org_id.clone()),
+        signed_by: Set(row.signed_by.clone()),
         ledger_seq: Set(row.ledger_seq),
         decided_at: Set(row.decided_at),
     })

@@ -558,12 +558,12 @@ impl TestServer {
     }
 
     /// The trial's ethics board (`board`: a member's token) approves protocol version
-    /// `version`, which opens invitations and enrollment under it.
+    /// `version`, signed with the harness password, which opens invitations and enrollment.
     pub async fn approve(&self, board: &str, trial: impl serde::Serialize, version: i32) {
         self.ok(
             Some(board),
-            "mutation($t: ID!, $v: Int!) { reviewProtocol(trialId: $t, version: $v, decision: APPROVED) { id } }",
-            json!({ "t": trial, "v": version }),
+            "mutation($t: ID!, $v: Int!, $pw: String!) { reviewProtocol(trialId: $t, version: $v, decision: APPROVED, password: $pw) { id } }",
+            json!({ "t": trial, "v": version, "pw": PASSWORD }),
         )
         .await;
     }

@@ -1,9 +1,9 @@
 //! Ethics review of protocol versions. Every new version starts `SUBMITTED`; the trial's
 //! named board approves it, rejects it, or asks for changes, with a comment, as one
 //! ledgered decision (`protocol.reviewed`) bound to the version's document hash and signed
-//! electronically by the board member ([`signatures`]). A version
-//! is decided once; a changed protocol is an amendment, a new version reviewed anew.
-//! Invitations and enrollment wait for the current version's approval
+//! electronically by the board member ([`signatures`]). A version is decided once; a
+//! changed protocol is an amendment, a new version reviewed anew. Invitations and
+//! enrollment wait for the current version's approval
 //! ([`protocols::TrialView::require_approved`]).
 
 use std::collections::BTreeMap;
@@ -26,8 +26,11 @@ const MAX_COMMENT: usize = 8 * 1024;
 
 /// What a board member decides, and the password that signs it.
 pub struct Decision<'a> {
+    /// Approve, reject, or ask for changes.
     pub decision: ReviewDecision,
+    /// Why; required unless approving.
     pub comment: &'a str,
+    /// The member's own password, re-entered to sign.
     pub password: &'a str,
 }
 

@@ -202,11 +202,7 @@ pub async fn login(
     let user = match (found, matches) {
         (Some(user), true) => user,
         _ => {
-            let policy = guard.policy();
-            let rule = LockoutRule {
-                max_failures: policy.max_failures,
-                window: policy.lockout,
-            };
+            let rule = LockoutRule::from(guard.policy());
             let locked = lockout::record_failure(db, &key, rule).await?;
             tracing::info!(email = %key.short(), locked, "sign-in failed");
             return Err(AppError::Unauthenticated(WRONG_CREDENTIALS.into()));

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
-use crate::auth::throttle::EmailKey;
+use crate::auth::throttle::{EmailKey, SignInPolicy};
 use crate::entities::sign_in_failure as failure;
 use crate::error::{AppError, AppResult};
 
@@ -19,6 +19,16 @@ pub struct LockoutRule {
     pub max_failures: u32,
     /// How long failures are counted for, and how long the lock lasts.
     pub window: Duration,
+}
+
+impl From<&SignInPolicy> for LockoutRule {
+    /// The rule of a sign-in policy: its failure count and lockout window.
+    fn from(policy: &SignInPolicy) -> Self {
+        LockoutRule {
+            max_failures: policy.max_failures,
+            window: policy.lockout,
+        }
+    }
 }
 
 /// The answer to a sign-in on a locked email, known or not.

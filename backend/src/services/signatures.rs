@@ -53,11 +53,7 @@ pub async fn sign(
         .verify(password.to_string(), account.password_hash.clone())
         .await?;
     if !matches {
-        let policy = state.sign_in.policy();
-        let rule = LockoutRule {
-            max_failures: policy.max_failures,
-            window: policy.lockout,
-        };
+        let rule = LockoutRule::from(state.sign_in.policy());
         let locked = lockout::record_failure(db, &key, rule).await?;
         tracing::info!(email = %key.short(), locked, "signature refused");
         return Err(AppError::SignatureRefused(

@@ -65,6 +65,9 @@ async function render() {
   const page = h('div', { class: 'page' }, h('p', { class: 'hint' }, 'Loading…'));
   main.append(page);
   const content = h('div', { class: 'page' });
+  // Pages pass optional parts as null or false; like `h`, leave them out.
+  const append = content.append.bind(content);
+  content.append = (...parts) => append(...parts.flat(Infinity).filter((p) => p !== undefined && p !== null && p !== false));
   try {
     await found.render(content, found.params);
   } catch (err) {

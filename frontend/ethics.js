@@ -5,6 +5,7 @@ import { fetchFile, gql } from './api.js';
 import { attempt, field, h, saveBlob, shortHash, status, when } from './dom.js';
 import { ledgerPanel } from './ledger-panel.js';
 import { href, route } from './router.js';
+import { SIGNATURE_FIELDS, signatureLine, signingPassword } from './signature.js';
 import { loadTrials, reviewBadge, statusBadge, trialsTable } from './trials.js';
 
 export const prefix = 'ethics';
@@ -13,8 +14,9 @@ export const menu = [['Ledger and trials', '#/ethics']];
 const AUDIT = `query($id: ID!) { auditTrail(trialId: $id) {
   trial { title status versions { version ledgerSeq hash reason flags createdAt changes { field before after }
     title phase primaryEndpoint secondaryEndpoints targetEnrollment criteria eligibilityText
-    reviewStatus review { decision comment decidedAt ledgerSeq signedBy } } }
-  events { seq kind timestamp actorUser actorOrg subjects { key value } payloadHash } } }`;
+    reviewStatus ${SIGNATURE_FIELDS} review { decision comment decidedAt ledgerSeq ${SIGNATURE_FIELDS} } } }
+  activity { day enrolled submitted }
+  events { seq kind description timestamp actorName actorRole actorOrg actorOrgName subjects { key value } payloadHash } } }`;
 
 /** The fields compared across versions, as [label, field]. */
 const COMPARED = [
@@ -27,6 +29,12 @@ const COMPARED = [
   ['Eligibility in words', 'eligibilityText'],
 ];
 
+/** Who acted, by name, role and organisation; the ids only when no account is known. */
+function actor(e) {
+  const org = e.actorOrgName ?? e.actorOrg;
+  return e.actorName ? `${e.actorName} (${e.actorRole.toLowerCase()}), ${org}` : `${org} (system)`;
+}
+
 function timeline(events) {
   return h(
     'ol',
@@ -34,14 +42,79 @@ function timeline(events) {
     events.map((e) =>
       h(
         'li',
-        { class: `event ${e.kind.split('.')[0]}` },
+        { class: `event ${e.kind.split('.')[0]}`, 'data-kind': e.kind },
         h('span', { class: 'seq' }, `#${e.seq}`),
-        h('strong', {}, e.kind),
+        h('strong', {}, e.description),
+        ' ',
+        h('code', { class: 'hint' }, e.kind),
         h('time', { datetime: e.timestamp }, when(e.timestamp)),
-        h('span', { class: 'actor' }, `by ${e.actorUser} (${e.actorOrg})`),
+        h('span', { class: 'actor' }, `by ${actor(e)}`),
+        e.kind === 'record.signed'
+          ? h('span', { class: 'hint' }, `signs entry #${e.subjects.find((s) => s.key === 'signed')?.value}`)
+          : null,
         h('span', { class: 'hint' }, 'payload ', shortHash(e.payloadHash)),
       ),
     ),
+  );
+}
+
+/**
+ * Filters for the audit trail: event kind, acting organisation (a site, the sponsor, the
+ * board) and a date range. `onChange(filtered)` gets the events that pass.
+ */
+function trailFilters(events, onChange) {
+  const options = (values, all) => [h('option', { value: '' }, all), ...values.map(([value, label]) => h('option', { value }, label))];
+  const unique = (pairs) => [...new Map(pairs).entries()].sort((a, b) => a[1].localeCompare(b[1]));
+  const kind = h('select', { id: 'filter-kind' }, options(unique(events.map((e) => [e.kind, e.description])), 'Every kind'));
+  const org = h('select', { id: 'filter-org' }, options(unique(events.map((e) => [e.actorOrg, e.actorOrgName ?? e.actorOrg])), 'Every organisation'));
+  const from = h('input', { type: 'date', id: 'filter-from' });
+  const to = h('input', { type: 'date', id: 'filter-to' });
+  const apply = () =>
+    onChange(
+      events.filter(
+        (e) =>
+          (!kind.value || e.kind === kind.value) &&
+          (!org.value || e.actorOrg === org.value) &&
+          (!from.value || e.timestamp.slice(0, 10) >= from.value) &&
+          (!to.value || e.timestamp.slice(0, 10) <= to.value),
+      ),
+    );
+  [kind, org, from, to].forEach((el) => el.addEventListener('change', apply));
+  return h('div', { class: 'row filters', id: 'trail-filters' }, field('Kind', kind), field('Organisation', org), field('From', from), field('To', to));
+}
+
+const SVG = 'http://www.w3.org/2000/svg';
+
+/** An SVG element (the `h` helper makes HTML elements). */
+function svg(tag, attrs = {}, ...children) {
+  const el = document.createElementNS(SVG, tag);
+  Object.entries(attrs).forEach(([k, v]) => el.setAttribute(k, String(v)));
+  el.append(...children);
+  return el;
+}
+
+/** Cumulative enrollments and submissions per day, as a line chart. */
+function activityChart(activity) {
+  if (!activity.length) return h('p', { class: 'hint', id: 'activity-chart' }, 'No enrollments or data submissions yet.');
+  const last = activity.at(-1);
+  const max = Math.max(1, last.enrolled, last.submitted);
+  const [width, height] = [600, 160];
+  const x = (i) => (activity.length > 1 ? (i * width) / (activity.length - 1) : width / 2);
+  const y = (n) => height - (n / max) * height;
+  const line = (key, color) =>
+    svg('polyline', { fill: 'none', stroke: color, 'stroke-width': 2, points: activity.map((a, i) => `${x(i).toFixed(1)},${y(a[key]).toFixed(1)}`).join(' ') });
+  return h(
+    'figure',
+    { id: 'activity-chart' },
+    svg(
+      'svg',
+      { viewBox: `-10 -10 ${width + 20} ${height + 40}`, role: 'img', 'aria-label': `Cumulative enrollments (${last.enrolled}) and data submissions (${last.submitted}) from ${activity[0].day} to ${last.day}` },
+      line('enrolled', '#123c69'),
+      line('submitted', '#b5651d'),
+      svg('text', { x: 0, y: height + 25, 'font-size': 12 }, activity[0].day),
+      svg('text', { x: width - 70, y: height + 25, 'font-size': 12 }, last.day),
+    ),
+    h('figcaption', {}, h('span', { style: 'color:#123c69' }, '■'), ` enrollments (${last.enrolled}) · `, h('span', { style: 'color:#b5651d' }, '■'), ` data submissions (${last.submitted})`),
   );
 }
 
@@ -56,8 +129,10 @@ function reviewLine(v, superseded) {
     'p',
     { class: 'review-status' },
     badge,
-    ` signed by ${v.review.signedBy}, ${when(v.review.decidedAt)}, ledger entry #${v.review.ledgerSeq}`,
-    v.review.comment ? h('span', { class: 'hint' }, ` — “${v.review.comment}”`) : null,
+    ' ',
+    signatureLine(v.review.signature),
+    `, ledger entry #${v.review.ledgerSeq}`,
+    v.review.comment ? h('span', { class: 'hint' }, ` — comment: “${v.review.comment}”`) : null,
   );
 }
 
@@ -68,12 +143,12 @@ function reviewLine(v, superseded) {
  */
 function reviewForm(trialId, version, done) {
   const comment = h('textarea', { name: 'comment', rows: 2, id: 'review-comment' });
-  const password = h('input', { type: 'password', name: 'password', id: 'review-password', autocomplete: 'current-password', required: true });
+  const password = signingPassword('review-password', 'Your decision is an electronic signature; its meaning is the decision you choose.');
   const message = status('review-message');
   const decide = (decision) => () =>
     attempt(message, async () => {
-      await gql(REVIEW, { id: trialId, version, decision, comment: comment.value, password: password.value });
-      password.value = '';
+      await gql(REVIEW, { id: trialId, version, decision, comment: comment.value, password: password.value() });
+      password.clear();
       message.show('Decision signed and recorded on the ledger.', 'ok');
       done();
     });
@@ -83,7 +158,7 @@ function reviewForm(trialId, version, done) {
     h('h3', {}, `Review version ${version}`),
     h('p', { class: 'hint' }, 'Invitations and enrollment under this version wait for your approval. Participants already enrolled go on.'),
     field('Comment (required to reject or to ask for changes)', comment),
-    field('Your password, to sign the decision', password, 'Your decision is an electronic signature: your name, the time and its meaning are recorded with it.'),
+    password.element,
     h(
       'div',
       { class: 'buttons' },
@@ -104,6 +179,7 @@ function versionColumn(v, index, all) {
     h('h4', {}, `Version ${v.version}`),
     reviewLine(v, index < all.length - 1),
     h('p', { class: 'hint' }, `Ledger entry #${v.ledgerSeq}, ${when(v.createdAt)}, hash `, shortHash(v.hash)),
+    h('p', { class: 'sponsor-signature' }, signatureLine(v.signature)),
     v.reason ? h('p', {}, h('strong', {}, 'Reason: '), v.reason) : null,
     v.flags.length ? h('p', { class: 'flag' }, v.flags.map((f) => h('span', { class: 'badge flag' }, f))) : null,
     h(
@@ -126,7 +202,13 @@ route('ethics', async (page) => {
 });
 
 route('ethics/trial/:id', async (page, { id }) => {
-  const { trial, events } = (await gql(AUDIT, { id })).auditTrail;
+  const { trial, events, activity } = (await gql(AUDIT, { id })).auditTrail;
+  const trailHeading = h('h3', {}, `Audit trail (${events.length} entries)`);
+  const trail = h('div', {}, timeline(events));
+  const filters = trailFilters(events, (shown) => {
+    trailHeading.textContent = `Audit trail (${shown.length} of ${events.length} entries)`;
+    trail.replaceChildren(timeline(shown));
+  });
   const current = trial.versions.at(-1);
   const message = status('report-message');
   const downloadReport = () =>
@@ -147,6 +229,7 @@ route('ethics/trial/:id', async (page, { id }) => {
       ? reviewForm(id, current.version, () => window.dispatchEvent(new HashChangeEvent('hashchange')))
       : null,
     h('section', { class: 'card' }, h('h3', {}, 'Protocol versions side by side'), h('div', { class: 'versions', id: 'versions' }, trial.versions.map(versionColumn))),
-    h('section', { class: 'card' }, h('h3', {}, `Audit trail (${events.length} entries)`), timeline(events)),
+    h('section', { class: 'card' }, h('h3', {}, 'Enrollment and data over time'), activityChart(activity)),
+    h('section', { class: 'card', id: 'audit-trail' }, trailHeading, filters, trail),
   );
 });

@@ -2,6 +2,7 @@
 
 import { field, form, h, items, status } from './dom.js';
 import { criteriaEditor } from './criteria.js';
+import { signingPassword } from './signature.js';
 
 const PHASES = ['', 'EARLY_PHASE1', 'PHASE1', 'PHASE2', 'PHASE3', 'PHASE4', 'NA'];
 const STATUSES = ['RECRUITING', 'DRAFT', 'CLOSED'];
@@ -50,8 +51,8 @@ function boardPicker(boards, chosen) {
 
 /**
  * A protocol form prefilled from `version` (may be empty). `directory` lists the sites and
- * ethics boards to choose from. `submit(input, reason)` runs on submit; `amend` adds the
- * required reason field.
+ * ethics boards to choose from. `submit(input, reason, password)` runs on submit; `amend`
+ * adds the required reason field. Publishing signs the version with the sponsor's password.
  */
 export function protocolForm({ version = {}, status: trialStatus = 'RECRUITING', amend = false, directory = [], submit }) {
   const input = (name, value = '', props = {}) => {
@@ -84,6 +85,10 @@ export function protocolForm({ version = {}, status: trialStatus = 'RECRUITING',
     version.ethicsBoardId,
   );
   const reason = amend ? input('reason', '', { required: true }) : null;
+  const password = signingPassword(
+    amend ? 'amend-password' : 'publish-password',
+    `Publishing is your electronic signature: “${amend ? 'I approve this amendment and submit it to the trial\'s ethics board' : 'I approve this protocol version and submit it to its ethics board'}”.`,
+  );
   const message = status('protocol-message');
 
   const element = form(
@@ -108,8 +113,10 @@ export function protocolForm({ version = {}, status: trialStatus = 'RECRUITING',
           status: state.value,
         },
         reason?.value,
+        password.value(),
       );
-      message.show('Saved.', 'ok');
+      password.clear();
+      message.show('Signed and saved.', 'ok');
     },
     h('h3', {}, amend ? 'Amend the protocol' : 'New protocol'),
     field('Title', title),
@@ -124,7 +131,8 @@ export function protocolForm({ version = {}, status: trialStatus = 'RECRUITING',
     field('Conditions', conditions, 'Comma-separated.'),
     field('Keywords', keywords, 'Comma-separated.'),
     reason ? field('Reason for the amendment', reason, 'Recorded on the ledger with the new version.') : null,
-    h('button', { type: 'submit' }, amend ? 'Publish amendment' : 'Publish protocol'),
+    password.element,
+    h('button', { type: 'submit' }, amend ? 'Sign and publish amendment' : 'Sign and publish protocol'),
     message,
   );
   return element;

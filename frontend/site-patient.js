@@ -4,13 +4,15 @@
 import { gql } from './api.js';
 import { attempt, field, h, saveBlob, status, table } from './dom.js';
 import { enroll } from './enroll.js';
+import { signingPassword } from './signature.js';
 import { route } from './router.js';
 import { loadTrials } from './trials.js';
 
 const PATIENT = `query($p: String!) { patient(pseudonym: $p) {
   pseudonym age sex zip3 conditions medications procedures labs { code value unit year } recruitmentConsent } }`;
-const CONSENT = `mutation($p: String!, $s: ConsentScope!, $t: ID, $g: Boolean!) {
-  recordConsent(pseudonym: $p, scope: $s, trialId: $t, granted: $g) { granted ledgerSeq } }`;
+const CONSENT = `mutation($p: String!, $s: ConsentScope!, $t: ID, $g: Boolean!, $v: String, $d: NaiveDate, $password: String!) {
+  recordConsent(pseudonym: $p, scope: $s, trialId: $t, granted: $g, consentFormVersion: $v, patientSignedOn: $d, password: $password) {
+    granted ledgerSeq signature { signerName } } }`;
 const RECEIPT = `query($p: String!, $s: ConsentScope!, $t: ID) {
   consentReceipt(pseudonym: $p, scope: $s, trialId: $t) { seq kind treeSize receipt } }`;
 
@@ -54,24 +56,38 @@ function profileView(p) {
   ]);
 }
 
+/** Today's date as YYYY-MM-DD, in the browser's time zone. */
+function today() {
+  const now = new Date();
+  return new Date(now.getTime() - now.getTimezoneOffset() * 60000).toISOString().slice(0, 10);
+}
+
 function consentCard(pseudonym, trials) {
   const target = consentTarget(trials);
+  const formVersion = h('input', { name: 'consentFormVersion', id: 'consent-form-version', placeholder: 'e.g. v2.1 (2026-11-01)' });
+  const signedOn = h('input', { type: 'date', name: 'patientSignedOn', id: 'patient-signed-on', value: today(), max: today() });
+  const password = signingPassword('consent-password', 'Recording consent is your electronic signature: you attest that the patient gave (or withdrew) it.');
   const message = status('consent-message');
   const record = (granted) =>
     attempt(message, async () => {
-      const c = (await gql(CONSENT, { p: pseudonym, g: granted, ...target.values() })).recordConsent;
-      message.show(`Consent ${c.granted ? 'granted' : 'withdrawn'} (ledger entry #${c.ledgerSeq}).`, 'ok');
+      if (granted && !formVersion.value.trim()) throw new Error('Enter the version of the consent form the patient signed.');
+      const form = granted ? { v: formVersion.value, d: signedOn.value } : {};
+      const c = (await gql(CONSENT, { p: pseudonym, g: granted, password: password.value(), ...form, ...target.values() })).recordConsent;
+      password.clear();
+      message.show(`Consent ${c.granted ? 'granted' : 'withdrawn'}, signed by ${c.signature.signerName} (ledger entry #${c.ledgerSeq}).`, 'ok');
     });
   return h(
     'section',
     { class: 'card', id: 'consent' },
     h('h3', {}, 'Consent'),
     ...target.fields,
+    h('div', { class: 'row' }, field('Consent-form version (to grant)', formVersion), field('Date the patient signed', signedOn)),
+    password.element,
     h(
       'div',
       { class: 'buttons' },
-      h('button', { type: 'button', id: 'grant-consent', onclick: () => record(true) }, 'Record consent'),
-      h('button', { type: 'button', class: 'secondary', id: 'withdraw-consent', onclick: () => record(false) }, 'Withdraw consent'),
+      h('button', { type: 'button', id: 'grant-consent', onclick: () => record(true) }, 'Sign and record consent'),
+      h('button', { type: 'button', class: 'secondary', id: 'withdraw-consent', onclick: () => record(false) }, 'Sign and withdraw consent'),
     ),
     message,
   );

@@ -4,6 +4,7 @@ import { gql } from './api.js';
 import { h, shortHash, table, when } from './dom.js';
 import { protocolForm } from './protocol-form.js';
 import { href, route } from './router.js';
+import { SIGNATURE_FIELDS, signatureLine } from './signature.js';
 import { loadTrials, reviewBadge, statusBadge, trialsTable } from './trials.js';
 
 export const prefix = 'sponsor';
@@ -14,7 +15,8 @@ export const menu = [
 
 const VERSION_FIELDS = `version ledgerSeq hash reason flags createdAt changes { field before after }
   title summary phase primaryEndpoint secondaryEndpoints targetEnrollment criteria eligibilityText
-  siteIds ethicsBoardId conditions keywords reviewStatus review { comment signedBy }`;
+  siteIds ethicsBoardId conditions keywords reviewStatus ${SIGNATURE_FIELDS}
+  review { comment signedBy ${SIGNATURE_FIELDS} }`;
 
 /** A version's ethics review, with the board's comment (`superseded`: amended since). */
 function reviewCell(v, superseded) {
@@ -22,15 +24,16 @@ function reviewCell(v, superseded) {
     'span',
     {},
     reviewBadge(v.reviewStatus, superseded),
-    v.review ? ` signed by ${v.review.signedBy}` : '',
-    v.review?.comment ? ` “${v.review.comment}”` : '',
+    v.review ? [' ', signatureLine(v.review.signature)] : '',
+    v.review?.comment ? ` Comment: “${v.review.comment}”` : '',
   );
 }
 
 const TRIAL = `query($id: ID!) { trial(id: $id) { id title status currentVersion versions { ${VERSION_FIELDS} } } }`;
-const PUBLISH = `mutation($input: PublishProtocolInput!) { publishProtocol(input: $input) { id } }`;
-const AMEND = `mutation($id: ID!, $input: PublishProtocolInput!, $reason: String!) {
-  amendProtocol(trialId: $id, input: $input, reason: $reason) { id } }`;
+const PUBLISH = `mutation($input: PublishProtocolInput!, $password: String!) {
+  publishProtocol(input: $input, password: $password) { id } }`;
+const AMEND = `mutation($id: ID!, $input: PublishProtocolInput!, $reason: String!, $password: String!) {
+  amendProtocol(trialId: $id, input: $input, reason: $reason, password: $password) { id } }`;
 const EVENTS = `query($id: ID!) { auditTrail(trialId: $id) { events { kind } } }`;
 const DIRECTORY = `{ directory { id name kind } }`;
 
@@ -74,8 +77,8 @@ route('sponsor/new', async (page) => {
     h('h2', {}, 'Publish a protocol'),
     protocolForm({
       directory: await directory(),
-      submit: async (input) => {
-        const { id } = (await gql(PUBLISH, { input })).publishProtocol;
+      submit: async (input, _reason, password) => {
+        const { id } = (await gql(PUBLISH, { input, password })).publishProtocol;
         location.hash = href('sponsor', 'trial', id);
       },
     }),
@@ -95,12 +98,13 @@ function changesList(changes) {
 export function versionsTable(versions) {
   return table(
     'Protocol versions',
-    ['Version', 'Ledger seq', 'Hash', 'Published', 'Ethics review', 'Reason', 'Flags', 'Changes'],
+    ['Version', 'Ledger seq', 'Hash', 'Published', 'Sponsor signature', 'Ethics review', 'Reason', 'Flags', 'Changes'],
     versions.map((v, i) => [
       String(v.version),
       h('span', { class: 'seq' }, `#${v.ledgerSeq}`),
       shortHash(v.hash),
       when(v.createdAt),
+      signatureLine(v.signature),
       reviewCell(v, i < versions.length - 1),
       v.reason ?? '—',
       v.flags.length ? h('span', { class: 'flag' }, v.flags.join(', ')) : '—',
@@ -121,8 +125,8 @@ route('sponsor/trial/:id', async (page, { id }) => {
       status: trial.status,
       amend: true,
       directory: orgs,
-      submit: async (input, reason) => {
-        await gql(AMEND, { id, input, reason });
+      submit: async (input, reason, password) => {
+        await gql(AMEND, { id, input, reason, password });
         window.dispatchEvent(new HashChangeEvent('hashchange'));
       },
     }),

@@ -44,7 +44,7 @@ password=abuse-password-123
 "$bin" org add --name "Abuse Site" --kind site >/dev/null 2>&1
 "$bin" org add --name "Abuse Ethics" --kind ethics >/dev/null 2>&1
 "$bin" org add --name "Abuse Recruiting" --kind recruiter >/dev/null 2>&1
-add_user() { echo "$password" | "$bin" user add --email "$1" --org "$2" --role "$3" --password-stdin >/dev/null 2>&1; }
+add_user() { echo "$password" | "$bin" user add --email "$1" --name "Abuse Test" --org "$2" --role "$3" --password-stdin >/dev/null 2>&1; }
 add_user flood@abuse.test "Abuse Site" site
 add_user leaver@abuse.test "Abuse Site" site
 add_user ethics@abuse.test "Abuse Ethics" ethics

@@ -26,7 +26,7 @@ log="$work/log"
 echo "== seeding $entries entries"
 "$bin" bench ledger --data-dir "$log" --entries "$entries" --batch 1000
 "$bin" org add --data-dir "$log" --name Operator --kind sponsor >/dev/null
-echo "bench-mirror-password" | "$bin" user add --data-dir "$log" --email admin@bench.invalid \
+echo "bench-mirror-password" | "$bin" user add --data-dir "$log" --email admin@bench.invalid --name Operator \
     --org Operator --role admin --password-stdin >/dev/null
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

@@ -12,6 +12,7 @@ use crate::services::accounts::{self, NewUser};
 use crate::services::patients;
 use crate::services::protocols::{self, ProtocolInput};
 use crate::services::reviews;
+use crate::services::signatures::Attest;
 use crate::state::AppState;
 
 /// The password of every demo account (the demo lives in its own data directory).
@@ -29,36 +30,56 @@ const ORGANIZATIONS: &[(&str, OrgKind)] = &[
 ];
 
 const ACCOUNTS: &[DemoAccount] = &[
-    (
-        "admin@demo.veritrial.org",
-        "Helix Therapeutics",
-        Role::Admin,
-    ),
-    (
-        "sponsor@demo.veritrial.org",
-        "Helix Therapeutics",
-        Role::Sponsor,
-    ),
-    ("site@demo.veritrial.org", "St Mary's Hospital", Role::Site),
-    (
-        "northside@demo.veritrial.org",
-        "Northside Clinic",
-        Role::Site,
-    ),
-    (
-        "recruiter@demo.veritrial.org",
-        "TrialReach Recruiting",
-        Role::Recruiter,
-    ),
-    (
-        "ethics@demo.veritrial.org",
-        "Regional Ethics Board",
-        Role::Ethics,
-    ),
+    DemoAccount {
+        email: "admin@demo.veritrial.org",
+        name: "Alex Admin",
+        org: "Helix Therapeutics",
+        role: Role::Admin,
+    },
+    DemoAccount {
+        email: "sponsor@demo.veritrial.org",
+        name: "Dr Sofia Sponsor",
+        org: "Helix Therapeutics",
+        role: Role::Sponsor,
+    },
+    DemoAccount {
+        email: "site@demo.veritrial.org",
+        name: "Dr Samir Site",
+        org: "St Mary's Hospital",
+        role: Role::Site,
+    },
+    DemoAccount {
+        email: "northside@demo.veritrial.org",
+        name: "Nora North",
+        org: "Northside Clinic",
+        role: Role::Site,
+    },
+    DemoAccount {
+        email: "recruiter@demo.veritrial.org",
+        name: "Rita Recruiter",
+        org: "TrialReach Recruiting",
+        role: Role::Recruiter,
+    },
+    DemoAccount {
+        email: "ethics@demo.veritrial.org",
+        name: "Prof Eli Ethics",
+        org: "Regional Ethics Board",
+        role: Role::Ethics,
+    },
 ];
 
-/// A demo account: email, organisation, role.
-pub type DemoAccount = (&'static str, &'static str, Role);
+/// A demo account.
+#[derive(Clone, Copy, Debug)]
+pub struct DemoAccount {
+    /// Sign-in email.
+    pub email: &'static str,
+    /// Display name, printed on signatures.
+    pub name: &'static str,
+    /// Organisation name.
+    pub org: &'static str,
+    /// Role.
+    pub role: Role,
+}
 
 /// Creates whatever part of the demo world is missing; running it twice changes nothing.
 pub async fn ensure_world(state: &AppState) -> anyhow::Result<Vec<DemoAccount>> {
@@ -68,11 +89,13 @@ pub async fn ensure_world(state: &AppState) -> anyhow::Result<Vec<DemoAccount>> 
             Err(err) => anyhow::bail!("creating the demo organisation {name}: {err}"),
         }
     }
-    for (email, org_name, role) in ACCOUNTS {
+    for account in ACCOUNTS {
+        let email = account.email;
         let new = NewUser {
             email,
-            org_name,
-            role: *role,
+            display_name: account.name,
+            org_name: account.org,
+            role: account.role,
             password: DEMO_PASSWORD,
         };
         match accounts::create_user(&state.db, new).await {
@@ -94,8 +117,14 @@ pub async fn ensure_world(state: &AppState) -> anyhow::Result<Vec<DemoAccount>> 
         let ethics = principal(state, "ethics@demo.veritrial.org").await?;
         let site_ids: Vec<String> = sites.iter().map(|s| s.id.clone()).collect();
         for input in trials(&site_ids, &board.id) {
-            let trial =
-                protocols::publish(state, &sponsor, input, protocols::Assignment::Required).await?;
+            let trial = protocols::publish(
+                state,
+                &sponsor,
+                input,
+                protocols::Assignment::Required,
+                Attest::Password(DEMO_PASSWORD),
+            )
+            .await?;
             // The demo board has approved the demo trials, so sites can enroll at once.
             let decision = reviews::Decision {
                 decision: ReviewDecision::Approved,
@@ -193,8 +222,14 @@ pub fn print_welcome(addr: SocketAddr, accounts: &[DemoAccount]) {
     println!("  GraphiQL: http://{addr}/graphql");
     println!();
     println!("Sign in with any of these accounts (password: {DEMO_PASSWORD}):");
-    for (email, org, role) in accounts {
-        println!("  {:<10} {:<32} {}", role.as_str(), email, org);
+    for account in accounts {
+        println!(
+            "  {:<10} {:<32} {:<18} {}",
+            account.role.as_str(),
+            account.email,
+            account.name,
+            account.org
+        );
     }
     println!();
     println!("In GraphiQL, run:");

@@ -47,6 +47,7 @@ const ASSETS: &[Asset] = &[
     asset!("protocol-form.js", JS),
     asset!("recruiter.js", JS),
     asset!("router.js", JS),
+    asset!("signature.js", JS),
     asset!("site.js", JS),
     asset!("site-enrollment.js", JS),
     asset!("site-patient.js", JS),

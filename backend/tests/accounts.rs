@@ -123,8 +123,12 @@ async fn admins_manage_accounts_with_clear_errors(backend: Backend) {
     let helix = server.org("Helix", OrgKind::Sponsor).await;
     let admin = server.user("admin@helix.com", "Helix", Role::Admin).await;
     let create_org = "mutation($n: String!, $k: OrgKind!) { createOrganization(name: $n, kind: $k) { id name } }";
-    let create_user = "mutation($i: CreateUserInput!) { createUser(input: $i) { email role } }";
-    let user = |email: &str, org: &str, role: &str, password: &str| json!({ "i": { "email": email, "organization": org, "role": role, "password": password } });
+    let create_user =
+        "mutation($i: CreateUserInput!) { createUser(input: $i) { email displayName role } }";
+    let named = |email: &str, name: &str, org: &str, role: &str, password: &str| json!({ "i": { "email": email, "displayName": name, "organization": org, "role": role, "password": password } });
+    let user = |email: &str, org: &str, role: &str, password: &str| {
+        named(email, "Dr Ana Lima", org, role, password)
+    };
 
     server
         .ok(
@@ -164,6 +168,27 @@ async fn admins_manage_accounts_with_clear_errors(backend: Backend) {
         (
             create_user,
             user("not-an-email", "Helix", "SPONSOR", PASSWORD),
+            "BAD_INPUT",
+        ),
+        (
+            create_user,
+            named("e@helix.com", "   ", "Helix", "SPONSOR", PASSWORD),
+            "BAD_INPUT",
+        ),
+        (
+            create_user,
+            named("f@helix.com", "Ana\u{7}", "Helix", "SPONSOR", PASSWORD),
+            "BAD_INPUT",
+        ),
+        (
+            create_user,
+            named(
+                "g@helix.com",
+                &"x".repeat(121),
+                "Helix",
+                "SPONSOR",
+                PASSWORD,
+            ),
             "BAD_INPUT",
         ),
     ];

@@ -76,7 +76,7 @@ async fn fixture(server: &TestServer) -> Fixture {
     let trial = server
         .ok(
             Some(&t("sponsor")),
-            "mutation($i: PublishProtocolInput!) { publishProtocol(input: $i) { id } }",
+            "mutation($i: PublishProtocolInput!) { publishProtocol(input: $i, password: \"test-password-123\") { id } }",
             json!({ "i": protocol.clone() }),
         )
         .await["publishProtocol"]["id"]
@@ -92,7 +92,7 @@ async fn fixture(server: &TestServer) -> Fixture {
         )
         .await["registerPatient"]["pseudonym"]
         .clone();
-    let consent = "mutation($p: String!, $s: ConsentScope!, $t: ID) { recordConsent(pseudonym: $p, scope: $s, trialId: $t, granted: true) { id } }";
+    let consent = "mutation($p: String!, $s: ConsentScope!, $t: ID) { recordConsent(pseudonym: $p, scope: $s, trialId: $t, granted: true, consentFormVersion: \"v1\", patientSignedOn: \"2026-12-01\", password: \"test-password-123\") { id } }";
     server
         .ok(
             Some(&t("site")),
@@ -170,12 +170,12 @@ const MATRIX: &[(&str, &str, &[&str])] = &[
     ),
     (
         "publishProtocol",
-        "mutation($protocol: PublishProtocolInput!) { publishProtocol(input: $protocol) { id } }",
+        "mutation($protocol: PublishProtocolInput!) { publishProtocol(input: $protocol, password: \"test-password-123\") { id } }",
         &["sponsor", "foreign_sponsor"],
     ),
     (
         "amendProtocol",
-        "mutation($trial: ID!, $protocol: PublishProtocolInput!) { amendProtocol(trialId: $trial, input: $protocol, reason: \"r\") { id } }",
+        "mutation($trial: ID!, $protocol: PublishProtocolInput!) { amendProtocol(trialId: $trial, input: $protocol, reason: \"r\", password: \"test-password-123\") { id } }",
         &["sponsor"],
     ),
     (
@@ -200,7 +200,7 @@ const MATRIX: &[(&str, &str, &[&str])] = &[
     ),
     (
         "recordConsent",
-        "mutation($pseudonym: String!) { recordConsent(pseudonym: $pseudonym, scope: RECRUITMENT_CONTACT, granted: true) { id } }",
+        "mutation($pseudonym: String!) { recordConsent(pseudonym: $pseudonym, scope: RECRUITMENT_CONTACT, granted: true, consentFormVersion: \"v1\", patientSignedOn: \"2026-12-01\", password: \"test-password-123\") { id } }",
         &["site"],
     ),
     (
@@ -293,13 +293,18 @@ const MATRIX: &[(&str, &str, &[&str])] = &[
     ),
     (
         "correctTrialData",
-        "mutation($submission: ID!) { correctTrialData(submissionId: $submission, data: {a: 2}, reason: \"typo\") { id } }",
+        "mutation($submission: ID!) { correctTrialData(submissionId: $submission, data: {a: 2}, reason: \"typo\", password: \"test-password-123\") { id } }",
         &["site"],
     ),
     (
         "submissions",
         "query($enrollment: ID!) { submissions(enrollmentId: $enrollment) { id } }",
         &["admin", "site", "ethics"],
+    ),
+    (
+        "signOffCaseReport",
+        "mutation($enrollment: ID!) { signOffCaseReport(enrollmentId: $enrollment, password: \"test-password-123\") { ledgerSeq } }",
+        &["site"],
     ),
     (
         "auditTrail",

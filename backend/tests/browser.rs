@@ -252,7 +252,7 @@ impl Page<'_> {
 
 const REGISTER: &str =
     "mutation($i: RegisterPatientInput!) { registerPatient(input: $i) { pseudonym } }";
-const CONSENT: &str = "mutation($p: String!) { recordConsent(pseudonym: $p, scope: RECRUITMENT_CONTACT, granted: true) { ledgerSeq } }";
+const CONSENT: &str = "mutation($p: String!) { recordConsent(pseudonym: $p, scope: RECRUITMENT_CONTACT, granted: true, consentFormVersion: \"v1\", patientSignedOn: \"2026-12-01\", password: \"test-password-123\") { ledgerSeq } }";
 
 async fn seed_patients(server: &TestServer, token: &str, prefix: &str, eligible: usize) {
     for i in 0..eligible + 2 {
@@ -367,8 +367,12 @@ async fn sponsor(page: &Page<'_>, server: &TestServer) -> anyhow::Result<Value> 
     page.wait_text("#cohort-privacy", "privacy budget").await?;
     page.screenshot("sponsor-protocol", "#protocol-form .criteria-editor")
         .await?;
+    // Publishing is the sponsor's electronic signature.
+    page.type_into("#publish-password", PASSWORD).await?;
     page.click("#protocol-form button[type=submit]").await?;
     page.wait_text("#versions", "Protocol versions").await?;
+    page.wait_text("#versions", "Signed by Sponsor (sponsor)")
+        .await?;
     let trial = the_trial(server).await;
     let v1 = &trial["versions"][0];
     let seq = format!("#{}", v1["ledgerSeq"]);
@@ -381,6 +385,7 @@ async fn sponsor(page: &Page<'_>, server: &TestServer) -> anyhow::Result<Value> 
         .await?;
     page.type_into("#amend-form input[name=reason]", "Power recalculated")
         .await?;
+    page.type_into("#amend-password", PASSWORD).await?;
     page.click("#amend-form button[type=submit]").await?;
     page.wait_text("#versions", "Power recalculated").await?;
     page.wait_text("#versions", "targetEnrollment").await?;
@@ -463,9 +468,16 @@ async fn consent_to_trial(page: &Page<'_>, trial_id: &str) -> anyhow::Result<()>
     page.select("#consent select[name=scope]", "TRIAL_PARTICIPATION")
         .await?;
     page.select("#consent select[name=trial]", trial_id).await?;
-    page.click("#grant-consent").await?;
-    page.wait_text("#consent-message", "Consent granted (ledger entry #")
+    // Consent is signed by the staff member who took it, with the form's version.
+    page.type_into("#consent-form-version", "v3.0 (2026-11-01)")
         .await?;
+    page.type_into("#consent-password", PASSWORD).await?;
+    page.click("#grant-consent").await?;
+    page.wait_text(
+        "#consent-message",
+        "Consent granted, signed by Crc (ledger entry #",
+    )
+    .await?;
     Ok(())
 }
 
@@ -514,8 +526,19 @@ async fn site(page: &Page<'_>, trial_id: &str) -> anyhow::Result<()> {
     .await?;
     page.type_into("#correct-form input[name=reason]", "Scale misread")
         .await?;
+    page.type_into("#correct-password", PASSWORD).await?;
     page.click("#correct-form button[type=submit]").await?;
     page.wait_text("#submissions", "Scale misread").await?;
+    page.wait_text("#submissions", "I attest that this correction is accurate")
+        .await?;
+    // The investigator signs off the case report; it is current until the next change.
+    page.wait_text("#sign-off-state", "Not signed off yet")
+        .await?;
+    page.type_into("#sign-off-password", PASSWORD).await?;
+    page.click("#sign-off-form button[type=submit]").await?;
+    page.wait_text("#sign-off-state", "Signed off, unchanged since")
+        .await?;
+    page.screenshot("site-sign-off", "#sign-off-form").await?;
     let scan = tempfile::tempdir()?;
     let scan_path = scan.path().join("ecg.txt");
     std::fs::write(&scan_path, "ECG 12-lead: sinus rhythm")?;
@@ -560,7 +583,7 @@ async fn board_approves(page: &Page<'_>, trial_id: &str) -> anyhow::Result<()> {
     let versions = page.wait_text("#versions", "Approved").await?;
     assert!(
         versions.contains("Power calculation checked.")
-            && versions.contains("signed by irb@board.test"),
+            && versions.contains("Signed by Irb (ethics board)"),
         "{versions}"
     );
     Ok(())
@@ -579,8 +602,27 @@ async fn ethics(page: &Page<'_>, server: &TestServer, trial_id: &str) -> anyhow:
     page.screenshot("ethics", "body").await?;
 
     page.open(&format!("#/ethics/trial/{trial_id}")).await?;
-    let timeline = page.wait_text("#timeline", "enrollment.created").await?;
-    assert!(timeline.contains("protocol.amended"), "{timeline}");
+    let timeline = page.wait_text("#timeline", "Participant enrolled").await?;
+    assert!(
+        timeline.contains("Protocol amended") && timeline.contains("protocol.amended"),
+        "kinds in words, with their codes: {timeline}"
+    );
+    assert!(
+        timeline.contains("by Crc (site), St Mary's Hospital"),
+        "people by name and role: {timeline}"
+    );
+    page.wait_text("#activity-chart", "enrollments (1)").await?;
+    page.screenshot("ethics-activity", "#activity-chart")
+        .await?;
+    // The trail filters by kind: only the signatures are left.
+    page.select("#filter-kind", "record.signed").await?;
+    let signatures = page.wait_text("#audit-trail h3", "Audit trail (").await?;
+    let filtered = page.find("#timeline").await?.text().await?;
+    assert!(
+        filtered.contains("Electronic signature") && !filtered.contains("Participant enrolled"),
+        "{signatures}: {filtered}"
+    );
+    page.select("#filter-kind", "").await?;
     let versions = page.wait_text("#versions", "Version 2").await?;
     assert!(versions.contains("Power recalculated"), "{versions}");
     page.screenshot("ethics-trail", "body").await?;
@@ -609,6 +651,10 @@ async fn ethics(page: &Page<'_>, server: &TestServer, trial_id: &str) -> anyhow:
     assert!(
         body.contains("approved") && body.contains("Power calculation checked."),
         "the review is in the report: {body}"
+    );
+    assert!(
+        body.contains("Signed by Sponsor (sponsor)") && body.contains("Signed by Irb (ethics)"),
+        "the signatures are in the report: {body}"
     );
     page.screenshot("ethics-report", "body").await?;
 

@@ -12,10 +12,10 @@ use serde_json::{Value, json};
 use veritrial::domain::{OrgKind, Role};
 use veritrial::http::HttpLimits;
 
-const PUBLISH: &str = "mutation($i: PublishProtocolInput!) { publishProtocol(input: $i) { id } }";
+const PUBLISH: &str = "mutation($i: PublishProtocolInput!) { publishProtocol(input: $i, password: \"test-password-123\") { id } }";
 const REGISTER: &str =
     "mutation($i: RegisterPatientInput!) { registerPatient(input: $i) { pseudonym } }";
-const CONSENT: &str = "mutation($p: String!, $s: ConsentScope!, $t: ID, $g: Boolean!) { recordConsent(pseudonym: $p, scope: $s, trialId: $t, granted: $g) { ledgerSeq } }";
+const CONSENT: &str = "mutation($p: String!, $s: ConsentScope!, $t: ID, $g: Boolean!, $v: String, $d: NaiveDate) { recordConsent(pseudonym: $p, scope: $s, trialId: $t, granted: $g, consentFormVersion: $v, patientSignedOn: $d, password: \"test-password-123\") { ledgerSeq } }";
 const INVITE: &str = "mutation($t: ID!) { inviteCohort(trialId: $t) { ledgerSeq } }";
 const INVITATIONS: &str = "query($t: ID!) { invitations(trialId: $t) { pseudonym } }";
 
@@ -67,7 +67,7 @@ async fn trial_with_patients(backend: Backend, n: usize) -> Option<Trial> {
             .as_str()
             .unwrap()
             .to_string();
-        let contact = json!({ "p": pseudonym, "s": "RECRUITMENT_CONTACT", "t": null, "g": true });
+        let contact = json!({ "p": pseudonym, "s": "RECRUITMENT_CONTACT", "t": null, "g": true, "v": "v1", "d": "2026-12-01" });
         server.ok(Some(&site), CONSENT, contact).await;
         patients.push(pseudonym);
     }

@@ -274,7 +274,7 @@ async fn assign(server: &TestServer, nct_id: &str, site: &str, board: &str) {
     server
         .ok(
             Some(&sponsor),
-            "mutation($t: ID!, $i: PublishProtocolInput!) { amendProtocol(trialId: $t, input: $i, reason: \"sites and board\") { id } }",
+            "mutation($t: ID!, $i: PublishProtocolInput!) { amendProtocol(trialId: $t, input: $i, reason: \"sites and board\", password: \"test-password-123\") { id } }",
             json!({ "t": trial["id"], "i": input }),
         )
         .await;

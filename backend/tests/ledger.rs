@@ -476,7 +476,7 @@ async fn boards_see_only_their_trials(backend: Backend) {
     let ethics_a = server.user("irb@a.org", "Board A", Role::Ethics).await;
     let ethics_b = server.user("irb@b.org", "Board B", Role::Ethics).await;
     let admin = server.user("admin@helix.com", "Helix", Role::Admin).await;
-    let publish = "mutation($i: PublishProtocolInput!) { publishProtocol(input: $i) { id } }";
+    let publish = "mutation($i: PublishProtocolInput!) { publishProtocol(input: $i, password: \"test-password-123\") { id } }";
     let protocol = |board: &str| {
         json!({ "i": { "title": "T", "primaryEndpoint": "E", "targetEnrollment": 10,
                        "criteria": "age >= 18", "siteIds": [site], "ethicsBoardId": board } })
@@ -502,7 +502,7 @@ async fn boards_see_only_their_trials(backend: Backend) {
     server
         .ok(
             Some(&site_user),
-            "mutation($p: String!, $t: ID) { recordConsent(pseudonym: $p, scope: TRIAL_PARTICIPATION, trialId: $t, granted: true) { id } }",
+            "mutation($p: String!, $t: ID) { recordConsent(pseudonym: $p, scope: TRIAL_PARTICIPATION, trialId: $t, granted: true, consentFormVersion: \"v1\", patientSignedOn: \"2026-12-01\", password: \"test-password-123\") { id } }",
             json!({ "p": pseudonym, "t": trial_a }),
         )
         .await;
@@ -532,7 +532,8 @@ async fn boards_see_only_their_trials(backend: Backend) {
         .iter()
         .filter(|e| trial_of(e) == Some(trial_b.clone()))
         .count();
-    assert!(of_a >= 3 && of_b == 1, "{full:#?}");
+    // Trial B has its publication and the sponsor's signature of it.
+    assert!(of_a >= 3 && of_b == 2, "{full:#?}");
     let untied = full.len() - of_a - of_b;
     for (token, sees_a, sees_b) in [(&ethics_a, true, false), (&ethics_b, false, true)] {
         let seen = server.ok(Some(token), query, json!({})).await["ledgerEntries"].clone();

@@ -18,10 +18,10 @@ use veritrial::entities::{consent, enrollment};
 use veritrial::server::open_stores;
 use veritrial::services::patients;
 
-const PUBLISH: &str = "mutation($i: PublishProtocolInput!) { publishProtocol(input: $i) { id } }";
+const PUBLISH: &str = "mutation($i: PublishProtocolInput!) { publishProtocol(input: $i, password: \"test-password-123\") { id } }";
 const REGISTER: &str =
     "mutation($i: RegisterPatientInput!) { registerPatient(input: $i) { pseudonym } }";
-const CONSENT: &str = "mutation($p: String!, $s: ConsentScope!, $t: ID, $g: Boolean!) { recordConsent(pseudonym: $p, scope: $s, trialId: $t, granted: $g) { ledgerSeq } }";
+const CONSENT: &str = "mutation($p: String!, $s: ConsentScope!, $t: ID, $g: Boolean!, $v: String, $d: NaiveDate) { recordConsent(pseudonym: $p, scope: $s, trialId: $t, granted: $g, consentFormVersion: $v, patientSignedOn: $d, password: \"test-password-123\") { ledgerSeq } }";
 const ENROLL: &str =
     "mutation($t: ID!, $p: String!) { enrollParticipant(trialId: $t, pseudonym: $p) { id } }";
 const INVITE: &str = "mutation($t: ID!) { inviteCohort(trialId: $t) { ledgerSeq } }";
@@ -93,15 +93,13 @@ impl Cluster {
 
     /// Records the patient's consent to be contacted (or its withdrawal) through process `i`.
     async fn contact_consent(&self, i: usize, pseudonym: &str, granted: bool) {
-        let consent =
-            json!({ "p": pseudonym, "s": "RECRUITMENT_CONTACT", "t": null, "g": granted });
+        let consent = json!({ "p": pseudonym, "s": "RECRUITMENT_CONTACT", "t": null, "g": granted, "v": granted.then_some("v1"), "d": granted.then_some("2026-12-01") });
         self.via(i).ok(Some(&self.site), CONSENT, consent).await;
     }
 
     /// Records the patient's consent to take part in the trial through process `i`.
     async fn trial_consent(&self, i: usize, pseudonym: &str) {
-        let consent =
-            json!({ "p": pseudonym, "s": "TRIAL_PARTICIPATION", "t": self.trial, "g": true });
+        let consent = json!({ "p": pseudonym, "s": "TRIAL_PARTICIPATION", "t": self.trial, "g": true, "v": "v1", "d": "2026-12-01" });
         self.via(i).ok(Some(&self.site), CONSENT, consent).await;
     }
 
@@ -318,7 +316,7 @@ async fn try_consenting_patient(c: &Cluster, i: usize) -> Option<()> {
     let Some(pseudonym) = registered["data"]["registerPatient"]["pseudonym"].as_str() else {
         panic!("registration failed: {registered}");
     };
-    let consent = json!({ "p": pseudonym, "s": "RECRUITMENT_CONTACT", "t": null, "g": true });
+    let consent = json!({ "p": pseudonym, "s": "RECRUITMENT_CONTACT", "t": null, "g": true, "v": "v1", "d": "2026-12-01" });
     let consented = try_gql(c.via(i + 1), &c.site, CONSENT, consent).await?;
     assert!(consented.get("errors").is_none(), "{consented}");
     Some(())

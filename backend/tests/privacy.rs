@@ -11,7 +11,7 @@ use veritrial::domain::{OrgKind, Role};
 /// A register-and-consent round trip for one patient of a site.
 const REGISTER: &str =
     "mutation($i: RegisterPatientInput!) { registerPatient(input: $i) { pseudonym } }";
-const CONSENT: &str = "mutation($p: String!) { recordConsent(pseudonym: $p, scope: RECRUITMENT_CONTACT, granted: true) { ledgerSeq } }";
+const CONSENT: &str = "mutation($p: String!) { recordConsent(pseudonym: $p, scope: RECRUITMENT_CONTACT, granted: true, consentFormVersion: \"v1\", patientSignedOn: \"2026-12-01\", password: \"test-password-123\") { ledgerSeq } }";
 const COHORT: &str = "query($c: String!) { cohort(criteria: $c) { count suppressed approximate margin95 privacyCost funnel { remaining } sites { siteName count display } budget { limit spent remaining windowHours } } }";
 
 /// The differencing attack over many one-patient cells (`veritrial bench privacy`, which

@@ -18,7 +18,7 @@ use veritrial::services::{cohort_sql, outbox, patients};
 
 const REGISTER: &str =
     "mutation($i: RegisterPatientInput!) { registerPatient(input: $i) { pseudonym } }";
-const CONSENT: &str = "mutation($p: String!, $g: Boolean!) { recordConsent(pseudonym: $p, scope: RECRUITMENT_CONTACT, granted: $g) { ledgerSeq } }";
+const CONSENT: &str = "mutation($p: String!, $g: Boolean!, $v: String, $d: NaiveDate) { recordConsent(pseudonym: $p, scope: RECRUITMENT_CONTACT, granted: $g, consentFormVersion: $v, patientSignedOn: $d, password: \"test-password-123\") { ledgerSeq } }";
 const COHORT: &str = "{ cohort(criteria: \"age >= 50\") { count } }";
 const SITE_EMAIL: &str = "crc@stmarys.org";
 
@@ -51,7 +51,7 @@ async fn consent(server: &TestServer, token: &str, pseudonym: &str, granted: boo
         .ok(
             Some(token),
             CONSENT,
-            json!({ "p": pseudonym, "g": granted }),
+            json!({ "p": pseudonym, "g": granted, "v": granted.then_some("v1"), "d": granted.then_some("2026-12-01") }),
         )
         .await;
 }

@@ -11,13 +11,13 @@ use veritrial::domain::{OrgKind, Role};
 use veritrial::entities::ledger_payload;
 use veritrial::server::open_stores;
 
-const PUBLISH: &str = "mutation($i: PublishProtocolInput!) { publishProtocol(input: $i) { id } }";
-const AMEND: &str = "mutation($t: ID!, $i: PublishProtocolInput!) { amendProtocol(trialId: $t, input: $i, reason: \"r\") { currentVersion } }";
+const PUBLISH: &str = "mutation($i: PublishProtocolInput!) { publishProtocol(input: $i, password: \"test-password-123\") { id } }";
+const AMEND: &str = "mutation($t: ID!, $i: PublishProtocolInput!) { amendProtocol(trialId: $t, input: $i, reason: \"r\", password: \"test-password-123\") { currentVersion } }";
 const REVIEW: &str = "mutation($t: ID!, $v: Int!, $d: ReviewDecision!, $c: String, $pw: String!) { reviewProtocol(trialId: $t, version: $v, decision: $d, comment: $c, password: $pw) { id } }";
 const VERSIONS: &str = "query($t: ID!) { trial(id: $t) { versions { version reviewStatus review { decision comment reviewerOrgId signedBy ledgerSeq } } } }";
 const REGISTER: &str =
     "mutation($i: RegisterPatientInput!) { registerPatient(input: $i) { pseudonym } }";
-const CONSENT: &str = "mutation($p: String!, $t: ID) { recordConsent(pseudonym: $p, scope: TRIAL_PARTICIPATION, trialId: $t, granted: true) { id } }";
+const CONSENT: &str = "mutation($p: String!, $t: ID) { recordConsent(pseudonym: $p, scope: TRIAL_PARTICIPATION, trialId: $t, granted: true, consentFormVersion: \"v1\", patientSignedOn: \"2026-12-01\", password: \"test-password-123\") { id } }";
 const ENROLL: &str =
     "mutation($t: ID!, $p: String!) { enrollParticipant(trialId: $t, pseudonym: $p) { id } }";
 const SUBMIT: &str = "mutation($e: ID!) { submitTrialData(enrollmentId: $e, form: \"f\", visit: \"v\", data: {a: 1}) { id } }";
@@ -161,7 +161,7 @@ async fn enrollment_waits_for_the_boards_approval(backend: Backend) {
     assert_eq!(version["reviewStatus"], "APPROVED");
     assert_eq!(version["review"]["decision"], "APPROVED");
     assert_eq!(version["review"]["comment"], "Fine.");
-    assert_eq!(version["review"]["signedBy"], "x@irb.org");
+    assert_eq!(version["review"]["signedBy"], "X");
     let seq = version["review"]["ledgerSeq"].as_i64().expect("a seq");
     let entries = w
         .server
@@ -226,7 +226,7 @@ async fn an_amendment_waits_for_review_while_participants_go_on(backend: Backend
 
 /// A decision is an electronic signature: a wrong password is refused, changes nothing, and
 /// counts toward the account's lockout, after which the member can neither sign nor sign in;
-/// the signature (who, when, meaning) is in the decision's ledger payload.
+/// the signature (who, when, meaning) is the ledger entry right after the decision.
 async fn a_decision_is_signed_with_the_members_password(backend: Backend) {
     let Some(w) = World::start(backend).await else {
         return;
@@ -250,17 +250,18 @@ async fn a_decision_is_signed_with_the_members_password(backend: Backend) {
         .as_i64()
         .expect("a seq");
     let stores = open_stores(&w.server.store.config()).await.expect("stores");
-    let body = ledger_payload::Entity::find_by_id(seq)
+    // The signature is the entry right after the decision's.
+    let body = ledger_payload::Entity::find_by_id(seq + 1)
         .one(&stores.db)
         .await
         .expect("read")
         .and_then(|p| p.body)
-        .expect("the decision's payload");
-    let payload: Value = serde_json::from_str(&body).expect("JSON");
-    let signature = &payload["signature"];
-    assert_eq!(signature["signer"], "x@irb.org", "{payload}");
-    assert_eq!(signature["meaning"], "changes requested", "{payload}");
-    assert!(signature["signedAt"].is_string(), "{payload}");
+        .expect("the signature's payload");
+    let signature: Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(signature["signerName"], "X", "{signature}");
+    assert_eq!(signature["signerRole"], "ethics", "{signature}");
+    assert_eq!(signature["meaning"], "changes requested", "{signature}");
+    assert!(signature["signedAt"].is_string(), "{signature}");
 
     // Four failures before, one more after: the fifth locks the account.
     w.amend(12).await;

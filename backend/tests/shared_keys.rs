@@ -14,7 +14,7 @@ use veritrial::server::open_stores;
 
 const REGISTER: &str =
     "mutation($i: RegisterPatientInput!) { registerPatient(input: $i) { pseudonym } }";
-const CONSENT: &str = "mutation($p: String!) { recordConsent(pseudonym: $p, scope: RECRUITMENT_CONTACT, granted: true) { ledgerSeq } }";
+const CONSENT: &str = "mutation($p: String!) { recordConsent(pseudonym: $p, scope: RECRUITMENT_CONTACT, granted: true, consentFormVersion: \"v1\", patientSignedOn: \"2026-12-01\", password: \"test-password-123\") { ledgerSeq } }";
 const HEAD: &str = "{ ledgerHead { checkpoint publicKey size } }";
 const VERIFY: &str = "{ verifyLedger { ok entriesChecked problems } }";
 
@@ -44,6 +44,7 @@ async fn register(server: &TestServer, token: &str, local_id: &str) -> String {
 }
 
 /// Registers a patient and records a consent: one more ledger entry and checkpoint.
+/// Two entries: the consent and the staff member's signature of it.
 async fn ledgered_write(server: &TestServer, site: &str, local_id: &str) {
     let pseudonym = register(server, site, local_id).await;
     server
@@ -98,11 +99,11 @@ async fn a_checkpoint_signed_via_one_server_verifies_via_another(backend: Backen
     ledgered_write(&a, &site, "MRN-1").await;
     let seen_by_b = head(&b, &ethics).await;
     assert_eq!(seen_by_b, head(&a, &ethics).await);
-    assert_eq!(seen_by_b["size"], json!(1));
+    assert_eq!(seen_by_b["size"], json!(2));
     opens_with_its_key(&seen_by_b);
-    assert_verifies(&b, &ethics, 1).await;
+    assert_verifies(&b, &ethics, 2).await;
     ledgered_write(&b, &site, "MRN-2").await;
-    assert_verifies(&a, &ethics, 2).await;
+    assert_verifies(&a, &ethics, 4).await;
 }
 
 /// After `keys rotate-ledger`, old checkpoints verify with the old key, new ones with the
@@ -136,9 +137,9 @@ async fn a_rotated_key_leaves_every_checkpoint_verifiable(backend: Backend) {
         "{shown}"
     );
 
-    // The hand-over entry (seq 1), its checkpoint signed by the new key, cosigned by the old.
+    // The hand-over entry (seq 2), its checkpoint signed by the new key, cosigned by the old.
     let stores = open_stores(&a.store.config()).await.expect("stores");
-    let rotation = ledger_entry::Entity::find_by_id(1)
+    let rotation = ledger_entry::Entity::find_by_id(2)
         .one(&stores.db)
         .await
         .expect("read")
@@ -146,7 +147,7 @@ async fn a_rotated_key_leaves_every_checkpoint_verifiable(backend: Backend) {
     assert_eq!(rotation.kind, "ledger.key_rotated");
     let subjects: Value = serde_json::from_str(&rotation.subjects).expect("JSON");
     assert_eq!(subjects, json!({ "new_key": new_key, "old_key": old_key }));
-    let hand_over = checkpoint::Entity::find_by_id(2)
+    let hand_over = checkpoint::Entity::find_by_id(3)
         .one(&stores.db)
         .await
         .expect("read")
@@ -156,7 +157,7 @@ async fn a_rotated_key_leaves_every_checkpoint_verifiable(backend: Backend) {
         let cp = Verifier::from_key_string(key)
             .expect("key")
             .open(&hand_over.note);
-        assert_eq!(cp.expect("signed by both keys").size, 2);
+        assert_eq!(cp.expect("signed by both keys").size, 3);
     }
 
     // A was not restarted: it still signs with the old key, and says so.
@@ -184,12 +185,12 @@ async fn a_rotated_key_leaves_every_checkpoint_verifiable(backend: Backend) {
     assert!(verified.status.success(), "{verified:?}");
     // B starts after the rotation: it verifies A's checkpoint, then signs with the new key.
     let b = a.second_on_same_database().await;
-    assert_verifies(&b, &ethics, 3).await;
+    assert_verifies(&b, &ethics, 5).await;
     ledgered_write(&b, &site, "MRN-3").await;
     let fresh = head(&a, &ethics).await;
     assert_eq!(opens_with_its_key(&fresh), new_key);
-    assert_verifies(&a, &ethics, 4).await;
-    assert_verifies(&b, &ethics, 4).await;
+    assert_verifies(&a, &ethics, 7).await;
+    assert_verifies(&b, &ethics, 7).await;
     // The checkpoint handed out before the rotation still verifies with the old key.
     assert_eq!(opens_with_its_key(&before), old_key);
 }
@@ -204,7 +205,7 @@ async fn a_checkpoint_signed_by_a_stranger_fails_verification(backend: Backend) 
     let stranger = ledger::Signer::from_pkcs8(veritrial::services::ledger::DEFAULT_ORIGIN, &pkcs8)
         .expect("signer");
     let stores = open_stores(&a.store.config()).await.expect("stores");
-    let row = checkpoint::Entity::find_by_id(1)
+    let row = checkpoint::Entity::find_by_id(2)
         .one(&stores.db)
         .await
         .expect("read")

@@ -24,7 +24,7 @@ use veritrial::services::ledger::LedgerKeys;
 
 const REGISTER: &str =
     "mutation($i: RegisterPatientInput!) { registerPatient(input: $i) { pseudonym } }";
-const CONSENT: &str = "mutation($p: String!, $g: Boolean!) { recordConsent(pseudonym: $p, scope: RECRUITMENT_CONTACT, granted: $g) { ledgerSeq } }";
+const CONSENT: &str = "mutation($p: String!, $g: Boolean!, $v: String, $d: NaiveDate) { recordConsent(pseudonym: $p, scope: RECRUITMENT_CONTACT, granted: $g, consentFormVersion: $v, patientSignedOn: $d, password: \"test-password-123\") { ledgerSeq } }";
 const RECEIPT: &str = "query($p: String!) { consentReceipt(pseudonym: $p, scope: RECRUITMENT_CONTACT) { receipt treeSize } }";
 const HEAD: &str = "{ ledgerHead { size checkpoint publicKey cosigned { size checkpoint cosigners { name key timestamp } } witnesses { name cosignedSize refusals lastError } } }";
 
@@ -177,7 +177,7 @@ async fn register(server: &TestServer, site: &str, local_id: &str) -> String {
 /// Records a consent (one ledger entry) and returns its sequence number.
 async fn consent(server: &TestServer, site: &str, pseudonym: &str, granted: bool) -> u64 {
     server
-        .ok(Some(site), CONSENT, json!({ "p": pseudonym, "g": granted }))
+        .ok(Some(site), CONSENT, json!({ "p": pseudonym, "g": granted, "v": granted.then_some("v1"), "d": granted.then_some("2026-12-01") }))
         .await["recordConsent"]["ledgerSeq"]
         .as_u64()
         .expect("ledger seq")
@@ -383,7 +383,8 @@ async fn receipts_verify_with_a_quorum_and_survive_a_witness_outage(backend: Bac
     );
 }
 
-/// Appends consents until the ledger has exactly `size` entries.
+/// Appends consents (two entries each: the consent and its signature) until the ledger has
+/// exactly `size` entries.
 async fn grow_to(server: &TestServer, site: &str, pseudonym: &str, ethics: &str, size: u64) {
     let mut granted = false;
     loop {
@@ -423,9 +424,9 @@ async fn a_rewritten_ledger_is_refused_and_detected(backend: Backend) {
     let old_export = files.path().join("old.jsonl");
     export_ledger(&server, &old_export);
 
-    // Rewrite from entry 5 on, and have a fresh witness cosign the same size.
+    // Rewrite from entry 6 on, and have a fresh witness cosign the same size.
     let store = server.stop().await;
-    truncate_ledger(&store, 5).await;
+    truncate_ledger(&store, 6).await;
     let w3 = Witness::start(&origin, &log_key).await;
     let server = start_log(store, &[&w3]).await;
     let site = server.login("crc@stmarys.org").await;
@@ -461,7 +462,7 @@ async fn a_rewritten_ledger_is_refused_and_detected(backend: Backend) {
     let server = start_log(store, &[&w1, &w2]).await;
     let site = server.login("crc@stmarys.org").await;
     let ethics = server.login("e@irb.org").await;
-    grow_to(&server, &site, &other, &ethics, 15).await;
+    grow_to(&server, &site, &other, &ethics, 16).await;
     let deadline = Instant::now() + PATIENCE;
     loop {
         let head = head(&server, &ethics).await;
@@ -473,12 +474,12 @@ async fn a_rewritten_ledger_is_refused_and_detected(backend: Backend) {
             .count();
         if refused == 2 {
             // No checkpoint of the rewritten part has a quorum (two) of cosignatures: only w3,
-            // which this log no longer trusts, cosigned one. A checkpoint of the 5 entries
+            // which this log no longer trusts, cosigned one. A checkpoint of the 6 entries
             // both histories share may have been cosigned by w1 and w2 before the rewrite.
             assert!(
                 head["cosigned"]["size"]
                     .as_u64()
-                    .is_none_or(|size| size <= 5),
+                    .is_none_or(|size| size <= 6),
                 "{head}"
             );
             break;
@@ -533,7 +534,7 @@ async fn a_rewritten_ledger_is_refused_and_detected(backend: Backend) {
     );
     let out = since(&old_export);
     assert!(!out.status.success(), "{}", text(&out));
-    assert!(text(&out).contains("part at size 5"), "{}", text(&out));
+    assert!(text(&out).contains("part at size 6"), "{}", text(&out));
     // The rewritten ledger does extend its own earlier checkpoint.
     let out = since(&forked_note);
     assert!(out.status.success(), "{}", text(&out));

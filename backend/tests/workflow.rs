@@ -13,9 +13,9 @@ use veritrial::server::open_stores;
 const CRITERIA: &str =
     "age between 40 and 75 and condition = icd10:E11* and lab loinc:4548-4 between 7.0 and 10.0";
 
-const PUBLISH: &str = "mutation($i: PublishProtocolInput!) { publishProtocol(input: $i) { id currentVersion versions { version ledgerSeq hash flags } } }";
+const PUBLISH: &str = "mutation($i: PublishProtocolInput!) { publishProtocol(input: $i, password: \"test-password-123\") { id currentVersion versions { version ledgerSeq hash flags } } }";
 const REGISTER: &str = "mutation($i: RegisterPatientInput!) { registerPatient(input: $i) { pseudonym age zip3 conditions } }";
-const CONSENT: &str = "mutation($p: String!, $s: ConsentScope!, $t: ID, $g: Boolean!) { recordConsent(pseudonym: $p, scope: $s, trialId: $t, granted: $g) { ledgerSeq granted } }";
+const CONSENT: &str = "mutation($p: String!, $s: ConsentScope!, $t: ID, $g: Boolean!, $v: String, $d: NaiveDate) { recordConsent(pseudonym: $p, scope: $s, trialId: $t, granted: $g, consentFormVersion: $v, patientSignedOn: $d, password: \"test-password-123\") { ledgerSeq granted } }";
 const COHORT: &str = "query($t: ID) { cohort(trialId: $t) { count suppressed display approximate margin95 privacyCost funnel { clause remaining suppressed } sites { siteName count suppressed display } } }";
 /// A site's exact count of its own consenting patients who fit the trial.
 const OWN_COUNT: &str = "query($t: ID) { cohort(trialId: $t) { count approximate } }";
@@ -112,7 +112,7 @@ async fn consent(
         .ok(
             Some(token),
             CONSENT,
-            json!({ "p": pseudonym, "s": scope, "t": trial, "g": granted }),
+            json!({ "p": pseudonym, "s": scope, "t": trial, "g": granted, "v": granted.then_some("v1"), "d": granted.then_some("2026-12-01") }),
         )
         .await["recordConsent"]
         .clone()
@@ -413,7 +413,7 @@ async fn the_whole_story(backend: Backend) {
         )
         .await;
     assert_eq!(not_object["errors"][0]["extensions"]["code"], "BAD_INPUT");
-    let correct = "mutation($s: ID!, $d: JSON!, $r: String!) { correctTrialData(submissionId: $s, data: $d, reason: $r) { version contentHash ledgerSeq reason } }";
+    let correct = "mutation($s: ID!, $d: JSON!, $r: String!) { correctTrialData(submissionId: $s, data: $d, reason: $r, password: \"test-password-123\") { version contentHash ledgerSeq reason } }";
     let second = server
         .ok(Some(&site), correct, json!({ "s": first["id"], "d": { "hba1c": 8.0, "weightKg": 92.4 }, "r": "transcription error" }))
         .await["correctTrialData"]
@@ -440,7 +440,7 @@ async fn the_whole_story(backend: Backend) {
     let amended = server
         .ok(
             Some(&sponsor),
-            "mutation($t: ID!, $i: PublishProtocolInput!) { amendProtocol(trialId: $t, input: $i, reason: \"weight matters\") { currentVersion versions { version flags changes { field before after } } } }",
+            "mutation($t: ID!, $i: PublishProtocolInput!) { amendProtocol(trialId: $t, input: $i, reason: \"weight matters\", password: \"test-password-123\") { currentVersion versions { version flags changes { field before after } } } }",
             json!({ "t": trial_id, "i": protocol }),
         )
         .await["amendProtocol"]
@@ -470,7 +470,7 @@ async fn the_whole_story(backend: Backend) {
     let kept = server
         .ok(
             Some(&sponsor),
-            "mutation($t: ID!, $i: PublishProtocolInput!) { amendProtocol(trialId: $t, input: $i, reason: \"more power\") { currentVersion versions { targetEnrollment siteIds ethicsBoardId } } }",
+            "mutation($t: ID!, $i: PublishProtocolInput!) { amendProtocol(trialId: $t, input: $i, reason: \"more power\", password: \"test-password-123\") { currentVersion versions { targetEnrollment siteIds ethicsBoardId } } }",
             json!({ "t": trial_id, "i": without_assignment }),
         )
         .await["amendProtocol"]
@@ -483,6 +483,33 @@ async fn the_whole_story(backend: Backend) {
         "{kept}"
     );
     assert_eq!(kept["versions"][2]["ethicsBoardId"], json!(board), "{kept}");
+
+    // A criteria change says whether it widens or narrows the cohort of registered patients
+    // (the direction only, never the counts).
+    for (criteria, direction) in [
+        ("age >= 18", "criteria_widened"),
+        (CRITERIA, "criteria_narrowed"),
+    ] {
+        let mut changed = protocol.clone();
+        changed["criteria"] = json!(criteria);
+        let versions = server
+            .ok(
+                Some(&sponsor),
+                "mutation($t: ID!, $i: PublishProtocolInput!) { amendProtocol(trialId: $t, input: $i, reason: \"scope\", password: \"test-password-123\") { versions { flags } } }",
+                json!({ "t": trial_id, "i": changed }),
+            )
+            .await["amendProtocol"]["versions"]
+            .clone();
+        let flags = &versions.as_array().unwrap().last().unwrap()["flags"];
+        assert!(
+            flags.as_array().unwrap().contains(&json!(direction))
+                && flags
+                    .as_array()
+                    .unwrap()
+                    .contains(&json!("criteria_changed")),
+            "{criteria}: {flags}"
+        );
+    }
 
     server
         .ok(Some(&site), "mutation($e: ID!) { withdrawParticipant(enrollmentId: $e, reason: \"moved away\") { status } }", json!({ "e": enrollment_id }))
@@ -551,18 +578,30 @@ async fn the_whole_story(backend: Backend) {
         .collect();
     assert_eq!(
         kinds,
+        // Every signed act is followed by its signature.
         [
             "protocol.published",
+            "record.signed",
             "cohort.released",
             "protocol.reviewed",
+            "record.signed",
             "invitation.created",
             "consent.granted",
+            "record.signed",
             "enrollment.created",
             "consent.granted",
+            "record.signed",
             "data.submitted",
             "data.corrected",
+            "record.signed",
             "protocol.amended",
+            "record.signed",
             "protocol.amended",
+            "record.signed",
+            "protocol.amended",
+            "record.signed",
+            "protocol.amended",
+            "record.signed",
             "enrollment.withdrawn",
         ]
     );

@@ -19,6 +19,14 @@ pub const ENTRY_ENCODING_VERSION: u8 = 1;
 /// sequence number, in decimal.
 pub const ERASED_SUBJECT: &str = "erased";
 
+/// The subject of a [`EntryKind::RecordSigned`] entry that names the signed entry's
+/// sequence number, in decimal: always the entry just before it.
+pub const SIGNED_SUBJECT: &str = "signed";
+
+/// The subject of a [`EntryKind::RecordSigned`] entry that carries the signed entry's
+/// payload hash (hex), binding the signature to the exact content signed.
+pub const SIGNED_PAYLOAD_SUBJECT: &str = "signed-payload";
+
 /// Longest accepted entry-kind string, in bytes.
 pub const MAX_KIND_LEN: usize = 64;
 
@@ -51,10 +59,17 @@ pub enum EntryKind {
     DataSubmitted,
     /// `data.corrected`: previously submitted data was corrected.
     DataCorrected,
+    /// `casereport.signed-off`: a site attested that an enrollment's case report (each
+    /// submission at the version listed) is accurate and complete.
+    CaseReportSignedOff,
     /// `attachment.added`: a document was attached.
     AttachmentAdded,
     /// `invitation.created`: a recruitment invitation was created.
     InvitationCreated,
+    /// `record.signed`: an electronic signature of the entry just before it. Its subjects
+    /// [`SIGNED_SUBJECT`] and [`SIGNED_PAYLOAD_SUBJECT`] name that entry and its payload
+    /// hash; its payload says who signed, when, and what the signature means.
+    RecordSigned,
     /// `payload.erased`: the payload of an earlier entry was erased. Its subject
     /// [`ERASED_SUBJECT`] names the erased entry's sequence number (decimal); its actor and
     /// timestamp say who erased it and when, its payload why. A verifier accepts an erased
@@ -78,8 +93,10 @@ impl EntryKind {
             EntryKind::EnrollmentWithdrawn => "enrollment.withdrawn",
             EntryKind::DataSubmitted => "data.submitted",
             EntryKind::DataCorrected => "data.corrected",
+            EntryKind::CaseReportSignedOff => "casereport.signed-off",
             EntryKind::AttachmentAdded => "attachment.added",
             EntryKind::InvitationCreated => "invitation.created",
+            EntryKind::RecordSigned => "record.signed",
             EntryKind::PayloadErased => "payload.erased",
             EntryKind::Other(s) => s,
         }
@@ -100,8 +117,10 @@ impl FromStr for EntryKind {
             "enrollment.withdrawn" => EntryKind::EnrollmentWithdrawn,
             "data.submitted" => EntryKind::DataSubmitted,
             "data.corrected" => EntryKind::DataCorrected,
+            "casereport.signed-off" => EntryKind::CaseReportSignedOff,
             "attachment.added" => EntryKind::AttachmentAdded,
             "invitation.created" => EntryKind::InvitationCreated,
+            "record.signed" => EntryKind::RecordSigned,
             "payload.erased" => EntryKind::PayloadErased,
             other => {
                 let valid = !other.is_empty()

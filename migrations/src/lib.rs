@@ -15,6 +15,7 @@ mod m20261125_400001_outbox_pruning;
 mod m20261125_420001_checkpoint_cosignatures;
 mod m20261125_700001_ledger_verified;
 mod m20261207_000001_protocol_reviews;
+mod m20261207_100001_signatures;
 pub mod witness;
 
 pub use witness::WitnessMigrator;
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_420001_checkpoint_cosignatures::Migration),
             Box::new(m20261125_700001_ledger_verified::Migration),
             Box::new(m20261207_000001_protocol_reviews::Migration),
+            Box::new(m20261207_100001_signatures::Migration),
         ]
     }
 }

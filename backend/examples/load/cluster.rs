@@ -107,6 +107,8 @@ impl Store {
                 "add",
                 "--email",
                 email,
+                "--name",
+                role,
                 "--org",
                 org,
                 "--role",

@@ -21,10 +21,10 @@ pub const CRITERIA: &str = "age >= 18";
 const ME: &str = "{ me { organization { id } } }";
 const DIRECTORY: &str = "{ directory { id kind } }";
 const APPROVE: &str = "mutation($t: ID!, $pw: String!) { reviewProtocol(trialId: $t, version: 1, decision: APPROVED, password: $pw) { id } }";
-const PUBLISH: &str = "mutation($i: PublishProtocolInput!) { publishProtocol(input: $i) { id } }";
+const PUBLISH: &str = "mutation($i: PublishProtocolInput!) { publishProtocol(input: $i, password: \"load-password-123\") { id } }";
 const REGISTER: &str =
     "mutation($i: RegisterPatientInput!) { registerPatient(input: $i) { pseudonym } }";
-const CONSENT: &str = "mutation($p: String!, $s: ConsentScope!, $t: ID, $g: Boolean!) { recordConsent(pseudonym: $p, scope: $s, trialId: $t, granted: $g) { id } }";
+const CONSENT: &str = "mutation($p: String!, $s: ConsentScope!, $t: ID, $g: Boolean!, $v: String, $d: NaiveDate) { recordConsent(pseudonym: $p, scope: $s, trialId: $t, granted: $g, consentFormVersion: $v, patientSignedOn: $d, password: \"load-password-123\") { id } }";
 const ENROLL: &str =
     "mutation($t: ID!, $p: String!) { enrollParticipant(trialId: $t, pseudonym: $p) { id } }";
 /// How many participants are seeded at once.
@@ -112,7 +112,7 @@ pub async fn consenting_patient(
         .as_str()
         .ok_or("registerPatient: no pseudonym")?
         .to_string();
-    let contact = json!({ "p": pseudonym, "s": "RECRUITMENT_CONTACT", "t": null, "g": true });
+    let contact = json!({ "p": pseudonym, "s": "RECRUITMENT_CONTACT", "t": null, "g": true, "v": "v1", "d": "2026-12-01" });
     client
         .field(Some(site), CONSENT, contact, "recordConsent")
         .await?;
@@ -123,7 +123,7 @@ pub async fn consenting_patient(
 /// the enrollment's id.
 async fn participant(client: &Client, site: &str, trial: &str, i: usize) -> Result<String, String> {
     let pseudonym = consenting_patient(client, site, &format!("LOAD-{i}")).await?;
-    let consent = json!({ "p": pseudonym, "s": "TRIAL_PARTICIPATION", "t": trial, "g": true });
+    let consent = json!({ "p": pseudonym, "s": "TRIAL_PARTICIPATION", "t": trial, "g": true, "v": "v1", "d": "2026-12-01" });
     client
         .field(Some(site), CONSENT, consent, "recordConsent")
         .await?;

@@ -412,6 +412,9 @@ enum UserCommand {
         /// Sign-in email.
         #[arg(long)]
         email: String,
+        /// The person's name, printed on their electronic signatures, e.g. "Dr Ada Byron".
+        #[arg(long)]
+        name: String,
         /// Name of the organisation the user belongs to.
         #[arg(long)]
         org: String,
@@ -497,6 +500,7 @@ impl Cli {
             Command::User(UserCommand::Add {
                 store,
                 email,
+                name,
                 org,
                 role,
                 password_stdin: _,
@@ -505,6 +509,7 @@ impl Cli {
                 let stores = server::open_stores(&store.config(DATA_DIR)).await?;
                 let new = accounts::NewUser {
                     email: &email,
+                    display_name: &name,
                     org_name: &org,
                     role,
                     password: &password,

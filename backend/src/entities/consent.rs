@@ -18,6 +18,10 @@ pub struct Model {
     pub salt: Option<String>,
     pub recorded_by: String,
     pub recorded_at: DateTimeUtc,
+    /// The version of the consent form the patient signed (grants recorded since signatures).
+    pub consent_form_version: Option<String>,
+    /// The date the patient signed the form (grants recorded since signatures).
+    pub patient_signed_on: Option<Date>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -16,6 +16,8 @@ pub struct Model {
     pub role: String,
     pub created_at: DateTimeUtc,
     pub active: bool,
+    /// The person's name as it appears on their electronic signatures and in audit trails.
+    pub display_name: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -38,6 +38,8 @@ impl TryFrom<organization::Model> for Organization {
 pub struct User {
     id: ID,
     email: String,
+    /// The person's name, as printed on their electronic signatures and in audit trails.
+    display_name: String,
     role: Role,
     #[graphql(skip)]
     org_id: String,
@@ -64,6 +66,7 @@ impl TryFrom<user::Model> for User {
         Ok(Self {
             id: m.id.into(),
             email: m.email,
+            display_name: m.display_name,
             role: from_stored(&m.role)?,
             org_id: m.org_id,
             created_at: m.created_at,
@@ -87,6 +90,8 @@ pub struct LoginPayload {
 #[derive(InputObject)]
 pub struct CreateUserInput {
     email: String,
+    /// The person's name, as printed on their electronic signatures and in audit trails.
+    display_name: String,
     /// Name of an existing organisation.
     organization: String,
     role: Role,
@@ -187,6 +192,7 @@ impl AccountMutation {
         caller.require(&[Role::Admin])?;
         let new = accounts::NewUser {
             email: &input.email,
+            display_name: &input.display_name,
             org_name: &input.organization,
             role: input.role,
             password: &input.password,

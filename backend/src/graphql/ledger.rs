@@ -10,6 +10,7 @@ use crate::error::AppError;
 use crate::services::ledger::{
     self, CosignedHead, ErasureReason, Head, Scope, StoredEntry, Visibility, WitnessStatus,
 };
+use crate::services::names::{Names, describe_kind};
 
 /// Who may read the ledger.
 const READERS: &[Role] = &[Role::Ethics, Role::Admin];
@@ -141,9 +142,17 @@ pub struct LedgerEntry {
     /// True when the entry's contents are withheld from the caller.
     redacted: bool,
     kind: Option<String>,
+    /// What the entry records, in words, e.g. "Protocol amended".
+    description: Option<String>,
     timestamp: Option<DateTime<Utc>>,
     actor_user: Option<String>,
+    /// The acting person's display name (null for the node itself).
+    actor_name: Option<String>,
+    /// The acting person's role.
+    actor_role: Option<Role>,
     actor_org: Option<String>,
+    /// The acting organisation's name.
+    actor_org_name: Option<String>,
     subjects: Option<Vec<Subject>>,
     /// SHA-256 of the canonical payload this entry attests.
     payload_hash: Option<String>,
@@ -153,15 +162,20 @@ pub struct LedgerEntry {
     leaf_hash: String,
 }
 
-impl From<StoredEntry> for LedgerEntry {
-    /// The entry in full.
-    fn from(stored: StoredEntry) -> Self {
+impl LedgerEntry {
+    /// The entry in full, its actors named from `names`.
+    pub fn named(stored: StoredEntry, names: &Names) -> Self {
         let e = stored.entry;
+        let person = names.person(&e.actor_user);
         Self {
             seq: e.seq,
             redacted: false,
             kind: Some(e.kind.as_str().to_string()),
+            description: Some(describe_kind(e.kind.as_str())),
             timestamp: Some(timestamp(e.timestamp_ms)),
+            actor_name: person.map(|p| p.name.clone()),
+            actor_role: person.map(|p| p.role),
+            actor_org_name: names.organization(&e.actor_org).map(str::to_string),
             actor_user: Some(e.actor_user),
             actor_org: Some(e.actor_org),
             subjects: Some(
@@ -175,18 +189,20 @@ impl From<StoredEntry> for LedgerEntry {
             leaf_hash: stored.leaf_hash.to_hex(),
         }
     }
-}
 
-impl LedgerEntry {
     /// The entry's place in the chain and the tree only.
     fn withheld(stored: &StoredEntry) -> Self {
         Self {
             seq: stored.entry.seq,
             redacted: true,
             kind: None,
+            description: None,
             timestamp: None,
             actor_user: None,
+            actor_name: None,
+            actor_role: None,
             actor_org: None,
+            actor_org_name: None,
             subjects: None,
             payload_hash: None,
             prev_hash: stored.entry.prev_hash.map(|h| h.to_hex()),
@@ -195,9 +211,9 @@ impl LedgerEntry {
     }
 
     /// The entry as `visibility` lets the caller see it.
-    fn shown(stored: StoredEntry, visibility: &Visibility) -> Self {
+    fn shown(stored: StoredEntry, visibility: &Visibility, names: &Names) -> Self {
         if visibility.shows(&stored.entry) {
-            Self::from(stored)
+            Self::named(stored, names)
         } else {
             Self::withheld(&stored)
         }
@@ -274,10 +290,16 @@ impl LedgerQuery {
         }
         let visibility = Visibility::of(state, who).await?;
         let rows = ledger::entries(&state.db, after, first).await?;
-        Ok(rows
+        let stored = rows
             .iter()
-            .map(|row| StoredEntry::from_row(row).map(|s| LedgerEntry::shown(s, &visibility)))
-            .collect::<Result<_, _>>()?)
+            .map(StoredEntry::from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        let shown = stored.iter().filter(|s| visibility.shows(&s.entry));
+        let names = Names::of(&state.db, shown.map(|s| &s.entry)).await?;
+        Ok(stored
+            .into_iter()
+            .map(|s| LedgerEntry::shown(s, &visibility, &names))
+            .collect())
     }
 
     /// Proof that entry `seq` is in the tree of the first `treeSize` entries.

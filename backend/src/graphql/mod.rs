@@ -4,6 +4,7 @@ mod accounts;
 mod cohorts;
 mod ledger;
 mod patients;
+mod signatures;
 mod trials;
 
 #[cfg(test)]

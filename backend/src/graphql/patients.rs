@@ -1,18 +1,21 @@
 //! Sites' patients, consent, enrollment and trial data; recruiters' cohorts.
 
-use async_graphql::{Context, ID, InputObject, Json, Object, SimpleObject};
+use async_graphql::{ComplexObject, Context, ID, InputObject, Json, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use matcher::profile::Profile;
 
 use super::cohorts::Count;
+use super::signatures::{Signature, signature_of};
 use super::trials::Trial;
 use super::{ApiResult, parts};
 use crate::domain::{ConsentScope, from_stored};
 use crate::entities::{consent, enrollment, invitation};
+use crate::error::AppError;
 use crate::services::anonymise::{LabResult, PatientRecord};
-use crate::services::patients::{self, has_active_consent};
+use crate::services::patients::{self, ConsentAct, ConsentForm, has_active_consent};
+use crate::services::signatures::{Attest, Signed};
 use crate::services::trial_data::{self, SubmissionVersionView};
-use crate::services::{audit, recruitment};
+use crate::services::{audit, case_reports, recruitment};
 
 /// Sex as recorded.
 #[derive(async_graphql::Enum, Clone, Copy, PartialEq, Eq)]
@@ -106,6 +109,7 @@ fn patient(profile: Profile, recruitment_consent: bool) -> Patient {
 
 /// A consent event.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct Consent {
     id: ID,
     scope: ConsentScope,
@@ -113,10 +117,23 @@ pub struct Consent {
     granted: bool,
     ledger_seq: i64,
     recorded_at: DateTime<Utc>,
+    /// The version of the consent form the patient signed (grants).
+    consent_form_version: Option<String>,
+    /// The date the patient signed the form (grants).
+    patient_signed_on: Option<NaiveDate>,
+}
+
+#[ComplexObject]
+impl Consent {
+    /// The electronic signature of the staff member who took the consent; none for a
+    /// consent imported from an EHR.
+    async fn signature(&self, ctx: &Context<'_>) -> ApiResult<Option<Signature>> {
+        signature_of(ctx, self.ledger_seq).await
+    }
 }
 
 impl TryFrom<consent::Model> for Consent {
-    type Error = crate::error::AppError;
+    type Error = AppError;
 
     fn try_from(c: consent::Model) -> Result<Self, Self::Error> {
         Ok(Self {
@@ -126,6 +143,8 @@ impl TryFrom<consent::Model> for Consent {
             granted: c.granted,
             ledger_seq: c.ledger_seq,
             recorded_at: c.recorded_at,
+            consent_form_version: c.consent_form_version,
+            patient_signed_on: c.patient_signed_on,
         })
     }
 }
@@ -197,6 +216,7 @@ pub struct TrialMatch {
 
 /// A participant's enrollment.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct Enrollment {
     id: ID,
     trial_id: ID,
@@ -208,6 +228,67 @@ pub struct Enrollment {
     withdrawn_ledger_seq: Option<i64>,
     withdraw_reason: Option<String>,
     created_at: DateTime<Utc>,
+}
+
+#[ComplexObject]
+impl Enrollment {
+    /// The latest sign-off of this participant's case report, if any.
+    async fn case_report_sign_off(&self, ctx: &Context<'_>) -> ApiResult<Option<SignOff>> {
+        let (state, _) = parts(ctx);
+        Ok(case_reports::latest(&state.db, &self.trial_id, &self.id)
+            .await?
+            .map(SignOff::try_from)
+            .transpose()?)
+    }
+}
+
+/// An investigator's signed attestation that a case report is accurate and complete.
+#[derive(SimpleObject)]
+pub struct SignOff {
+    /// The `casereport.signed-off` ledger entry.
+    ledger_seq: i64,
+    /// The records signed, each at the version signed.
+    records: Vec<SignedRecord>,
+    /// False once a record was corrected or added after the sign-off.
+    current: bool,
+    signature: Signature,
+}
+
+/// One record covered by a sign-off.
+#[derive(SimpleObject)]
+pub struct SignedRecord {
+    submission_id: ID,
+    form: String,
+    visit: String,
+    version: i32,
+    content_hash: String,
+}
+
+impl TryFrom<case_reports::SignOff> for SignOff {
+    type Error = AppError;
+
+    fn try_from(s: case_reports::SignOff) -> Result<Self, Self::Error> {
+        Ok(Self {
+            ledger_seq: s.ledger_seq,
+            records: s
+                .items
+                .into_iter()
+                .map(|i| SignedRecord {
+                    submission_id: i.submission_id.into(),
+                    form: i.form,
+                    visit: i.visit,
+                    version: i.version,
+                    content_hash: i.content_hash,
+                })
+                .collect(),
+            current: s.current,
+            signature: Signed {
+                seq: s.ledger_seq + 1,
+                signature: s.signature,
+            }
+            .try_into()?,
+        })
+    }
 }
 
 impl From<enrollment::Model> for Enrollment {
@@ -228,6 +309,7 @@ impl From<enrollment::Model> for Enrollment {
 
 /// One version of a case-report record.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct Submission {
     id: ID,
     enrollment_id: ID,
@@ -242,6 +324,15 @@ pub struct Submission {
     created_by: ID,
     created_at: DateTime<Utc>,
     data: Json<serde_json::Value>,
+}
+
+#[ComplexObject]
+impl Submission {
+    /// The electronic signature of a correction (the first version is signed off with the
+    /// case report instead).
+    async fn signature(&self, ctx: &Context<'_>) -> ApiResult<Option<Signature>> {
+        signature_of(ctx, self.ledger_seq).await
+    }
 }
 
 impl From<SubmissionVersionView> for Submission {
@@ -471,7 +562,11 @@ impl PatientMutation {
         Ok(patient(profile, consent))
     }
 
-    /// Records a grant or withdrawal of consent (ledgered with a salted commitment).
+    /// Records a grant or withdrawal of consent (ledgered with a salted commitment), signed
+    /// by the staff member who took it: `password` is their own, re-entered
+    /// (`SIGNATURE_REFUSED` when it does not match). A grant names the consent-form version
+    /// and the date the patient signed it; a withdrawal names neither.
+    #[allow(clippy::too_many_arguments)]
     async fn record_consent(
         &self,
         ctx: &Context<'_>,
@@ -479,18 +574,30 @@ impl PatientMutation {
         scope: ConsentScope,
         trial_id: Option<ID>,
         granted: bool,
+        consent_form_version: Option<String>,
+        patient_signed_on: Option<NaiveDate>,
+        #[graphql(secret)] password: String,
     ) -> ApiResult<Consent> {
         let (state, caller) = parts(ctx);
         let site = caller.principal()?;
-        let row = patients::record_consent(
-            state,
-            site,
-            &pseudonym,
+        let form = match (consent_form_version, patient_signed_on) {
+            (None, None) => None,
+            (Some(version), Some(signed_on)) => Some(ConsentForm { version, signed_on }),
+            _ => {
+                return Err(AppError::bad_input(
+                    "consentFormVersion and patientSignedOn go together",
+                )
+                .into());
+            }
+        };
+        let act = ConsentAct {
+            pseudonym: &pseudonym,
             scope,
-            trial_id.as_ref().map(|id| id.as_str()),
+            trial_id: trial_id.as_ref().map(|id| id.as_str()),
             granted,
-        )
-        .await?;
+            form,
+        };
+        let row = patients::record_consent(state, site, act, Attest::Password(&password)).await?;
         Ok(row.try_into()?)
     }
 
@@ -553,19 +660,42 @@ impl PatientMutation {
     }
 
     /// Corrects a record by adding a new version with the reason; nothing is overwritten.
+    /// The correction is signed: `password` is the site member's own, re-entered.
     async fn correct_trial_data(
         &self,
         ctx: &Context<'_>,
         submission_id: ID,
         data: Json<serde_json::Value>,
         reason: String,
+        #[graphql(secret)] password: String,
     ) -> ApiResult<Submission> {
         let (state, caller) = parts(ctx);
         let who = caller.principal()?;
+        let correction = trial_data::Correction {
+            data: data.0,
+            reason: &reason,
+            password: &password,
+        };
+        Ok(trial_data::correct(state, who, &submission_id, correction)
+            .await?
+            .into())
+    }
+
+    /// Signs off a participant's case report (site investigators): every record at its
+    /// current version is attested accurate and complete, with `password` re-entered. A
+    /// later correction shows the sign-off as no longer current.
+    async fn sign_off_case_report(
+        &self,
+        ctx: &Context<'_>,
+        enrollment_id: ID,
+        #[graphql(secret)] password: String,
+    ) -> ApiResult<SignOff> {
+        let (state, caller) = parts(ctx);
+        let who = caller.principal()?;
         Ok(
-            trial_data::correct(state, who, &submission_id, data.0, &reason)
+            case_reports::sign_off(state, who, &enrollment_id, &password)
                 .await?
-                .into(),
+                .try_into()?,
         )
     }
 }

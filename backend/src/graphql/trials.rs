@@ -1,17 +1,22 @@
 //! Trials and protocols: publish and amend (sponsors), read (by role), audit trail (ethics).
 
-use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
+use async_graphql::{
+    ComplexObject, Context, ID, InputObject, MaybeUndefined, Object, SimpleObject,
+};
 use chrono::{DateTime, Utc};
 
 use super::ledger::LedgerEntry;
+use super::signatures::{Signature, signature_of};
 use super::{ApiResult, parts};
 use crate::domain::{ReviewDecision, ReviewStatus, TrialStatus, from_stored};
 use crate::entities::protocol_review;
 use crate::error::AppError;
 use crate::services::audit::{self, FieldChange};
 use crate::services::imports::{self, Outcome};
+use crate::services::names::Names;
 use crate::services::protocols::{self, Assignment, ProtocolInput, TrialView};
 use crate::services::reviews;
+use crate::services::signatures::Attest;
 
 /// A protocol as a sponsor writes it.
 #[derive(InputObject)]
@@ -94,6 +99,7 @@ impl From<FieldChange> for Change {
 
 /// One version of a protocol, with its ledger entry.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct ProtocolVersion {
     version: i32,
     /// The `protocol.published` / `protocol.amended` entry.
@@ -124,8 +130,17 @@ pub struct ProtocolVersion {
     review: Option<Review>,
 }
 
+#[ComplexObject]
+impl ProtocolVersion {
+    /// The sponsor's electronic signature of this version; none for a registry import.
+    async fn signature(&self, ctx: &Context<'_>) -> ApiResult<Option<Signature>> {
+        signature_of(ctx, self.ledger_seq).await
+    }
+}
+
 /// An ethics board's decision on a protocol version.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct Review {
     decision: ReviewDecision,
     comment: String,
@@ -133,11 +148,19 @@ pub struct Review {
     reviewer_user_id: ID,
     /// The board (an organisation id).
     reviewer_org_id: ID,
-    /// The account that signed the decision electronically (password re-entered).
+    /// The printed name of the member who signed the decision (see `signature`).
     signed_by: String,
     /// The `protocol.reviewed` ledger entry.
     ledger_seq: i64,
     decided_at: DateTime<Utc>,
+}
+
+#[ComplexObject]
+impl Review {
+    /// The board member's electronic signature of the decision.
+    async fn signature(&self, ctx: &Context<'_>) -> ApiResult<Option<Signature>> {
+        signature_of(ctx, self.ledger_seq).await
+    }
 }
 
 impl TryFrom<protocol_review::Model> for Review {
@@ -227,6 +250,17 @@ pub struct AuditTrail {
     trial: Trial,
     /// Every ledger entry about the trial, in order.
     events: Vec<LedgerEntry>,
+    /// Running totals of enrollments and submissions, one point per day with either.
+    activity: Vec<ActivityDay>,
+}
+
+/// Cumulative enrollments and data submissions at the end of one day (UTC).
+#[derive(SimpleObject)]
+pub struct ActivityDay {
+    /// `YYYY-MM-DD`.
+    day: String,
+    enrolled: u32,
+    submitted: u32,
 }
 
 #[derive(Default)]
@@ -264,9 +298,22 @@ impl TrialQuery {
         let (state, caller) = parts(ctx);
         let who = caller.principal()?;
         let (view, entries) = audit::audit_trail(state, who, &trial_id).await?;
+        let names = Names::of(&state.db, entries.iter().map(|s| &s.entry)).await?;
+        let activity = audit::activity(&entries)
+            .into_iter()
+            .map(|a| ActivityDay {
+                day: a.day,
+                enrolled: a.enrolled,
+                submitted: a.submitted,
+            })
+            .collect();
         Ok(AuditTrail {
+            activity,
             trial: view.try_into()?,
-            events: entries.into_iter().map(LedgerEntry::from).collect(),
+            events: entries
+                .into_iter()
+                .map(|s| LedgerEntry::named(s, &names))
+                .collect(),
         })
     }
 }
@@ -289,16 +336,19 @@ pub struct TrialMutation;
 impl TrialMutation {
     /// Publishes a new trial with version 1 of its protocol (sponsors). The protocol must
     /// name its participating sites and its ethics board (`BAD_INPUT` otherwise): only they
-    /// enroll into it and review it.
+    /// enroll into it and review it. Publication is an electronic signature: `password` is
+    /// the sponsor's own, re-entered (`SIGNATURE_REFUSED` when it does not match).
     async fn publish_protocol(
         &self,
         ctx: &Context<'_>,
         input: PublishProtocolInput,
+        #[graphql(secret)] password: String,
     ) -> ApiResult<Trial> {
         let (state, caller) = parts(ctx);
         let who = caller.principal()?;
+        let attest = Attest::Password(&password);
         Ok(
-            protocols::publish(state, who, input.into(), Assignment::Required)
+            protocols::publish(state, who, input.into(), Assignment::Required, attest)
                 .await?
                 .try_into()?,
         )
@@ -362,13 +412,15 @@ impl TrialMutation {
     }
 
     /// Adds a new version of the sponsor's own protocol, with the reason. Sites and board
-    /// left out are the current version's; the new version must still name both.
+    /// left out are the current version's; the new version must still name both. Signed
+    /// like a publication (`password`).
     async fn amend_protocol(
         &self,
         ctx: &Context<'_>,
         trial_id: ID,
         input: PublishProtocolInput,
         reason: String,
+        #[graphql(secret)] password: String,
     ) -> ApiResult<Trial> {
         let (state, caller) = parts(ctx);
         let who = caller.principal()?;
@@ -379,6 +431,7 @@ impl TrialMutation {
             input.into(),
             &reason,
             Assignment::Required,
+            Attest::Password(&password),
         )
         .await?
         .try_into()?)

@@ -89,6 +89,8 @@ pub async fn directory(
 pub struct NewUser<'a> {
     /// Sign-in email; stored lower-case, unique.
     pub email: &'a str,
+    /// The person's name, as printed on their signatures and in audit trails.
+    pub display_name: &'a str,
     /// Name of an existing organisation.
     pub org_name: &'a str,
     /// The user's role; must fit the organisation's kind.
@@ -100,6 +102,7 @@ pub struct NewUser<'a> {
 /// Creates a user in an existing organisation, storing only an Argon2id hash of the password.
 pub async fn create_user(db: &impl ConnectionTrait, new: NewUser<'_>) -> AppResult<user::Model> {
     let email = normalise_email(new.email)?;
+    let display_name = display_name(new.display_name)?;
     check_policy(new.password).map_err(AppError::BadInput)?;
     let org = organization_by_name(db, new.org_name).await?;
     let kind: OrgKind = from_stored(&org.kind)?;
@@ -121,6 +124,7 @@ pub async fn create_user(db: &impl ConnectionTrait, new: NewUser<'_>) -> AppResu
         role: Set(new.role.as_str().to_string()),
         created_at: Set(Utc::now()),
         active: Set(true),
+        display_name: Set(display_name),
     };
     user.insert(db).await.map_err(|err| match err.sql_err() {
         Some(SqlErr::UniqueConstraintViolation(_)) => {
@@ -128,6 +132,31 @@ pub async fn create_user(db: &impl ConnectionTrait, new: NewUser<'_>) -> AppResu
         }
         _ => err.into(),
     })
+}
+
+/// Longest display name accepted, in characters.
+const MAX_DISPLAY_NAME: usize = 120;
+
+/// A person's name, trimmed: not empty, not over [`MAX_DISPLAY_NAME`] characters, no
+/// control characters (it is printed on signatures).
+fn display_name(name: &str) -> AppResult<String> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(AppError::bad_input(
+            "the display name is empty: signatures and audit trails print it",
+        ));
+    }
+    if name.chars().count() > MAX_DISPLAY_NAME {
+        return Err(AppError::bad_input(format!(
+            "the display name is longer than {MAX_DISPLAY_NAME} characters"
+        )));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(AppError::bad_input(
+            "the display name contains control characters",
+        ));
+    }
+    Ok(name.to_string())
 }
 
 /// The user with `id`.

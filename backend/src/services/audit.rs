@@ -1,6 +1,9 @@
 //! What ethics boards read: a trial's audit trail, protocol changes, and consent receipts.
 
-use ledger::Receipt;
+use std::collections::BTreeMap;
+
+use chrono::DateTime;
+use ledger::{EntryKind, Receipt};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::ledger::{self as ledger_service, StoredEntry};
@@ -30,6 +33,49 @@ pub async fn audit_trail(
         .map(StoredEntry::from_row)
         .collect::<AppResult<Vec<_>>>()?;
     Ok((view, entries))
+}
+
+/// Cumulative enrollments and data submissions at the end of one day (UTC).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActivityDay {
+    /// The day, `YYYY-MM-DD`.
+    pub day: String,
+    /// Participants enrolled up to and including this day.
+    pub enrolled: u32,
+    /// Case-report records submitted up to and including this day (corrections excluded).
+    pub submitted: u32,
+}
+
+/// The running totals of enrollments and submissions, one point per day with either.
+pub fn activity(events: &[StoredEntry]) -> Vec<ActivityDay> {
+    let mut per_day: BTreeMap<String, (u32, u32)> = BTreeMap::new();
+    for stored in events {
+        let counts = match stored.entry.kind {
+            EntryKind::EnrollmentCreated => (1, 0),
+            EntryKind::DataSubmitted => (0, 1),
+            _ => continue,
+        };
+        let day = DateTime::from_timestamp_millis(stored.entry.timestamp_ms)
+            .unwrap_or_default()
+            .format("%Y-%m-%d")
+            .to_string();
+        let totals = per_day.entry(day).or_default();
+        totals.0 += counts.0;
+        totals.1 += counts.1;
+    }
+    let (mut enrolled, mut submitted) = (0, 0);
+    per_day
+        .into_iter()
+        .map(|(day, (e, s))| {
+            enrolled += e;
+            submitted += s;
+            ActivityDay {
+                day,
+                enrolled,
+                submitted,
+            }
+        })
+        .collect()
 }
 
 /// One field that differs between two protocol versions.

@@ -8,6 +8,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use super::anonymise::{LabResult, PatientRecord, anonymise};
 use super::patients::{self, has_active_consent, own_profile};
 use super::protocols::{self, Assignment, ProtocolInput};
+use super::signatures::Attest;
 use crate::auth::Principal;
 use crate::domain::{ConsentScope, TrialStatus};
 use crate::entities::trial;
@@ -72,7 +73,14 @@ pub async fn import_study(
         .one(&state.db)
         .await?;
     let Some(existing) = existing else {
-        protocols::publish(state, sponsor, input, Assignment::Deferred).await?;
+        protocols::publish(
+            state,
+            sponsor,
+            input,
+            Assignment::Deferred,
+            Attest::Imported,
+        )
+        .await?;
         return Ok(Outcome::Imported);
     };
     if existing.sponsor_org_id != sponsor.org_id {
@@ -92,6 +100,7 @@ pub async fn import_study(
         input,
         REIMPORT_REASON,
         Assignment::Deferred,
+        Attest::Imported,
     )
     .await?;
     Ok(Outcome::Updated)
@@ -159,15 +168,14 @@ pub async fn import_patient(
     )
     .await?;
     if consent_recruitment && !consented {
-        patients::record_consent(
-            state,
-            site,
-            &pseudonym,
-            ConsentScope::RecruitmentContact,
-            None,
-            true,
-        )
-        .await?;
+        let act = patients::ConsentAct {
+            pseudonym: &pseudonym,
+            scope: ConsentScope::RecruitmentContact,
+            trial_id: None,
+            granted: true,
+            form: None,
+        };
+        patients::record_consent(state, site, act, Attest::Imported).await?;
         if outcome == Outcome::Unchanged {
             return Ok(Outcome::Updated);
         }

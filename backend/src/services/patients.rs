@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::Utc;
+use chrono::{NaiveDate, Utc};
 use ledger::EntryKind;
 use ledger::payload::commitment;
 use matcher::profile::{Lab, Profile, Sex};
@@ -14,6 +14,7 @@ use sea_orm::{
 use super::anonymise::{PatientRecord, anonymise};
 use super::ledger::{Actor, NewEntry, Work};
 use super::outbox::IndexTouch;
+use super::signatures::{self, Attest};
 use crate::auth::Principal;
 use crate::datadir::random_secret;
 use crate::domain::{ConsentScope, Role};
@@ -331,17 +332,71 @@ pub async fn latest_consent(
         .await?)
 }
 
+/// A grant or withdrawal of consent, as a site records it.
+#[derive(Clone, Debug)]
+pub struct ConsentAct<'a> {
+    /// The site's patient.
+    pub pseudonym: &'a str,
+    /// What the consent covers.
+    pub scope: ConsentScope,
+    /// The trial, for trial participation (and only then).
+    pub trial_id: Option<&'a str>,
+    /// A grant (`true`) or a withdrawal.
+    pub granted: bool,
+    /// For a grant: the consent form the patient signed, and when. Required for a signed
+    /// grant; an operator's import has none.
+    pub form: Option<ConsentForm>,
+}
+
+/// The consent form a patient signed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsentForm {
+    /// The form's version, as printed on it (e.g. `v2.1 2026-11-01`).
+    pub version: String,
+    /// The date the patient signed it.
+    pub signed_on: NaiveDate,
+}
+
+/// Longest consent-form version accepted.
+const MAX_FORM_VERSION: usize = 100;
+
+impl ConsentForm {
+    /// Refuses an empty or over-long version and a signing date in the future (`BAD_INPUT`).
+    fn check(&self, today: NaiveDate) -> AppResult<()> {
+        let version = self.version.trim();
+        if version.is_empty() || version.len() > MAX_FORM_VERSION {
+            return Err(AppError::bad_input(format!(
+                "the consent-form version must be 1 to {MAX_FORM_VERSION} characters"
+            )));
+        }
+        // A day of slack: the site's date may be ahead of UTC.
+        if self.signed_on > today + chrono::Days::new(1) {
+            return Err(AppError::bad_input(format!(
+                "the patient cannot have signed on {}, which is in the future",
+                self.signed_on
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// Records a grant or withdrawal of consent for one of the site's patients, with its ledger
-/// entry (which carries a salted commitment to the pseudonym, not the pseudonym).
+/// entry (which carries a salted commitment to the pseudonym, not the pseudonym) and the
+/// electronic signature of the staff member who took it ([`signatures`]).
 pub async fn record_consent(
     state: &AppState,
     site: &Principal,
-    pseudonym: &str,
-    scope: ConsentScope,
-    trial_id: Option<&str>,
-    granted: bool,
+    act: ConsentAct<'_>,
+    attest: Attest<'_>,
 ) -> AppResult<consent::Model> {
     site.require(&[Role::Site])?;
+    let ConsentAct {
+        pseudonym,
+        scope,
+        trial_id,
+        granted,
+        form,
+    } = act;
     own_profile(&state.db, site, pseudonym).await?;
     let trial_id = match (scope, trial_id) {
         (ConsentScope::TrialParticipation, Some(id)) => {
@@ -363,12 +418,42 @@ pub async fn record_consent(
         }
         (ConsentScope::RecruitmentContact, None) => String::new(),
     };
+    let form = match (granted, form, attest) {
+        (true, None, Attest::Password(_)) => {
+            return Err(AppError::bad_input(
+                "a grant of consent names the consent-form version and the date the patient \
+                 signed it (consentFormVersion, patientSignedOn)",
+            ));
+        }
+        (false, Some(_), _) => {
+            return Err(AppError::bad_input(
+                "a withdrawal has no consent form: leave consentFormVersion and patientSignedOn out",
+            ));
+        }
+        (_, form, _) => form,
+    };
+    if let Some(form) = &form {
+        form.check(Utc::now().date_naive())?;
+    }
+    let meaning = match &form {
+        Some(form) => format!(
+            "I attest that the patient gave informed consent on consent form {}, signed by the \
+             patient on {}",
+            form.version.trim(),
+            form.signed_on
+        ),
+        None if granted => "I attest that the patient gave informed consent".to_string(),
+        None => "I attest that the patient withdrew this consent".to_string(),
+    };
+    let signature = attest.sign(state, site, &meaning).await?;
     let salt = random_secret()?;
     let committed = commitment(&salt, pseudonym).to_hex();
     let mut subjects = BTreeMap::from([("participant".to_string(), committed.clone())]);
     if !trial_id.is_empty() {
         subjects.insert("trial".to_string(), trial_id.clone());
     }
+    let form_version = form.as_ref().map(|f| f.version.trim().to_string());
+    let signed_on = form.as_ref().map(|f| f.signed_on);
     let entry = NewEntry {
         kind: if granted {
             EntryKind::ConsentGranted
@@ -385,6 +470,8 @@ pub async fn record_consent(
             "scope": scope.as_str(),
             "trialId": (!trial_id.is_empty()).then_some(&trial_id),
             "granted": granted,
+            "consentFormVersion": form_version,
+            "patientSignedOn": signed_on,
         }),
     };
     let mut row = consent::ActiveModel {
@@ -397,6 +484,8 @@ pub async fn record_consent(
         salt: Set(Some(hex::encode(&salt))),
         recorded_by: Set(site.user_id.clone()),
         recorded_at: Set(Utc::now()),
+        consent_form_version: Set(form_version),
+        patient_signed_on: Set(signed_on),
     };
     // Only recruitment-contact consent decides whether a profile is searchable.
     let touch = (scope == ConsentScope::RecruitmentContact)
@@ -405,7 +494,7 @@ pub async fn record_consent(
         .writer
         .run(move |work| {
             Box::pin(async move {
-                let appended = work.append_one(entry).await?;
+                let appended = signatures::append_act(work, entry, signature.as_ref()).await?;
                 row.ledger_seq = Set(super::ledger::seq_i64(appended.seq));
                 let row = consent::Entity::insert(row)
                     .exec_with_returning(work.db())
@@ -487,6 +576,8 @@ async fn seed_chunk(work: &mut Work, site: &Principal, chunk: &[Profile]) -> App
             salt: Set(Some(hex::encode(salt))),
             recorded_by: Set(site.user_id.clone()),
             recorded_at: Set(Utc::now()),
+            consent_form_version: Set(None),
+            patient_signed_on: Set(None),
         })
         .collect();
     consent::Entity::insert_many(rows).exec(work.db()).await?;

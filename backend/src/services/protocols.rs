@@ -13,12 +13,15 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 
+use super::cohort_sql;
 use super::ledger::{Actor, NewEntry, Work, seq_i64};
 use super::outbox::IndexTouch;
+use super::signatures::{self, Attest, Signature};
 use crate::auth::Principal;
 use crate::domain::{OrgKind, ReviewDecision, ReviewStatus, Role, TrialStatus, from_stored};
 use crate::entities::{
-    enrollment, ledger_payload, organization, protocol_review, protocol_version, submission, trial,
+    enrollment, ledger_payload, organization, patient, protocol_review, protocol_version,
+    submission, trial,
 };
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -29,6 +32,10 @@ pub const FLAG_ENDPOINT_AFTER_ENROLLMENT: &str = "primary_endpoint_changed_after
 pub const FLAG_AFTER_DATA: &str = "amended_after_data_submission";
 /// Flag: the eligibility criteria changed.
 pub const FLAG_CRITERIA: &str = "criteria_changed";
+/// Flag: the new criteria fit more of the registered patients than the old ones.
+pub const FLAG_WIDENED: &str = "criteria_widened";
+/// Flag: the new criteria fit fewer of the registered patients than the old ones.
+pub const FLAG_NARROWED: &str = "criteria_narrowed";
 /// Flag: the target enrollment changed.
 pub const FLAG_TARGET: &str = "target_enrollment_changed";
 /// Flag: a participating site was added.
@@ -225,12 +232,22 @@ pub enum Assignment {
     Deferred,
 }
 
-/// Publishes version 1 of a new trial's protocol (`protocol.published`).
+/// What a sponsor's signature on a new protocol version means.
+pub const PUBLICATION_MEANING: &str =
+    "I approve this protocol version and submit it to its ethics board";
+
+/// What a sponsor's signature on an amendment means.
+pub const AMENDMENT_MEANING: &str =
+    "I approve this amendment and submit it to the trial's ethics board";
+
+/// Publishes version 1 of a new trial's protocol (`protocol.published`), signed by the
+/// sponsor unless imported.
 pub async fn publish(
     state: &AppState,
     sponsor: &Principal,
     input: ProtocolInput,
     assignment: Assignment,
+    attest: Attest<'_>,
 ) -> AppResult<TrialView> {
     sponsor.require(&[Role::Sponsor])?;
     validate(&state.db, &input).await?;
@@ -239,11 +256,14 @@ pub async fn publish(
     if assignment == Assignment::Required {
         document.require_assignment()?;
     }
+    let signature = attest.sign(state, sponsor, PUBLICATION_MEANING).await?;
     let sponsor = sponsor.clone();
     state
         .writer
         .run(move |work| {
-            Box::pin(async move { publish_unit(work, &sponsor, &input, &document).await })
+            Box::pin(
+                async move { publish_unit(work, &sponsor, &input, &document, signature).await },
+            )
         })
         .await
 }
@@ -253,6 +273,7 @@ async fn publish_unit(
     sponsor: &Principal,
     input: &ProtocolInput,
     document: &ProtocolDocument,
+    signature: Option<Signature>,
 ) -> AppResult<TrialView> {
     let trial_id = &document.trial_id;
     let now = Utc::now();
@@ -281,6 +302,7 @@ async fn publish_unit(
         document,
         EntryKind::ProtocolPublished,
         Vec::new(),
+        signature,
     )
     .await?;
     work.touch(IndexTouch::Trial(trial_id.to_string()));
@@ -288,7 +310,7 @@ async fn publish_unit(
 }
 
 /// Adds version n+1 of the sponsor's own trial (`protocol.amended`), flagging what an
-/// ethics board should look at.
+/// ethics board should look at, signed by the sponsor unless imported.
 pub async fn amend(
     state: &AppState,
     sponsor: &Principal,
@@ -296,12 +318,16 @@ pub async fn amend(
     input: ProtocolInput,
     reason: &str,
     assignment: Assignment,
+    attest: Attest<'_>,
 ) -> AppResult<TrialView> {
     sponsor.require(&[Role::Sponsor])?;
     if reason.trim().is_empty() {
         return Err(AppError::bad_input("an amendment needs a reason"));
     }
     validate(&state.db, &input).await?;
+    // Checked again inside the unit; here so that nobody signs for a trial not theirs.
+    own_trial(&trial_view(&state.db, trial_id).await?, sponsor)?;
+    let signature = attest.sign(state, sponsor, AMENDMENT_MEANING).await?;
     let (sponsor, trial_id, reason) = (
         sponsor.clone(),
         trial_id.to_string(),
@@ -311,25 +337,49 @@ pub async fn amend(
         .writer
         .run(move |work| {
             Box::pin(async move {
-                amend_unit(work, &sponsor, &trial_id, &input, reason, assignment).await
+                let amendment = Amendment {
+                    input: &input,
+                    reason,
+                    assignment,
+                    signature,
+                };
+                amend_unit(work, &sponsor, &trial_id, amendment).await
             })
         })
         .await
+}
+
+/// An amendment ready to record.
+struct Amendment<'a> {
+    input: &'a ProtocolInput,
+    reason: String,
+    assignment: Assignment,
+    signature: Option<Signature>,
+}
+
+/// Refuses (`FORBIDDEN`) a sponsor other than the trial's own.
+fn own_trial(view: &TrialView, sponsor: &Principal) -> AppResult<()> {
+    if view.trial.sponsor_org_id != sponsor.org_id {
+        return Err(AppError::forbidden("only the trial's sponsor may amend it"));
+    }
+    Ok(())
 }
 
 async fn amend_unit(
     work: &mut Work,
     sponsor: &Principal,
     trial_id: &str,
-    input: &ProtocolInput,
-    reason: String,
-    assignment: Assignment,
+    amendment: Amendment<'_>,
 ) -> AppResult<TrialView> {
+    let Amendment {
+        input,
+        reason,
+        assignment,
+        signature,
+    } = amendment;
     let txn = work.db();
     let view = trial_view(txn, trial_id).await?;
-    if view.trial.sponsor_org_id != sponsor.org_id {
-        return Err(AppError::forbidden("only the trial's sponsor may amend it"));
-    }
+    own_trial(&view, sponsor)?;
     let current = view.current()?;
     let version = current.row.version + 1;
     let document = document(
@@ -360,7 +410,18 @@ async fn amend_unit(
         flags.push(FLAG_AFTER_DATA.to_string());
     }
     flags.extend(content_flags(&current.document, &document));
-    store_version(work, sponsor, &document, EntryKind::ProtocolAmended, flags).await?;
+    if let Some(flag) = cohort_direction(txn, &current.document, &document).await? {
+        flags.push(flag.to_string());
+    }
+    store_version(
+        work,
+        sponsor,
+        &document,
+        EntryKind::ProtocolAmended,
+        flags,
+        signature,
+    )
+    .await?;
     trial::Entity::update(trial::ActiveModel {
         id: Set(trial_id.to_string()),
         title: Set(document.title.clone()),
@@ -373,6 +434,31 @@ async fn amend_unit(
     .await?;
     work.touch(IndexTouch::Trial(trial_id.to_string()));
     trial_view(work.db(), trial_id).await
+}
+
+/// Whether changed criteria fit more ([`FLAG_WIDENED`]) or fewer ([`FLAG_NARROWED`]) of the
+/// registered patients, counted exactly in the database. Only the direction is recorded,
+/// never the counts, so an amendment cannot be used to difference cohorts.
+async fn cohort_direction(
+    db: &impl ConnectionTrait,
+    before: &ProtocolDocument,
+    after: &ProtocolDocument,
+) -> AppResult<Option<&'static str>> {
+    if before.criteria.trim() == after.criteria.trim() {
+        return Ok(None);
+    }
+    let size = async |doc: &ProtocolDocument| -> AppResult<u64> {
+        match doc.criteria_expr()? {
+            Some(expr) => cohort_sql::count(db, &expr).await,
+            None => Ok(patient::Entity::find().count(db).await?),
+        }
+    };
+    let (old, new) = (size(before).await?, size(after).await?);
+    Ok(match new.cmp(&old) {
+        std::cmp::Ordering::Greater => Some(FLAG_WIDENED),
+        std::cmp::Ordering::Less => Some(FLAG_NARROWED),
+        std::cmp::Ordering::Equal => None,
+    })
 }
 
 async fn validate(db: &impl ConnectionTrait, input: &ProtocolInput) -> AppResult<()> {
@@ -465,6 +551,7 @@ async fn store_version(
     document: &ProtocolDocument,
     kind: EntryKind,
     flags: Vec<String>,
+    signature: Option<Signature>,
 ) -> AppResult<()> {
     let payload = serde_json::to_value(document).map_err(anyhow::Error::from)?;
     let hash = payload_hash(&canonical_json(&payload));
@@ -472,17 +559,16 @@ async fn store_version(
         ("trial".to_string(), document.trial_id.clone()),
         ("version".to_string(), document.version.to_string()),
     ]);
-    let appended = work
-        .append_one(NewEntry {
-            kind,
-            actor: Actor {
-                user_id: sponsor.user_id.clone(),
-                org_id: sponsor.org_id.clone(),
-            },
-            subjects,
-            payload,
-        })
-        .await?;
+    let act = NewEntry {
+        kind,
+        actor: Actor {
+            user_id: sponsor.user_id.clone(),
+            org_id: sponsor.org_id.clone(),
+        },
+        subjects,
+        payload,
+    };
+    let appended = signatures::append_act(work, act, signature.as_ref()).await?;
     protocol_version::Entity::insert(protocol_version::ActiveModel {
         id: Set(uuid::Uuid::new_v4().to_string()),
         trial_id: Set(document.trial_id.clone()),

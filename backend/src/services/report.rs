@@ -2,15 +2,17 @@
 //! their hashes, amendments and flags, enrollment and data counts over time, the ledger
 //! verification result, and the signed checkpoint) that prints cleanly to PDF.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::fmt::Write;
 
 use chrono::DateTime;
 use ledger::export::Report;
 
-use super::audit;
-use super::ledger::{self as ledger_service, Head, StoredEntry};
+use super::audit::{self, ActivityDay};
+use super::ledger::{self as ledger_service, Head, StoredEntry, seq_i64};
+use super::names::{Names, describe_kind};
 use super::protocols::{TrialView, Version};
+use super::signatures::{self, Signature, Signed};
 use crate::auth::Principal;
 use crate::error::AppResult;
 use crate::state::AppState;
@@ -27,15 +29,61 @@ pub async fn trial_report(state: &AppState, who: &Principal, trial_id: &str) -> 
         Some(head) => head,
         None => state.ledger.sign_empty()?,
     };
-    render(&view, &events, &verification, &head)
+    let names = Names::of(&state.db, events.iter().map(|s| &s.entry)).await?;
+    let signed = signatures::of(&state.db, events.iter().map(|s| seq_i64(s.entry.seq))).await?;
+    let trail = Trail {
+        events: &events,
+        names: &names,
+        signed: &signed,
+    };
+    render(&view, &trail, &verification, &head)
+}
+
+/// The audit trail as the report prints it: entries, who they name, what was signed.
+struct Trail<'a> {
+    events: &'a [StoredEntry],
+    names: &'a Names,
+    /// Signatures by the sequence number of the entry they sign.
+    signed: &'a HashMap<i64, Signed>,
+}
+
+impl Trail<'_> {
+    /// "Name (role), Organisation" for an actor, or the ids when no account is known.
+    fn who(&self, user_id: &str, org_id: &str) -> String {
+        let org = self.names.organization(org_id).unwrap_or(org_id);
+        match self.names.person(user_id) {
+            Some(person) => format!("{} ({}), {org}", person.name, person.role),
+            None => format!("{user_id}, {org}"),
+        }
+    }
+
+    /// The signature of entry `seq`, in words, or an empty string.
+    fn signature(&self, seq: i64) -> String {
+        self.signed
+            .get(&seq)
+            .map(|signed| signature_text(&signed.signature, signed.seq))
+            .unwrap_or_default()
+    }
+}
+
+/// "Signed by Name (role) on date: “meaning” (entry n)".
+fn signature_text(signature: &Signature, seq: i64) -> String {
+    format!(
+        "Signed by {} ({}) on {}: \u{201c}{}\u{201d} (entry {seq})",
+        signature.signer_name,
+        signature.signer_role,
+        signature.signed_at.format("%Y-%m-%d %H:%M UTC"),
+        signature.meaning
+    )
 }
 
 fn render(
     view: &TrialView,
-    events: &[StoredEntry],
+    trail: &Trail<'_>,
     verification: &Report,
     head: &Head,
 ) -> AppResult<String> {
+    let events = trail.events;
     let mut html = String::new();
     let title = format!("Audit report: {}", view.trial.title);
     let _ = write!(
@@ -81,13 +129,13 @@ fn render(
         html.push_str("</ul>");
     }
 
-    html.push_str("<h2>Protocol versions</h2><table><tr><th>Version</th><th>Ledger entry</th><th>Document SHA-256</th><th>Primary endpoint</th><th>Reason</th><th>Flags</th><th>Ethics review</th></tr>");
+    html.push_str("<h2>Protocol versions</h2><table><tr><th>Version</th><th>Ledger entry</th><th>Document SHA-256</th><th>Primary endpoint</th><th>Reason</th><th>Flags</th><th>Sponsor's signature</th><th>Ethics review</th></tr>");
     for version in &view.versions {
         let flags: Vec<String> =
             serde_json::from_str(&version.row.flags).map_err(anyhow::Error::from)?;
         let _ = write!(
             html,
-            "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td></tr>",
             version.row.version,
             version.row.ledger_seq,
             escape(&version.row.document_hash),
@@ -95,7 +143,11 @@ fn render(
             escape(version.row.reason.as_deref().unwrap_or("")),
             if flags.is_empty() { "" } else { "bad" },
             escape(&flags.join(", ")),
-            review_cell(version)
+            match trail.signature(version.row.ledger_seq).as_str() {
+                "" => "unsigned (imported)".to_string(),
+                text => escape(text),
+            },
+            review_cell(version, trail)
         );
     }
     html.push_str("</table>");
@@ -103,16 +155,18 @@ fn render(
     html.push_str("<h2>Enrollment and data over time</h2>");
     html.push_str(&chart(events));
 
-    html.push_str("<h2>Audit trail</h2><table><tr><th>Seq</th><th>When (UTC)</th><th>Kind</th><th>Organisation</th><th>Payload SHA-256</th></tr>");
+    html.push_str("<h2>Audit trail</h2><table><tr><th>Seq</th><th>When (UTC)</th><th>Event</th><th>By</th><th>Signature</th><th>Payload SHA-256</th></tr>");
     for stored in events {
         let e = &stored.entry;
         let _ = write!(
             html,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td><code>{}</code></td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{} <code>{}</code></td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
             e.seq,
             when(e.timestamp_ms),
+            escape(&describe_kind(e.kind.as_str())),
             escape(e.kind.as_str()),
-            escape(&e.actor_org),
+            escape(&trail.who(&e.actor_user, &e.actor_org)),
+            escape(&trail.signature(seq_i64(e.seq))),
             e.payload_hash.to_hex()
         );
     }
@@ -132,41 +186,19 @@ fn render(
 
 /// Cumulative enrollments and data submissions per day, as an inline SVG line chart.
 fn chart(events: &[StoredEntry]) -> String {
-    let mut per_day: BTreeMap<String, (u32, u32)> = BTreeMap::new();
-    for stored in events {
-        let day = when(stored.entry.timestamp_ms)[..10].to_string();
-        let counts = per_day.entry(day).or_default();
-        match stored.entry.kind.as_str() {
-            "enrollment.created" => counts.0 += 1,
-            "data.submitted" => counts.1 += 1,
-            _ => {}
-        }
-    }
-    let (mut enrolled, mut submitted) = (0u32, 0u32);
-    let points: Vec<(String, u32, u32)> = per_day
-        .into_iter()
-        .map(|(day, (e, s))| {
-            enrolled += e;
-            submitted += s;
-            (day, enrolled, submitted)
-        })
-        .collect();
-    if enrolled + submitted == 0 {
+    let points = audit::activity(events);
+    let Some(last) = points.last() else {
         return "<p>No enrollments or data submissions yet.</p>".to_string();
-    }
-    let max = points
-        .iter()
-        .map(|p| p.1.max(p.2))
-        .max()
-        .unwrap_or(0)
-        .max(1);
+    };
+    let (enrolled, submitted) = (last.enrolled, last.submitted);
+    let max = enrolled.max(submitted).max(1);
     let (width, height) = (640.0, 200.0);
     let step = if points.len() > 1 {
         width / (points.len() - 1) as f64
     } else {
         0.0
     };
-    let line = |pick: fn(&(String, u32, u32)) -> u32| -> String {
+    let line = |pick: fn(&ActivityDay) -> u32| -> String {
         points
             .iter()
             .enumerate()
@@ -182,14 +214,14 @@ fn chart(events: &[StoredEntry]) -> String {
     };
     let mut svg = format!(
         "<svg role=\"img\" aria-label=\"Cumulative enrollments and submissions\" viewBox=\"-10 -10 660 240\" width=\"660\" height=\"240\"><polyline fill=\"none\" stroke=\"#123c69\" stroke-width=\"2\" points=\"{}\"/><polyline fill=\"none\" stroke=\"#b5651d\" stroke-width=\"2\" points=\"{}\"/>",
-        line(|p| p.1),
-        line(|p| p.2)
+        line(|p| p.enrolled),
+        line(|p| p.submitted)
     );
-    if let (Some(first), Some(last)) = (points.first(), points.last()) {
+    if let Some(first) = points.first() {
         let _ = write!(
             svg,
             "<text x=\"0\" y=\"225\">{}</text><text x=\"560\" y=\"225\">{}</text>",
-            first.0, last.0
+            first.day, last.day
         );
     }
     svg.push_str("</svg>");
@@ -223,17 +255,16 @@ fn escape(text: &str) -> String {
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2rem;color:#1a1a1a}h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ccc}table{border-collapse:collapse;width:100%;font-size:.85rem}th,td{border:1px solid #ccc;padding:.3rem;text-align:left;vertical-align:top}code,pre{font-family:ui-monospace,monospace;font-size:.8rem;word-break:break-all;white-space:pre-wrap}.ok{color:#0a6b2d;font-weight:bold}.bad{color:#a00000;font-weight:bold}@media print{body{margin:0}h2{break-after:avoid}tr{break-inside:avoid}}";
 
-/// A version's ethics review for the report: the decision, when, its ledger entry and the
-/// comment; or that none was made.
-fn review_cell(version: &Version) -> String {
+/// A version's ethics review for the report: the decision, its signature, its ledger entry
+/// and the comment; or that none was made.
+fn review_cell(version: &Version, trail: &Trail<'_>) -> String {
     match &version.review {
         None => "no decision".to_string(),
         Some(review) => format!(
-            "{}, signed by {} on {} (entry {}){}",
+            "{} (entry {}). {}{}",
             escape(&review.decision.replace('_', " ")),
-            escape(&review.signed_by),
-            review.decided_at.format("%Y-%m-%d %H:%M UTC"),
             review.ledger_seq,
+            escape(&trail.signature(review.ledger_seq)),
             if review.comment.is_empty() {
                 String::new()
             } else {

@@ -1,7 +1,7 @@
 //! Ethics review of protocol versions. Every new version starts `SUBMITTED`; the trial's
 //! named board approves it, rejects it, or asks for changes, with a comment, as one
 //! ledgered decision (`protocol.reviewed`) bound to the version's document hash and signed
-//! electronically by the board member ([`signatures`]). A version is decided once; a
+//! electronically by the board member ([`signatures`]: a `record.signed` entry right after). A version is decided once; a
 //! changed protocol is an amendment, a new version reviewed anew. Invitations and
 //! enrollment wait for the current version's approval
 //! ([`protocols::TrialView::require_approved`]).
@@ -117,8 +117,9 @@ async fn review_unit(
             done.decided_at.to_rfc3339()
         )));
     }
-    let appended = work
-        .append_one(NewEntry {
+    let appended = signatures::append_act(
+        work,
+        NewEntry {
             kind: EntryKind::ProtocolReviewed,
             actor: Actor {
                 user_id: board.user_id.clone(),
@@ -134,10 +135,11 @@ async fn review_unit(
                 "documentHash": current.row.document_hash,
                 "decision": decision.as_str(),
                 "comment": comment,
-                "signature": signature,
             }),
-        })
-        .await?;
+        },
+        Some(&signature),
+    )
+    .await?;
     let row = protocol_review::Model {
         trial_id: trial_id.to_string(),
         version,
@@ -145,7 +147,7 @@ async fn review_unit(
         comment,
         reviewer_user_id: board.user_id.clone(),
         reviewer_org_id: board.org_id.clone(),
-        signed_by: signature.signer,
+        signed_by: signature.signer_name,
         ledger_seq: seq_i64(appended.seq),
         decided_at: signature.signed_at,
     };

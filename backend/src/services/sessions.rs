@@ -144,6 +144,7 @@ mod tests {
             role: "site".into(),
             created_at: now,
             active: true,
+            display_name: "A B".into(),
         };
         (token, session, user, now)
     }

@@ -14,6 +14,7 @@ use sea_orm::{
 use super::ledger::{Actor, NewEntry, Work, seq_i64};
 use super::patients::{has_active_consent, own_profile};
 use super::protocols;
+use super::signatures::{self, Signature};
 use crate::auth::Principal;
 use crate::domain::{ConsentScope, Role, TrialStatus};
 use crate::entities::{enrollment, ledger_payload, submission, submission_version};
@@ -26,7 +27,7 @@ pub const MAX_DATA_BYTES: usize = 256 * 1024;
 const ENROLLED: &str = "enrolled";
 const WITHDRAWN: &str = "withdrawn";
 
-fn actor(who: &Principal) -> Actor {
+pub(super) fn actor(who: &Principal) -> Actor {
     Actor {
         user_id: who.user_id.clone(),
         org_id: who.org_id.clone(),
@@ -146,7 +147,7 @@ async fn enroll_unit(
 }
 
 /// One of the site's own enrollments.
-async fn own_enrollment(
+pub(super) async fn own_enrollment(
     db: &impl ConnectionTrait,
     site: &Principal,
     id: &str,
@@ -304,7 +305,13 @@ async fn submit_unit(
     })
     .exec(work.db())
     .await?;
-    let version = add_version(work, site, &submission, 1, None, data.clone()).await?;
+    let first = NewVersion {
+        number: 1,
+        reason: None,
+        data: data.clone(),
+        signature: None,
+    };
+    let version = add_version(work, site, &submission, first).await?;
     Ok(SubmissionVersionView {
         submission,
         version,
@@ -312,19 +319,40 @@ async fn submit_unit(
     })
 }
 
-/// Corrects a submission by adding version n+1 with the reason (`data.corrected`).
+/// What a site's signature on a correction means.
+pub const CORRECTION_MEANING: &str = "I attest that this correction is accurate";
+
+/// A correction: the new data and why, and the password that signs it.
+pub struct Correction<'a> {
+    /// The corrected data, whole.
+    pub data: serde_json::Value,
+    /// Why the data changed.
+    pub reason: &'a str,
+    /// The site member's own password, re-entered to sign.
+    pub password: &'a str,
+}
+
+/// Corrects a submission by adding version n+1 with the reason (`data.corrected`), signed by
+/// the site member who makes it.
 pub async fn correct(
     state: &AppState,
     site: &Principal,
     submission_id: &str,
-    data: serde_json::Value,
-    reason: &str,
+    correction: Correction<'_>,
 ) -> AppResult<SubmissionVersionView> {
+    let Correction {
+        data,
+        reason,
+        password,
+    } = correction;
     site.require(&[Role::Site])?;
     check_data(&data)?;
     if reason.trim().is_empty() {
         return Err(AppError::bad_input("a correction needs a reason"));
     }
+    // Checked again inside the unit; here so that nobody signs for another site's record.
+    own_submission(&state.db, site, submission_id).await?;
+    let signature = signatures::sign(state, site, password, CORRECTION_MEANING).await?;
     let (site, submission_id, reason) = (
         site.clone(),
         submission_id.to_string(),
@@ -333,52 +361,71 @@ pub async fn correct(
     state
         .writer
         .run(move |work| {
-            Box::pin(async move { correct_unit(work, &site, &submission_id, data, &reason).await })
+            Box::pin(async move {
+                let mut submission = own_submission(work.db(), &site, &submission_id).await?;
+                let next = submission.current_version + 1;
+                let change = NewVersion {
+                    number: next,
+                    reason: Some(&reason),
+                    data: data.clone(),
+                    signature: Some(signature),
+                };
+                let version = add_version(work, &site, &submission, change).await?;
+                submission::Entity::update(submission::ActiveModel {
+                    id: Set(submission.id.clone()),
+                    current_version: Set(next),
+                    ..Default::default()
+                })
+                .exec(work.db())
+                .await?;
+                submission.current_version = next;
+                Ok(SubmissionVersionView {
+                    submission,
+                    version,
+                    data,
+                })
+            })
         })
         .await
 }
 
-async fn correct_unit(
-    work: &mut Work,
+/// The site's own submission `submission_id`, or `NOT_FOUND`.
+async fn own_submission(
+    db: &impl ConnectionTrait,
     site: &Principal,
     submission_id: &str,
-    data: serde_json::Value,
-    reason: &str,
-) -> AppResult<SubmissionVersionView> {
-    let mut submission = submission::Entity::find_by_id(submission_id.to_string())
-        .one(work.db())
+) -> AppResult<submission::Model> {
+    submission::Entity::find_by_id(submission_id.to_string())
+        .one(db)
         .await?
         .filter(|s| s.site_org_id == site.org_id)
         .ok_or_else(|| {
             AppError::not_found(format!(
                 "your site has no submission with id {submission_id:?}"
             ))
-        })?;
-    let next = submission.current_version + 1;
-    let version = add_version(work, site, &submission, next, Some(reason), data.clone()).await?;
-    submission::Entity::update(submission::ActiveModel {
-        id: Set(submission.id.clone()),
-        current_version: Set(next),
-        ..Default::default()
-    })
-    .exec(work.db())
-    .await?;
-    submission.current_version = next;
-    Ok(SubmissionVersionView {
-        submission,
-        version,
-        data,
-    })
+        })
+}
+
+/// A version of a submission, about to be recorded.
+struct NewVersion<'a> {
+    number: i32,
+    reason: Option<&'a str>,
+    data: serde_json::Value,
+    signature: Option<Signature>,
 }
 
 async fn add_version(
     work: &mut Work,
     site: &Principal,
     submission: &submission::Model,
-    version: i32,
-    reason: Option<&str>,
-    data: serde_json::Value,
+    change: NewVersion<'_>,
 ) -> AppResult<submission_version::Model> {
+    let NewVersion {
+        number: version,
+        reason,
+        data,
+        signature,
+    } = change;
     let payload = serde_json::json!({
         "submissionId": submission.id,
         "enrollmentId": submission.enrollment_id,
@@ -390,21 +437,20 @@ async fn add_version(
         "data": data,
     });
     let hash = payload_hash(&canonical_json(&payload));
-    let appended = work
-        .append_one(NewEntry {
-            kind: if version == 1 {
-                EntryKind::DataSubmitted
-            } else {
-                EntryKind::DataCorrected
-            },
-            actor: actor(site),
-            subjects: BTreeMap::from([
-                ("trial".to_string(), submission.trial_id.clone()),
-                ("submission".to_string(), submission.id.clone()),
-            ]),
-            payload,
-        })
-        .await?;
+    let act = NewEntry {
+        kind: if version == 1 {
+            EntryKind::DataSubmitted
+        } else {
+            EntryKind::DataCorrected
+        },
+        actor: actor(site),
+        subjects: BTreeMap::from([
+            ("trial".to_string(), submission.trial_id.clone()),
+            ("submission".to_string(), submission.id.clone()),
+        ]),
+        payload,
+    };
+    let appended = signatures::append_act(work, act, signature.as_ref()).await?;
     Ok(
         submission_version::Entity::insert(submission_version::ActiveModel {
             id: Set(uuid::Uuid::new_v4().to_string()),

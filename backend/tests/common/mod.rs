@@ -189,6 +189,7 @@ impl TestStore {
         let stores = open_stores(&self.config()).await.expect("stores");
         let new = NewUser {
             email,
+            display_name: &name_of(email),
             org_name: org,
             role,
             password: PASSWORD,
@@ -547,6 +548,7 @@ impl TestServer {
         let stores = open_stores(&self.store.config()).await.expect("stores");
         let new = NewUser {
             email,
+            display_name: &name_of(email),
             org_name: org,
             role,
             password: PASSWORD,
@@ -629,7 +631,7 @@ pub async fn site_with_submission(server: &TestServer) -> (String, String) {
     let trial = server
         .ok(
             Some(&sponsor),
-            "mutation($i: PublishProtocolInput!) { publishProtocol(input: $i) { id } }",
+            "mutation($i: PublishProtocolInput!) { publishProtocol(input: $i, password: \"test-password-123\") { id } }",
             protocol,
         )
         .await["publishProtocol"]["id"]
@@ -641,7 +643,7 @@ pub async fn site_with_submission(server: &TestServer) -> (String, String) {
         .await["registerPatient"]["pseudonym"]
         .clone();
     server
-        .ok(Some(&site), "mutation($p: String!, $t: ID) { recordConsent(pseudonym: $p, scope: TRIAL_PARTICIPATION, trialId: $t, granted: true) { id } }", json!({ "p": p, "t": trial }))
+        .ok(Some(&site), "mutation($p: String!, $t: ID) { recordConsent(pseudonym: $p, scope: TRIAL_PARTICIPATION, trialId: $t, granted: true, consentFormVersion: \"v1\", patientSignedOn: \"2026-12-01\", password: \"test-password-123\") { id } }", json!({ "p": p, "t": trial }))
         .await;
     let e = server
         .ok(Some(&site), "mutation($t: ID!, $p: String!) { enrollParticipant(trialId: $t, pseudonym: $p) { id } }", json!({ "t": trial, "p": p }))
@@ -678,4 +680,23 @@ macro_rules! on_both_databases {
             )+
         }
     };
+}
+
+/// The display name the harness gives the user with `email`: "Ana Lima" for
+/// `ana.lima@…`, so that audit trails and signatures show a person's name.
+pub fn name_of(email: &str) -> String {
+    email
+        .split('@')
+        .next()
+        .unwrap_or(email)
+        .split(['.', '_', '-'])
+        .map(|word| {
+            let mut chars = word.chars();
+            chars
+                .next()
+                .map(|first| first.to_uppercase().chain(chars).collect::<String>())
+                .unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }

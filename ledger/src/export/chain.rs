@@ -2,6 +2,7 @@
 
 use super::erasures::Erasures;
 use super::report::{Problem, Report};
+use super::signatures::{self, Signable};
 use crate::checkpoint::{Checkpoint, CheckpointError, Verifier};
 use crate::entry::Entry;
 use crate::hash::Hash;
@@ -18,6 +19,8 @@ struct Previous {
     leaf: Hash,
     recorded_leaf: Option<Hash>,
     leaf_mismatch: bool,
+    /// Its payload hash, when its contents were seen (not redacted, not resumed from).
+    payload_hash: Option<Hash>,
 }
 
 /// What is known of an entry's payload, for [`ChainVerifier::check_payload`].
@@ -33,7 +36,7 @@ pub enum PayloadEvidence<'a> {
 
 /// Verifies entries one at a time, in the order they are stored: sequence numbers, recorded
 /// leaf hashes, hash-chain links, timestamps that never go backwards and the Merkle root,
-/// payloads and their erasures when given, signed checkpoints along the way
+/// electronic signatures bound to the entry they sign, payloads and their erasures when given, signed checkpoints along the way
 /// ([`ChainVerifier::check_checkpoint`]), then the latest signed checkpoint in
 /// [`ChainVerifier::finish`]. Memory use is O(log n) plus the erased payloads not yet
 /// accounted for.
@@ -75,6 +78,7 @@ impl ChainVerifier {
                 leaf: last_leaf,
                 recorded_leaf: Some(last_leaf),
                 leaf_mismatch: false,
+                payload_hash: None,
             }),
             last_time: Some((last, last_timestamp_ms)),
             resumed_at: size,
@@ -121,6 +125,13 @@ impl ChainVerifier {
         if let Err(message) = self.erasures.observe(entry) {
             self.add_problem(seq, message);
         }
+        let signable = self.previous.as_ref().map(|p| Signable {
+            seq: p.seq,
+            payload_hash: p.payload_hash,
+        });
+        if let Err(message) = signatures::check(entry, signable) {
+            self.add_problem(seq, message);
+        }
 
         self.tree.append_with(leaf, |_, _| {});
         self.previous = Some(Previous {
@@ -128,6 +139,7 @@ impl ChainVerifier {
             leaf,
             recorded_leaf: recorded_leaf_hash,
             leaf_mismatch,
+            payload_hash: Some(entry.payload_hash),
         });
         leaf
     }
@@ -149,6 +161,7 @@ impl ChainVerifier {
             leaf,
             recorded_leaf: Some(leaf),
             leaf_mismatch: false,
+            payload_hash: None,
         });
     }
 

@@ -74,6 +74,7 @@ mod erasures;
 mod error;
 mod lines;
 mod report;
+mod signatures;
 mod strict;
 mod verify;
 mod writer;

@@ -13,6 +13,7 @@ export const menu = [['Ledger and trials', '#/ethics']];
 
 const AUDIT = `query($id: ID!) { auditTrail(trialId: $id) {
   trial { title status versions { version ledgerSeq hash reason flags createdAt changes { field before after }
+    criteriaClausesAdded criteriaClausesRemoved
     title phase primaryEndpoint secondaryEndpoints targetEnrollment criteria eligibilityText
     reviewStatus ${SIGNATURE_FIELDS} review { decision comment decidedAt ledgerSeq ${SIGNATURE_FIELDS} } } }
   activity { day enrolled submitted }
@@ -170,6 +171,19 @@ function reviewForm(trialId, version, done) {
   );
 }
 
+/** The eligibility clauses an amendment added and removed, if any. */
+function clauseDiff(v) {
+  const added = v.criteriaClausesAdded;
+  const removed = v.criteriaClausesRemoved;
+  if (!added.length && !removed.length) return null;
+  return h(
+    'ul',
+    { class: 'clause-diff' },
+    added.map((c) => h('li', { class: 'added' }, '+ ', h('code', {}, c))),
+    removed.map((c) => h('li', { class: 'removed' }, '− ', h('code', {}, c))),
+  );
+}
+
 function versionColumn(v, index, all) {
   const changed = new Set(v.changes.map((c) => c.field));
   const value = (f) => (Array.isArray(v[f]) ? v[f].join('; ') : String(v[f] ?? '')) || '—';
@@ -182,6 +196,7 @@ function versionColumn(v, index, all) {
     h('p', { class: 'sponsor-signature' }, signatureLine(v.signature)),
     v.reason ? h('p', {}, h('strong', {}, 'Reason: '), v.reason) : null,
     v.flags.length ? h('p', { class: 'flag' }, v.flags.map((f) => h('span', { class: 'badge flag' }, f))) : null,
+    clauseDiff(v),
     h(
       'dl',
       {},

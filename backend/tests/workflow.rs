@@ -495,20 +495,26 @@ async fn the_whole_story(backend: Backend) {
         let versions = server
             .ok(
                 Some(&sponsor),
-                "mutation($t: ID!, $i: PublishProtocolInput!) { amendProtocol(trialId: $t, input: $i, reason: \"scope\", password: \"test-password-123\") { versions { flags } } }",
+                "mutation($t: ID!, $i: PublishProtocolInput!) { amendProtocol(trialId: $t, input: $i, reason: \"scope\", password: \"test-password-123\") { versions { flags criteriaClausesAdded criteriaClausesRemoved } } }",
                 json!({ "t": trial_id, "i": changed }),
             )
             .await["amendProtocol"]["versions"]
             .clone();
-        let flags = &versions.as_array().unwrap().last().unwrap()["flags"];
+        let latest = versions.as_array().unwrap().last().unwrap();
+        let flags = latest["flags"].as_array().unwrap();
         assert!(
-            flags.as_array().unwrap().contains(&json!(direction))
-                && flags
-                    .as_array()
-                    .unwrap()
-                    .contains(&json!("criteria_changed")),
-            "{criteria}: {flags}"
+            flags.contains(&json!(direction)) && flags.contains(&json!("criteria_changed")),
+            "{criteria}: {latest}"
         );
+        // The clause-level difference: the one broad clause in and the three specific ones
+        // out, or the other way round.
+        let (gained, lost) = if direction == "criteria_widened" {
+            ("criteriaClausesAdded", "criteriaClausesRemoved")
+        } else {
+            ("criteriaClausesRemoved", "criteriaClausesAdded")
+        };
+        assert_eq!(latest[gained], json!(["age >= 18"]), "{latest}");
+        assert_eq!(latest[lost].as_array().map(Vec::len), Some(3), "{latest}");
     }
 
     server

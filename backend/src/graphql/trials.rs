@@ -111,6 +111,11 @@ pub struct ProtocolVersion {
     flags: Vec<String>,
     /// What changed since the previous version.
     changes: Vec<Change>,
+    /// Eligibility clauses (top-level `and` operands, canonical) added since the previous
+    /// version.
+    criteria_clauses_added: Vec<String>,
+    /// Eligibility clauses removed since the previous version.
+    criteria_clauses_removed: Vec<String>,
     created_at: DateTime<Utc>,
     title: String,
     summary: String,
@@ -199,12 +204,15 @@ impl TryFrom<TrialView> for Trial {
         let mut versions = Vec::with_capacity(view.versions.len());
         let mut previous = None;
         for v in &view.versions {
-            let changes = match previous {
-                Some(prev) => audit::changes(prev, &v.document)?
-                    .into_iter()
-                    .map(Change::from)
-                    .collect(),
-                None => Vec::new(),
+            let (changes, clauses) = match previous {
+                Some(prev) => (
+                    audit::changes(prev, &v.document)?
+                        .into_iter()
+                        .map(Change::from)
+                        .collect(),
+                    audit::clause_changes(prev, &v.document)?,
+                ),
+                None => (Vec::new(), audit::ClauseChanges::default()),
             };
             let d = v.document.clone();
             versions.push(ProtocolVersion {
@@ -214,6 +222,8 @@ impl TryFrom<TrialView> for Trial {
                 reason: v.row.reason.clone(),
                 flags: serde_json::from_str(&v.row.flags).map_err(anyhow::Error::from)?,
                 changes,
+                criteria_clauses_added: clauses.added,
+                criteria_clauses_removed: clauses.removed,
                 created_at: v.row.created_at,
                 title: d.title,
                 summary: d.summary,

@@ -105,6 +105,32 @@ pub fn changes(before: &ProtocolDocument, after: &ProtocolDocument) -> AppResult
         .collect())
 }
 
+/// The eligibility clauses (top-level `and` operands, in canonical form) an amendment added
+/// and removed: what a board reads to see how criteria were widened or narrowed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClauseChanges {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+}
+
+/// The clause-level difference of the criteria from `before` to `after`.
+pub fn clause_changes(
+    before: &ProtocolDocument,
+    after: &ProtocolDocument,
+) -> AppResult<ClauseChanges> {
+    let clauses = |doc: &ProtocolDocument| -> AppResult<Vec<String>> {
+        Ok(doc
+            .criteria_expr()?
+            .map(|expr| expr.conjuncts().iter().map(ToString::to_string).collect())
+            .unwrap_or_default())
+    };
+    let (old, new) = (clauses(before)?, clauses(after)?);
+    Ok(ClauseChanges {
+        added: new.iter().filter(|c| !old.contains(c)).cloned().collect(),
+        removed: old.iter().filter(|c| !new.contains(c)).cloned().collect(),
+    })
+}
+
 fn display(value: &serde_json::Value) -> String {
     match value {
         serde_json::Value::String(s) => s.clone(),

@@ -129,10 +129,17 @@ fn render(
         html.push_str("</ul>");
     }
 
-    html.push_str("<h2>Protocol versions</h2><table><tr><th>Version</th><th>Ledger entry</th><th>Document SHA-256</th><th>Primary endpoint</th><th>Reason</th><th>Flags</th><th>Sponsor's signature</th><th>Ethics review</th></tr>");
+    html.push_str("<h2>Protocol versions</h2><table><tr><th>Version</th><th>Ledger entry</th><th>Document SHA-256</th><th>Primary endpoint</th><th>Reason</th><th>Flags and criteria clauses</th><th>Sponsor's signature</th><th>Ethics review</th></tr>");
+    let mut previous = None;
     for version in &view.versions {
-        let flags: Vec<String> =
+        let mut flags: Vec<String> =
             serde_json::from_str(&version.row.flags).map_err(anyhow::Error::from)?;
+        if let Some(previous) = previous {
+            let clauses = audit::clause_changes(previous, &version.document)?;
+            flags.extend(clauses.added.iter().map(|c| format!("+ {c}")));
+            flags.extend(clauses.removed.iter().map(|c| format!("\u{2212} {c}")));
+        }
+        previous = Some(&version.document);
         let _ = write!(
             html,
             "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td></tr>",

@@ -32,9 +32,11 @@ pub const FLAG_ENDPOINT_AFTER_ENROLLMENT: &str = "primary_endpoint_changed_after
 pub const FLAG_AFTER_DATA: &str = "amended_after_data_submission";
 /// Flag: the eligibility criteria changed.
 pub const FLAG_CRITERIA: &str = "criteria_changed";
-/// Flag: the new criteria fit more of the registered patients than the old ones.
+/// Flag: the new criteria fit more of the registered patients than the old ones (by at least
+/// the suppression threshold).
 pub const FLAG_WIDENED: &str = "criteria_widened";
-/// Flag: the new criteria fit fewer of the registered patients than the old ones.
+/// Flag: the new criteria fit fewer of the registered patients than the old ones (by at least
+/// the suppression threshold).
 pub const FLAG_NARROWED: &str = "criteria_narrowed";
 /// Flag: the target enrollment changed.
 pub const FLAG_TARGET: &str = "target_enrollment_changed";
@@ -328,6 +330,7 @@ pub async fn amend(
     // Checked again inside the unit; here so that nobody signs for a trial not theirs.
     own_trial(&trial_view(&state.db, trial_id).await?, sponsor)?;
     let signature = attest.sign(state, sponsor, AMENDMENT_MEANING).await?;
+    let threshold = state.matching.suppression().threshold;
     let (sponsor, trial_id, reason) = (
         sponsor.clone(),
         trial_id.to_string(),
@@ -342,6 +345,7 @@ pub async fn amend(
                     reason,
                     assignment,
                     signature,
+                    threshold,
                 };
                 amend_unit(work, &sponsor, &trial_id, amendment).await
             })
@@ -355,6 +359,8 @@ struct Amendment<'a> {
     reason: String,
     assignment: Assignment,
     signature: Option<Signature>,
+    /// The suppression threshold: a cohort change smaller than this is not flagged.
+    threshold: u64,
 }
 
 /// Refuses (`FORBIDDEN`) a sponsor other than the trial's own.
@@ -376,6 +382,7 @@ async fn amend_unit(
         reason,
         assignment,
         signature,
+        threshold,
     } = amendment;
     let txn = work.db();
     let view = trial_view(txn, trial_id).await?;
@@ -410,7 +417,7 @@ async fn amend_unit(
         flags.push(FLAG_AFTER_DATA.to_string());
     }
     flags.extend(content_flags(&current.document, &document));
-    if let Some(flag) = cohort_direction(txn, &current.document, &document).await? {
+    if let Some(flag) = cohort_direction(txn, &current.document, &document, threshold).await? {
         flags.push(flag.to_string());
     }
     store_version(
@@ -438,11 +445,13 @@ async fn amend_unit(
 
 /// Whether changed criteria fit more ([`FLAG_WIDENED`]) or fewer ([`FLAG_NARROWED`]) of the
 /// registered patients, counted exactly in the database. Only the direction is recorded,
-/// never the counts, so an amendment cannot be used to difference cohorts.
+/// never the counts, and only for a change of at least `threshold` patients (the suppression
+/// threshold), so amendments cannot be used to learn about any one patient.
 async fn cohort_direction(
     db: &impl ConnectionTrait,
     before: &ProtocolDocument,
     after: &ProtocolDocument,
+    threshold: u64,
 ) -> AppResult<Option<&'static str>> {
     if before.criteria.trim() == after.criteria.trim() {
         return Ok(None);
@@ -454,10 +463,13 @@ async fn cohort_direction(
         }
     };
     let (old, new) = (size(before).await?, size(after).await?);
-    Ok(match new.cmp(&old) {
-        std::cmp::Ordering::Greater => Some(FLAG_WIDENED),
-        std::cmp::Ordering::Less => Some(FLAG_NARROWED),
-        std::cmp::Ordering::Equal => None,
+    let threshold = threshold.max(1);
+    Ok(if new >= old.saturating_add(threshold) {
+        Some(FLAG_WIDENED)
+    } else if old >= new.saturating_add(threshold) {
+        Some(FLAG_NARROWED)
+    } else {
+        None
     })
 }
 

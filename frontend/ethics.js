@@ -102,16 +102,19 @@ function activityChart(activity) {
   const [width, height] = [600, 160];
   const x = (i) => (activity.length > 1 ? (i * width) / (activity.length - 1) : width / 2);
   const y = (n) => height - (n / max) * height;
-  const line = (key, color) =>
-    svg('polyline', { fill: 'none', stroke: color, 'stroke-width': 2, points: activity.map((a, i) => `${x(i).toFixed(1)},${y(a[key]).toFixed(1)}`).join(' ') });
+  // A line per series, with a dot on each day (a single day is then still visible).
+  const line = (key, color) => [
+    svg('polyline', { fill: 'none', stroke: color, 'stroke-width': 2, points: activity.map((a, i) => `${x(i).toFixed(1)},${y(a[key]).toFixed(1)}`).join(' ') }),
+    ...activity.map((a, i) => svg('circle', { cx: x(i).toFixed(1), cy: y(a[key]).toFixed(1), r: 4, fill: color }, svg('title', {}, `${a.day}: ${a[key]}`))),
+  ];
   return h(
     'figure',
     { id: 'activity-chart' },
     svg(
       'svg',
-      { viewBox: `-10 -10 ${width + 20} ${height + 40}`, role: 'img', 'aria-label': `Cumulative enrollments (${last.enrolled}) and data submissions (${last.submitted}) from ${activity[0].day} to ${last.day}` },
-      line('enrolled', '#123c69'),
-      line('submitted', '#b5651d'),
+      { viewBox: `-10 -10 ${width + 20} ${height + 40}`, class: 'chart', role: 'img', 'aria-label': `Cumulative enrollments (${last.enrolled}) and data submissions (${last.submitted}) from ${activity[0].day} to ${last.day}` },
+      ...line('enrolled', '#123c69'),
+      ...line('submitted', '#b5651d'),
       svg('text', { x: 0, y: height + 25, 'font-size': 12 }, activity[0].day),
       svg('text', { x: width - 70, y: height + 25, 'font-size': 12 }, last.day),
     ),

@@ -205,25 +205,43 @@ fn chart(events: &[StoredEntry]) -> String {
     } else {
         0.0
     };
-    let line = |pick: fn(&ActivityDay) -> u32| -> String {
+    let coordinates = |pick: fn(&ActivityDay) -> u32| -> Vec<(f64, f64)> {
         points
             .iter()
             .enumerate()
             .map(|(i, p)| {
-                format!(
-                    "{:.1},{:.1}",
+                (
                     i as f64 * step,
-                    height - f64::from(pick(p)) / f64::from(max) * height
+                    height - f64::from(pick(p)) / f64::from(max) * height,
                 )
             })
-            .collect::<Vec<_>>()
-            .join(" ")
+            .collect()
     };
-    let mut svg = format!(
-        "<svg role=\"img\" aria-label=\"Cumulative enrollments and submissions\" viewBox=\"-10 -10 660 240\" width=\"660\" height=\"240\"><polyline fill=\"none\" stroke=\"#123c69\" stroke-width=\"2\" points=\"{}\"/><polyline fill=\"none\" stroke=\"#b5651d\" stroke-width=\"2\" points=\"{}\"/>",
-        line(|p| p.enrolled),
-        line(|p| p.submitted)
+    let mut svg = String::from(
+        "<svg role=\"img\" aria-label=\"Cumulative enrollments and submissions\" viewBox=\"-10 -10 660 240\" width=\"660\" height=\"240\">",
     );
+    // A line per series, with a dot on each day (a single day is then still visible).
+    for (pick, color) in [
+        (
+            (|p: &ActivityDay| p.enrolled) as fn(&ActivityDay) -> u32,
+            "#123c69",
+        ),
+        (|p: &ActivityDay| p.submitted, "#b5651d"),
+    ] {
+        let at = coordinates(pick);
+        let line: Vec<String> = at.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect();
+        let _ = write!(
+            svg,
+            "<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"2\" points=\"{}\"/>",
+            line.join(" ")
+        );
+        for (x, y) in at {
+            let _ = write!(
+                svg,
+                "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"4\" fill=\"{color}\"/>"
+            );
+        }
+    }
     if let Some(first) = points.first() {
         let _ = write!(
             svg,

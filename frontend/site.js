@@ -1,9 +1,10 @@
-// Site home: register a patient (saying what is kept and what is discarded), find a patient,
-// and the trials the site takes part in. The patient, trial and enrollment pages register themselves.
+// Site home: register a patient (saying what is kept and what is discarded), find a patient
+// by local number or pseudonym, the site's patients, and the trials the site takes part in. The patient, trial and enrollment pages register themselves.
 
 import { gql } from './api.js';
 import { field, form, h, items, status } from './dom.js';
 import { href, route } from './router.js';
+import { findForm, patientList } from './site-patients.js';
 import { loadTrials, trialsTable } from './trials.js';
 import './site-patient.js';
 import './site-trial.js';
@@ -81,28 +82,11 @@ function registerForm() {
   );
 }
 
-function findForm() {
-  const pseudonym = h('input', { name: 'pseudonym', required: true, autocomplete: 'off', class: 'code' });
-  return h(
-    'form',
-    {
-      id: 'find-form',
-      class: 'card',
-      onsubmit: (event) => {
-        event.preventDefault();
-        location.hash = href('site', 'patient', pseudonym.value.trim());
-      },
-    },
-    h('h3', {}, 'Find a patient'),
-    field('Pseudonym', pseudonym),
-    h('button', { type: 'submit' }, 'Open'),
-  );
-}
-
 route('site', async (page) => {
   const trials = await loadTrials();
   page.append(
     h('h2', {}, 'Patients and trials'),
     h('div', { class: 'columns' }, registerForm(), h('div', {}, findForm(), h('section', { class: 'card' }, h('h3', {}, 'Trials'), trialsTable(trials, (t) => href('site', 'trial', t.id))))),
+    patientList(),
   );
 });

@@ -49,6 +49,7 @@ const ASSETS: &[Asset] = &[
     asset!("router.js", JS),
     asset!("signature.js", JS),
     asset!("site.js", JS),
+    asset!("site-patients.js", JS),
     asset!("site-enrollment.js", JS),
     asset!("site-patient.js", JS),
     asset!("site-trial.js", JS),

@@ -204,6 +204,17 @@ const MATRIX: &[(&str, &str, &[&str])] = &[
         &["site"],
     ),
     (
+        "patientByLocalId",
+        "{ patientByLocalId(localId: \"MRN-1\") { pseudonym } }",
+        // Each site finds its own MRN-1 (registered earlier in the matrix), never the other's.
+        &["site", "foreign_site"],
+    ),
+    (
+        "sitePatients",
+        "{ sitePatients { total patients { pseudonym consents { id } invitations { id } enrollments { id } } } }",
+        &["site", "foreign_site"],
+    ),
+    (
         "consentReceipt",
         "query($pseudonym: String!) { consentReceipt(pseudonym: $pseudonym, scope: RECRUITMENT_CONTACT) { seq } }",
         &["site"],

@@ -226,11 +226,20 @@ impl Page<'_> {
             )
             .await?
             .convert::<i64>()?;
+        // The deepest elements that stick out, to say what to fix.
+        let culprits = self
+            .driver
+            .execute(
+                "const out = [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1 && ![...e.children].some((c) => c.getBoundingClientRect().right > window.innerWidth + 1)); return out.slice(0, 5).map((e) => `${e.tagName.toLowerCase()}#${e.id}.${e.className} (${Math.round(e.getBoundingClientRect().right)} px)`).join(', ');",
+                vec![],
+            )
+            .await?
+            .convert::<String>()?;
         self.screenshot(name, "body").await?;
         self.driver.set_window_rect(0, 0, 1280, 1000).await?;
         assert!(
             overflow <= 0,
-            "{name}: the page is {overflow} px wider than a phone"
+            "{name}: the page is {overflow} px wider than a phone: {culprits}"
         );
         Ok(())
     }
@@ -497,7 +506,21 @@ async fn site(page: &Page<'_>, trial_id: &str) -> anyhow::Result<()> {
         .await?;
 
     // An eligible one is enrolled, and the consent receipt is shown.
-    register(page, "SM-UI-1", "1965-09-14").await?;
+    let pseudonym = register(page, "SM-UI-1", "1965-09-14").await?;
+    // The site finds the patient again by its own number, and in its list of patients.
+    page.open("#/site").await?;
+    page.type_into("#find-local-id", "SM-UI-1").await?;
+    page.click("#find-form button[type=submit]").await?;
+    page.wait_text("#pseudonym", &pseudonym).await?;
+    page.open("#/site").await?;
+    page.wait_text("#patients-range", " of ").await?;
+    page.type_into("#filter-pseudonym", &pseudonym[..10])
+        .await?;
+    page.click("#patient-filters button[type=submit]").await?;
+    page.wait_text("#patients-range", "1\u{2013}1 of 1").await?;
+    page.screenshot("site-patients", "#patients").await?;
+    page.click("#patient-list a[href*=patient]").await?;
+    page.wait_text("#pseudonym", &pseudonym).await?;
     consent_to_trial(page, trial_id).await?;
     page.click("#enroll-button").await?;
     page.wait_text("#enroll-message", "Enrolled under protocol version 2")

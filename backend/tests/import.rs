@@ -8,11 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use common::{Backend, TestServer, TestStore};
-use sea_orm::{ConnectionTrait, Statement};
 use serde_json::json;
 use veritrial::domain::{OrgKind, Role};
 use veritrial::http::HttpLimits;
-use veritrial::server::open_stores;
 
 fn testdata(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -233,7 +231,7 @@ async fn studies_and_patients_import_cleanly(backend: Backend) {
     );
 
     // No name, address or identifier from the bundles is anywhere in the database.
-    let stored = all_stored_text(&server, backend).await;
+    let stored = common::scan::stored_text(&server, backend).await;
     for secret in ["Maida", "Gerhold", "Kermit", "Trantow", &maida.local_id] {
         assert!(!stored.contains(secret), "{secret:?} is stored");
     }
@@ -281,47 +279,6 @@ async fn assign(server: &TestServer, nct_id: &str, site: &str, board: &str) {
 }
 
 /// Every byte the database holds, as text.
-async fn all_stored_text(server: &TestServer, backend: Backend) -> String {
-    let stores = open_stores(&server.store.config()).await.unwrap();
-    match backend {
-        Backend::Sqlite => {
-            stores
-                .db
-                .execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
-                .await
-                .unwrap();
-            let bytes = std::fs::read(server.data_dir().join("veritrial.db")).unwrap();
-            String::from_utf8_lossy(&bytes).into_owned()
-        }
-        Backend::Postgres => {
-            let tables = stores
-                .db
-                .query_all_raw(Statement::from_string(
-                    stores.db.get_database_backend(),
-                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public'",
-                ))
-                .await
-                .unwrap();
-            let mut text = String::new();
-            for row in tables {
-                let table: String = row.try_get("", "tablename").unwrap();
-                let rows = stores
-                    .db
-                    .query_all_raw(Statement::from_string(
-                        stores.db.get_database_backend(),
-                        format!("SELECT row_to_json(t)::text AS j FROM \"{table}\" t"),
-                    ))
-                    .await
-                    .unwrap();
-                for row in rows {
-                    text.push_str(&row.try_get::<String>("", "j").unwrap());
-                }
-            }
-            text
-        }
-    }
-}
-
 async fn sponsors_import_through_the_api(backend: Backend) {
     let Some(server) = TestServer::start(backend).await else {
         return;

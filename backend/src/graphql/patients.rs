@@ -12,10 +12,11 @@ use crate::domain::{ConsentScope, from_stored};
 use crate::entities::{consent, enrollment, invitation};
 use crate::error::AppError;
 use crate::services::anonymise::{LabResult, PatientRecord};
-use crate::services::patients::{self, ConsentAct, ConsentForm, has_active_consent};
+use crate::services::patients::{self, ConsentAct, ConsentForm, has_active_consent, sex_name};
 use crate::services::signatures::{Attest, Signed};
 use crate::services::trial_data::{self, SubmissionVersionView};
-use crate::services::{audit, case_reports, recruitment};
+use crate::services::{audit, case_reports, recruitment, site_patients};
+use crate::state::AppState;
 
 /// Sex as recorded.
 #[derive(async_graphql::Enum, Clone, Copy, PartialEq, Eq)]
@@ -71,6 +72,7 @@ pub struct LabValue {
 
 /// An anonymised patient profile, as its own site sees it.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct Patient {
     pseudonym: String,
     age: u8,
@@ -82,6 +84,71 @@ pub struct Patient {
     labs: Vec<LabValue>,
     /// Whether the patient may be contacted about trials (and so is searchable).
     recruitment_consent: bool,
+}
+
+#[ComplexObject]
+impl Patient {
+    /// Every consent event, newest first.
+    async fn consents(&self, ctx: &Context<'_>) -> ApiResult<Vec<Consent>> {
+        let (state, _) = parts(ctx);
+        Ok(site_patients::consents_of(&state.db, &self.pseudonym)
+            .await?
+            .into_iter()
+            .map(Consent::try_from)
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// Every invitation to a trial, newest first.
+    async fn invitations(&self, ctx: &Context<'_>) -> ApiResult<Vec<Invitation>> {
+        let (state, _) = parts(ctx);
+        Ok(site_patients::invitations_of(&state.db, &self.pseudonym)
+            .await?
+            .into_iter()
+            .map(Invitation::from)
+            .collect())
+    }
+
+    /// Every enrollment, newest first.
+    async fn enrollments(&self, ctx: &Context<'_>) -> ApiResult<Vec<Enrollment>> {
+        let (state, _) = parts(ctx);
+        Ok(site_patients::enrollments_of(&state.db, &self.pseudonym)
+            .await?
+            .into_iter()
+            .map(Enrollment::from)
+            .collect())
+    }
+}
+
+/// What a site searches its patients by; every field is optional.
+#[derive(InputObject, Default)]
+pub struct PatientFilter {
+    /// The pseudonym starts with this (hexadecimal).
+    pseudonym_prefix: Option<String>,
+    min_age: Option<u8>,
+    max_age: Option<u8>,
+    sex: Option<Sex>,
+    /// A code the patient has (`icd10:E11.9`), or a prefix of codes (`icd10:E11*`).
+    code: Option<String>,
+}
+
+/// One page of a site's patients.
+#[derive(SimpleObject)]
+pub struct PatientPage {
+    /// How many patients match, over all pages.
+    total: u64,
+    patients: Vec<Patient>,
+}
+
+/// The patient as the API shows it, with whether recruitment contact is consented to.
+async fn with_consent(state: &AppState, profile: Profile) -> ApiResult<Patient> {
+    let consent = has_active_consent(
+        &state.db,
+        &profile.pseudonym,
+        ConsentScope::RecruitmentContact,
+        None,
+    )
+    .await?;
+    Ok(patient(profile, consent))
 }
 
 fn patient(profile: Profile, recruitment_consent: bool) -> Patient {
@@ -387,19 +454,55 @@ pub struct PatientQuery;
 
 #[Object]
 impl PatientQuery {
+    /// The caller's site's patient with this local id (MRN). The local id is turned into the
+    /// pseudonym with the site's key for this request only: it is never stored, logged or
+    /// returned (`NOT_FOUND` does not repeat it).
+    async fn patient_by_local_id(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(secret)] local_id: String,
+    ) -> ApiResult<Patient> {
+        let (state, caller) = parts(ctx);
+        let site = caller.principal()?;
+        let profile = site_patients::by_local_id(state, site, &local_id).await?;
+        with_consent(state, profile).await
+    }
+
+    /// The caller's site's patients matching `filter`, by pseudonym: `first` (at most 100)
+    /// from `offset` on, with the total.
+    async fn site_patients(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default)] filter: PatientFilter,
+        #[graphql(default = 25)] first: u64,
+        #[graphql(default)] offset: u64,
+    ) -> ApiResult<PatientPage> {
+        let (state, caller) = parts(ctx);
+        let site = caller.principal()?;
+        let filter = site_patients::PatientFilter {
+            pseudonym_prefix: filter.pseudonym_prefix,
+            min_age: filter.min_age,
+            max_age: filter.max_age,
+            sex: filter.sex.map(|sex| sex_name(sex.into()).to_string()),
+            code: filter.code,
+        };
+        let page = site_patients::list(&state.db, site, &filter, first, offset).await?;
+        let mut patients = Vec::with_capacity(page.profiles.len());
+        for profile in page.profiles {
+            patients.push(with_consent(state, profile).await?);
+        }
+        Ok(PatientPage {
+            total: page.total,
+            patients,
+        })
+    }
+
     /// One of the caller's site's patients.
     async fn patient(&self, ctx: &Context<'_>, pseudonym: String) -> ApiResult<Patient> {
         let (state, caller) = parts(ctx);
         let site = caller.require(&[crate::domain::Role::Site])?;
         let profile = patients::own_profile(&state.db, site, &pseudonym).await?;
-        let consent = has_active_consent(
-            &state.db,
-            &pseudonym,
-            ConsentScope::RecruitmentContact,
-            None,
-        )
-        .await?;
-        Ok(patient(profile, consent))
+        with_consent(state, profile).await
     }
 
     /// A receipt for the patient's latest consent of `scope` (their own site only).
@@ -552,14 +655,7 @@ impl PatientMutation {
             terms: input.terms,
         };
         let profile = patients::register(state, site, &record).await?;
-        let consent = has_active_consent(
-            &state.db,
-            &profile.pseudonym,
-            ConsentScope::RecruitmentContact,
-            None,
-        )
-        .await?;
-        Ok(patient(profile, consent))
+        with_consent(state, profile).await
     }
 
     /// Records a grant or withdrawal of consent (ledgered with a salted commitment), signed

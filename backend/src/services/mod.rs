@@ -23,4 +23,5 @@ pub mod report;
 pub mod reviews;
 pub mod sessions;
 pub mod signatures;
+pub mod site_patients;
 pub mod trial_data;

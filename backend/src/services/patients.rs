@@ -164,7 +164,7 @@ pub async fn own_profile(
 }
 
 /// Rebuilds profiles from their rows.
-async fn load_profiles(
+pub(crate) async fn load_profiles(
     db: &impl ConnectionTrait,
     rows: Vec<patient::Model>,
 ) -> AppResult<Vec<Profile>> {
@@ -587,7 +587,8 @@ async fn seed_chunk(work: &mut Work, site: &Principal, chunk: &[Profile]) -> App
     Ok(())
 }
 
-fn sex_name(sex: Sex) -> &'static str {
+/// How a sex is stored: `female`, `male`, `other`, `unknown`.
+pub fn sex_name(sex: Sex) -> &'static str {
     match sex {
         Sex::Female => "female",
         Sex::Male => "male",

@@ -5,6 +5,7 @@
 pub mod moto;
 pub mod postgres;
 pub mod rewrite;
+pub mod scan;
 
 use std::net::SocketAddr;
 use std::num::NonZeroU32;

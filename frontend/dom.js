@@ -49,6 +49,41 @@ export async function attempt(statusEl, action) {
   }
 }
 
+/**
+ * A button that asks before it acts, for acts on many people or that withdraw consent: the
+ * first click puts `question` with "Yes" (id `<id>-yes`) and "Cancel" in its place; only
+ * "Yes" runs `action`. Returns the button and the question, to place side by side.
+ */
+export function confirmingButton(props, label, question, action) {
+  const box = h('div', { class: 'confirm', role: 'alertdialog', id: `${props.id}-confirm`, hidden: true });
+  const button = h(
+    'button',
+    {
+      type: 'button',
+      ...props,
+      onclick: () => {
+        button.hidden = true;
+        box.hidden = false;
+      },
+    },
+    label,
+  );
+  const close = () => {
+    box.hidden = true;
+    button.hidden = false;
+  };
+  box.append(
+    h('p', {}, question),
+    h(
+      'div',
+      { class: 'buttons' },
+      h('button', { type: 'button', id: `${props.id}-yes`, onclick: () => { close(); action(); } }, `Yes: ${label}`),
+      h('button', { type: 'button', class: 'secondary', id: `${props.id}-cancel`, onclick: close }, 'Cancel'),
+    ),
+  );
+  return [button, box];
+}
+
 /** Offers `blob` as a download named `fileName`. */
 export function saveBlob(blob, fileName) {
   const url = URL.createObjectURL(blob);

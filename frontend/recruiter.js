@@ -1,7 +1,7 @@
 // Recruiter pages: count a trial's cohort or one's own criteria, and invite a trial's cohort.
 
 import { gql } from './api.js';
-import { attempt, field, h, status } from './dom.js';
+import { attempt, confirmingButton, field, h, status } from './dom.js';
 import { COHORT_FIELDS, cohortView } from './cohort.js';
 import { criteriaEditor } from './criteria.js';
 import { route } from './router.js';
@@ -16,18 +16,15 @@ const INVITE = `mutation($id: ID!) { inviteCohort(trialId: $id) { invited { disp
 function trialCohort(trial) {
   const message = status('invite-message');
   const result = h('div', { id: 'trial-cohort' }, h('p', { class: 'hint' }, 'Counting…'));
-  const invite = h(
-    'button',
-    {
-      type: 'button',
-      id: 'invite',
-      onclick: () =>
-        attempt(message, async () => {
-          const summary = (await gql(INVITE, { id: trial.id })).inviteCohort;
-          message.show(`Invited: ${summary.invited.display} (noisy, like every count; ledger entry #${summary.ledgerSeq}).`, 'ok');
-        }),
-    },
+  const invite = confirmingButton(
+    { id: 'invite' },
     'Invite this cohort',
+    'Invite every consenting patient who fits this trial? Each one’s site will be asked to contact them, and the round is recorded on the ledger.',
+    () =>
+      attempt(message, async () => {
+        const summary = (await gql(INVITE, { id: trial.id })).inviteCohort;
+        message.show(`Invited: ${summary.invited.display} (noisy, like every count; ledger entry #${summary.ledgerSeq}).`, 'ok');
+      }),
   );
   attempt(message, async () => {
     const cohort = (await gql(TRIAL_COHORT, { id: trial.id })).cohort;

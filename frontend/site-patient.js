@@ -2,14 +2,16 @@
 // the consent receipt (shown, downloadable as .json, printable).
 
 import { gql } from './api.js';
-import { attempt, field, h, saveBlob, status, table } from './dom.js';
+import { attempt, confirmingButton, field, h, saveBlob, status, table, when } from './dom.js';
 import { enroll } from './enroll.js';
-import { signingPassword } from './signature.js';
+import { matchesCard } from './site-matches.js';
+import { SIGNATURE_FIELDS, signatureLine, signingPassword } from './signature.js';
 import { route } from './router.js';
 import { loadTrials } from './trials.js';
 
 const PATIENT = `query($p: String!) { patient(pseudonym: $p) {
-  pseudonym age sex zip3 conditions medications procedures labs { code value unit year } recruitmentConsent } }`;
+  pseudonym age sex zip3 conditions medications procedures labs { code value unit year } recruitmentConsent
+  consents { scope trialId granted consentFormVersion patientSignedOn recordedAt ledgerSeq ${SIGNATURE_FIELDS} } } }`;
 const CONSENT = `mutation($p: String!, $s: ConsentScope!, $t: ID, $g: Boolean!, $v: String, $d: NaiveDate, $password: String!) {
   recordConsent(pseudonym: $p, scope: $s, trialId: $t, granted: $g, consentFormVersion: $v, patientSignedOn: $d, password: $password) {
     granted ledgerSeq signature { signerName } } }`;
@@ -87,7 +89,12 @@ function consentCard(pseudonym, trials) {
       'div',
       { class: 'buttons' },
       h('button', { type: 'button', id: 'grant-consent', onclick: () => record(true) }, 'Sign and record consent'),
-      h('button', { type: 'button', class: 'secondary', id: 'withdraw-consent', onclick: () => record(false) }, 'Sign and withdraw consent'),
+      confirmingButton(
+        { id: 'withdraw-consent', class: 'secondary' },
+        'Sign and withdraw consent',
+        'Withdraw this consent? The patient will no longer be contacted (or, for a trial, enrolled) on its strength. This is signed and cannot be undone: a new consent would be a new grant.',
+        () => record(false),
+      ),
     ),
     message,
   );
@@ -138,11 +145,35 @@ function receiptCard(pseudonym, trials) {
   );
 }
 
+/** Every consent event of the patient, newest first, with who signed it. */
+function consentHistory(consents, trials) {
+  const title = (id) => trials.find((t) => t.id === id)?.title ?? id;
+  return h(
+    'section',
+    { class: 'card', id: 'consent-history' },
+    consents.length
+      ? table(
+          'Consent history',
+          ['When', 'Consent to', 'Granted', 'Form', 'Signature'],
+          consents.map((c) => [
+            when(c.recordedAt),
+            c.scope === 'TRIAL_PARTICIPATION' ? `take part in ${title(c.trialId)}` : 'contact about trials',
+            c.granted ? 'granted' : 'withdrawn',
+            c.consentFormVersion ? `${c.consentFormVersion}, signed by the patient ${c.patientSignedOn}` : '—',
+            signatureLine(c.signature),
+          ]),
+        )
+      : h('p', { class: 'hint' }, 'No consent recorded yet.'),
+  );
+}
+
 route('site/patient/:pseudonym', async (page, { pseudonym }) => {
   const [patient, trials] = await Promise.all([gql(PATIENT, { p: pseudonym }), loadTrials()]);
   page.append(
     h('h2', {}, 'Patient'),
     h('div', { class: 'columns' }, h('section', { class: 'card' }, profileView(patient.patient)), h('div', {}, consentCard(pseudonym, trials), enrollCard(pseudonym, trials))),
+    matchesCard(pseudonym),
+    consentHistory(patient.patient.consents, trials),
     receiptCard(pseudonym, trials),
   );
 });

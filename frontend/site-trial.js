@@ -1,27 +1,17 @@
-// A trial at the site: invitations to act on (enroll from here) and the site's enrollments.
+// A trial at the site: the invitations work list (enroll from there) and the site's enrollments.
 
 import { gql } from './api.js';
-import { field, form, h, status, table, when } from './dom.js';
-import { enroll } from './enroll.js';
+import { field, form, h, status, table } from './dom.js';
+import { worklistCard } from './site-worklist.js';
 import { href, route } from './router.js';
 
 const TRIAL = `query($id: ID!) {
   trial(id: $id) { title }
-  invitations(trialId: $id) { id pseudonym createdAt }
   enrollments(trialId: $id) { id pseudonym protocolVersion status ledgerSeq withdrawReason createdAt } }`;
 const WITHDRAW = `mutation($id: ID!, $reason: String!) { withdrawParticipant(enrollmentId: $id, reason: $reason) { status } }`;
 
 function patientLink(pseudonym) {
   return h('a', { href: href('site', 'patient', pseudonym), class: 'code' }, `${pseudonym.slice(0, 16)}…`);
-}
-
-function invitationRow(trialId, invitation) {
-  const message = status();
-  return [
-    patientLink(invitation.pseudonym),
-    when(invitation.createdAt),
-    h('div', {}, h('button', { type: 'button', onclick: () => enroll(trialId, invitation.pseudonym, message) }, 'Enroll'), message),
-  ];
 }
 
 function withdrawForm(enrollment) {
@@ -44,14 +34,7 @@ route('site/trial/:id', async (page, { id }) => {
   const data = await gql(TRIAL, { id });
   page.append(
     h('h2', {}, data.trial.title),
-    h(
-      'section',
-      { class: 'card', id: 'invitations' },
-      h('h3', {}, 'Invitations'),
-      data.invitations.length
-        ? table('Patients invited by a recruiter', ['Patient', 'Invited', ''], data.invitations.map((i) => invitationRow(id, i)))
-        : h('p', { class: 'hint' }, 'No invitations yet.'),
-    ),
+    worklistCard(id),
     h(
       'section',
       { class: 'card', id: 'enrollments' },

@@ -118,6 +118,37 @@ impl From<ReviewDecision> for ReviewStatus {
     }
 }
 
+/// What a site records of an invitation after acting on it. Stored as snake-case text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, async_graphql::Enum)]
+pub enum ContactOutcome {
+    /// Not acted on yet (never recorded by a site).
+    New,
+    /// The site reached the patient.
+    Contacted,
+    /// The patient declined.
+    Declined,
+    /// The patient consented but failed screening.
+    ScreenFailed,
+}
+
+/// Where an invitation stands on a site's work list: what the site recorded, overtaken by
+/// what the records say (a trial consent in force, an enrollment).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, async_graphql::Enum)]
+pub enum InvitationStatus {
+    /// Not acted on yet.
+    New,
+    /// Contacted, no decision yet.
+    Contacted,
+    /// The patient declined.
+    Declined,
+    /// The patient's consent to take part is in force.
+    Consented,
+    /// The patient is (or was) enrolled.
+    Enrolled,
+    /// The patient failed screening.
+    ScreenFailed,
+}
+
 macro_rules! text_enum {
     ($ty:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
         impl $ty {
@@ -153,6 +184,7 @@ text_enum!(Role { Admin => "admin", Sponsor => "sponsor", Recruiter => "recruite
 text_enum!(ConsentScope { RecruitmentContact => "recruitment_contact", TrialParticipation => "trial_participation" });
 text_enum!(TrialStatus { Draft => "draft", Recruiting => "recruiting", Closed => "closed" });
 text_enum!(OrgKind { Sponsor => "sponsor", Site => "site", Recruiter => "recruiter", Ethics => "ethics" });
+text_enum!(ContactOutcome { New => "new", Contacted => "contacted", Declined => "declined", ScreenFailed => "screen_failed" });
 text_enum!(ReviewDecision { Approved => "approved", Rejected => "rejected", ChangesRequested => "changes_requested" });
 
 impl Role {

@@ -49,10 +49,12 @@ const ASSETS: &[Asset] = &[
     asset!("router.js", JS),
     asset!("signature.js", JS),
     asset!("site.js", JS),
+    asset!("site-matches.js", JS),
     asset!("site-patients.js", JS),
     asset!("site-enrollment.js", JS),
     asset!("site-patient.js", JS),
     asset!("site-trial.js", JS),
+    asset!("site-worklist.js", JS),
     asset!("sponsor.js", JS),
     asset!("trials.js", JS),
 ];

@@ -115,9 +115,24 @@ async fn fixture(server: &TestServer) -> Fixture {
         .ok(Some(&t("site")), "mutation($e: ID!) { submitTrialData(enrollmentId: $e, form: \"f\", visit: \"v\", data: {a: 1}) { id } }", json!({ "e": enrollment }))
         .await["submitTrialData"]["id"]
         .clone();
+    server
+        .ok(
+            Some(&t("sponsor")),
+            "mutation($t: ID!) { inviteCohort(trialId: $t) { trialId } }",
+            json!({ "t": trial }),
+        )
+        .await;
+    let invitation = server
+        .ok(
+            Some(&t("site")),
+            "query($t: ID!) { worklist(trialId: $t) { items { id } } }",
+            json!({ "t": trial }),
+        )
+        .await["worklist"]["items"][0]["id"]
+        .clone();
     let vars = json!({
         "trial": trial, "pseudonym": pseudonym, "enrollment": enrollment, "submission": submission,
-        "protocol": protocol, "patient": patient, "target": target,
+        "protocol": protocol, "patient": patient, "target": target, "invitation": invitation,
     });
     Fixture { tokens, vars }
 }
@@ -275,6 +290,16 @@ const MATRIX: &[(&str, &str, &[&str])] = &[
     (
         "invitations",
         "query($trial: ID!) { invitations(trialId: $trial) { id } }",
+        &["site"],
+    ),
+    (
+        "worklist",
+        "query($trial: ID!) { worklist(trialId: $trial) { total counts { status count } } }",
+        &["site"],
+    ),
+    (
+        "recordInvitationOutcome",
+        "mutation($invitation: ID!) { recordInvitationOutcome(invitationId: $invitation, outcome: CONTACTED) { status } }",
         &["site"],
     ),
     (

@@ -421,7 +421,11 @@ async fn recruiter(page: &Page<'_>, trial_id: &str) -> anyhow::Result<()> {
         cohort.contains("±39"),
         "the noise's margin is shown: {cohort}"
     );
+    // Acting on many people asks first.
     page.click("#invite").await?;
+    page.wait_text("#invite-confirm", "Invite every consenting patient")
+        .await?;
+    page.click("#invite-yes").await?;
     page.wait_text("#invite-message", "Invited: ").await?;
     page.screenshot("recruiter", "body").await?;
     page.at_phone_width("recruiter-phone").await?;
@@ -521,6 +525,10 @@ async fn site(page: &Page<'_>, trial_id: &str) -> anyhow::Result<()> {
     page.screenshot("site-patients", "#patients").await?;
     page.click("#patient-list a[href*=patient]").await?;
     page.wait_text("#pseudonym", &pseudonym).await?;
+    page.wait_text("#matching-trials", "Trials this patient may fit")
+        .await?;
+    page.wait_text("#consent-history", "No consent recorded yet")
+        .await?;
     consent_to_trial(page, trial_id).await?;
     page.click("#enroll-button").await?;
     page.wait_text("#enroll-message", "Enrolled under protocol version 2")
@@ -537,6 +545,12 @@ async fn site(page: &Page<'_>, trial_id: &str) -> anyhow::Result<()> {
     // Invitations from the recruiter, the enrollment, and its case-report data.
     page.open(&format!("#/site/trial/{trial_id}")).await?;
     page.wait_text("#invitations", "Patients invited").await?;
+    // The work list: one click records a follow-up, counted by status.
+    page.wait_text("#worklist-counts", "new (").await?;
+    page.click("#worklist button[data-outcome=CONTACTED]")
+        .await?;
+    page.wait_text("#worklist-counts", "contacted (1)").await?;
+    page.screenshot("site-worklist", "#invitations").await?;
     page.wait_text("#enrollments", "enrolled").await?;
     page.screenshot("site", "body").await?;
     page.click("#enrollments a[href*=enrollment]").await?;

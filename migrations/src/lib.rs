@@ -16,6 +16,7 @@ mod m20261125_420001_checkpoint_cosignatures;
 mod m20261125_700001_ledger_verified;
 mod m20261207_000001_protocol_reviews;
 mod m20261207_100001_signatures;
+mod m20261207_200001_invitation_outcomes;
 pub mod witness;
 
 pub use witness::WitnessMigrator;
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_700001_ledger_verified::Migration),
             Box::new(m20261207_000001_protocol_reviews::Migration),
             Box::new(m20261207_100001_signatures::Migration),
+            Box::new(m20261207_200001_invitation_outcomes::Migration),
         ]
     }
 }

@@ -13,6 +13,13 @@ pub struct Model {
     pub site_org_id: String,
     pub ledger_seq: i64,
     pub created_at: DateTimeUtc,
+    /// What the site recorded: `new`, `contacted`, `declined` or `screen_failed`.
+    pub outcome: String,
+    /// Who recorded it (a user id).
+    pub outcome_by: Option<String>,
+    pub outcome_at: Option<DateTimeUtc>,
+    /// The `invitation.updated` ledger entry that attests it.
+    pub outcome_seq: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -6,6 +6,7 @@ mod ledger;
 mod patients;
 mod signatures;
 mod trials;
+mod worklist;
 
 #[cfg(test)]
 mod limits_tests;
@@ -55,6 +56,7 @@ pub struct QueryRoot(
     trials::TrialQuery,
     patients::PatientQuery,
     cohorts::CohortQuery,
+    worklist::WorklistQuery,
 );
 
 /// Every mutation.
@@ -65,6 +67,7 @@ pub struct MutationRoot(
     trials::TrialMutation,
     patients::PatientMutation,
     ledger::LedgerMutation,
+    worklist::WorklistMutation,
 );
 
 /// The executable schema.

@@ -25,3 +25,4 @@ pub mod sessions;
 pub mod signatures;
 pub mod site_patients;
 pub mod trial_data;
+pub mod worklist;

@@ -97,6 +97,7 @@ pub fn describe_kind(kind: &str) -> String {
         "casereport.signed-off" => "Case report signed off",
         "attachment.added" => "Document attached",
         "invitation.created" => "Cohort invited",
+        "invitation.updated" => "Invitation followed up by the site",
         "cohort.released" => "Cohort count released",
         "record.signed" => "Electronic signature",
         "payload.erased" => "Payload erased",

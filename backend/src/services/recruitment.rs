@@ -19,7 +19,7 @@ use super::patients::{self, own_profile};
 use super::privacy::{self, PrivacyPolicy};
 use super::protocols::{self, TrialView, parse_criteria};
 use crate::auth::Principal;
-use crate::domain::{OrgKind, Role, TrialStatus};
+use crate::domain::{ContactOutcome, OrgKind, Role, TrialStatus};
 use crate::entities::{invitation, organization};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -408,6 +408,10 @@ async fn invite_unit(
                 site_org_id: Set(site.clone()),
                 ledger_seq: Set(seq_i64(seq)),
                 created_at: Set(now),
+                outcome: Set(ContactOutcome::New.as_str().to_string()),
+                outcome_by: Set(None),
+                outcome_at: Set(None),
+                outcome_seq: Set(None),
             });
         invitation::Entity::insert_many(rows)
             .exec(work.db())

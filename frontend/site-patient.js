@@ -16,7 +16,8 @@ const CONSENT = `mutation($p: String!, $s: ConsentScope!, $t: ID, $g: Boolean!, 
   recordConsent(pseudonym: $p, scope: $s, trialId: $t, granted: $g, consentFormVersion: $v, patientSignedOn: $d, password: $password) {
     granted ledgerSeq signature { signerName } } }`;
 const RECEIPT = `query($p: String!, $s: ConsentScope!, $t: ID) {
-  consentReceipt(pseudonym: $p, scope: $s, trialId: $t) { seq kind treeSize receipt } }`;
+  consentReceipt(pseudonym: $p, scope: $s, trialId: $t) { seq kind treeSize receipt }
+  patient(pseudonym: $p) { consents { ledgerSeq scope trialId granted consentFormVersion patientSignedOn recordedAt ${SIGNATURE_FIELDS} } } }`;
 
 /** A scope picker and a trial picker (used only for trial participation). */
 function consentTarget(trials) {
@@ -113,26 +114,43 @@ function enrollCard(pseudonym, trials) {
   );
 }
 
+/** What the patient keeps, in words: the consent, who took it, and how to check it. */
+function readableReceipt(r, consent, trials) {
+  const fileName = `consent-receipt-${r.seq}.json`;
+  const trial = trials.find((t) => t.id === consent?.trialId);
+  const rows = [
+    ['Consent to', consent?.scope === 'TRIAL_PARTICIPATION' ? `take part in the trial “${trial?.title ?? consent.trialId}”` : 'be contacted about clinical trials'],
+    ['Decision', r.kind === 'consent.granted' ? 'granted' : 'withdrawn'],
+    ['Consent form', consent?.consentFormVersion ? `version ${consent.consentFormVersion}, signed by the patient on ${consent.patientSignedOn}` : '—'],
+    ['Recorded', consent ? when(consent.recordedAt) : '—'],
+    ['Taken by', signatureLine(consent?.signature, 'Not signed (imported)')],
+    ['Proof', `Ledger entry #${r.seq}, included in the signed ledger of ${r.treeSize} entries.`],
+  ];
+  return [
+    h('h4', {}, 'Consent receipt'),
+    h('dl', { class: 'receipt-fields' }, rows.map(([label, value]) => [h('dt', {}, label), h('dd', {}, value)])),
+    h('p', {}, 'To check it without trusting this site, keep the file and run ', h('code', {}, `veritrial verify ${fileName}`), ': it proves this entry is in the signed ledger.'),
+    h('details', {}, h('summary', {}, 'The receipt file (JSON)'), h('pre', { class: 'code' }, r.receipt)),
+    h(
+      'div',
+      { class: 'buttons no-print' },
+      h('button', { type: 'button', onclick: () => saveBlob(new Blob([r.receipt], { type: 'application/json' }), fileName) }, 'Download .json'),
+      h('button', { type: 'button', class: 'secondary', onclick: () => window.print() }, 'Print'),
+    ),
+  ];
+}
+
 function receiptCard(pseudonym, trials) {
   const target = consentTarget(trials);
   const message = status('receipt-message');
   const shown = h('div', { class: 'receipt', id: 'receipt' });
   const fetchReceipt = () =>
     attempt(message, async () => {
-      const r = (await gql(RECEIPT, { p: pseudonym, ...target.values() })).consentReceipt;
-      const fileName = `consent-receipt-${r.seq}.json`;
+      const data = await gql(RECEIPT, { p: pseudonym, ...target.values() });
+      const r = data.consentReceipt;
+      const consent = data.patient.consents.find((c) => c.ledgerSeq === r.seq);
       message.show('');
-      shown.replaceChildren(
-        h('h4', {}, 'Consent receipt'),
-        h('p', {}, `Ledger entry #${r.seq} (${r.kind}), proven in a tree of ${r.treeSize} entries. Keep this file: `, h('code', {}, `veritrial verify ${fileName}`), ' checks it offline.'),
-        h('pre', { class: 'code' }, r.receipt),
-        h(
-          'div',
-          { class: 'buttons no-print' },
-          h('button', { type: 'button', onclick: () => saveBlob(new Blob([r.receipt], { type: 'application/json' }), fileName) }, 'Download .json'),
-          h('button', { type: 'button', class: 'secondary', onclick: () => window.print() }, 'Print'),
-        ),
-      );
+      shown.replaceChildren(...readableReceipt(r, consent, trials));
     });
   return h(
     'section',

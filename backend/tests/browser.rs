@@ -538,7 +538,17 @@ async fn site(page: &Page<'_>, trial_id: &str) -> anyhow::Result<()> {
     page.select("#receipt-card select[name=trial]", trial_id)
         .await?;
     page.click("#show-receipt").await?;
-    page.wait_text("#receipt", "consent.granted").await?;
+    // The receipt reads as words: the consent, its form, who took it, how to check it.
+    let receipt = page
+        .wait_text(
+            "#receipt",
+            "version v3.0 (2026-11-01), signed by the patient on",
+        )
+        .await?;
+    assert!(
+        receipt.contains("take part in the trial") && receipt.contains("Signed by Crc (site)"),
+        "{receipt}"
+    );
     page.wait_text("#receipt", "Download .json").await?;
     page.screenshot("site-patient", "#receipt-card").await?;
 

@@ -8,6 +8,7 @@ use sea_orm::{EntityTrait, PaginatorTrait};
 use crate::auth::Principal;
 use crate::domain::{OrgKind, ReviewDecision, Role, TrialStatus, from_stored};
 use crate::error::AppError;
+use crate::forms::FormDefinition;
 use crate::services::accounts::{self, NewUser};
 use crate::services::patients;
 use crate::services::protocols::{self, ProtocolInput};
@@ -164,6 +165,28 @@ async fn principal(state: &AppState, email: &str) -> anyhow::Result<Principal> {
     })
 }
 
+/// The case-report forms every demo trial defines: vital signs and laboratory results.
+fn demo_forms() -> Vec<FormDefinition> {
+    let forms = serde_json::json!([
+        {"id": "vitals", "title": "Vital signs", "fields": [
+            {"id": "visitDate", "label": "Visit date", "type": "date", "required": true},
+            {"id": "systolic", "label": "Systolic blood pressure", "type": "integer",
+             "unit": "mmHg", "required": true, "min": 60, "max": 250},
+            {"id": "diastolic", "label": "Diastolic blood pressure", "type": "integer",
+             "unit": "mmHg", "required": true, "min": 30, "max": 150},
+            {"id": "weight", "label": "Weight", "type": "number", "unit": "kg", "min": 20, "max": 300},
+            {"id": "smoker", "label": "Current smoker", "type": "yesno"}
+        ]},
+        {"id": "labs", "title": "Laboratory results", "fields": [
+            {"id": "sampleDate", "label": "Sample date", "type": "date", "required": true},
+            {"id": "hba1c", "label": "HbA1c", "type": "number", "unit": "%", "min": 3, "max": 20},
+            {"id": "egfr", "label": "eGFR", "type": "number", "unit": "mL/min/1.73m2", "min": 0, "max": 200},
+            {"id": "fasting", "label": "Fasting sample", "type": "choice", "choices": ["fasting", "non-fasting", "unknown"]}
+        ]}
+    ]);
+    serde_json::from_value(forms).expect("the demo forms are well-formed")
+}
+
 fn trials(site_ids: &[String], board_id: &str) -> Vec<ProtocolInput> {
     let trial = |title: &str,
                  summary: &str,
@@ -185,6 +208,7 @@ fn trials(site_ids: &[String], board_id: &str) -> Vec<ProtocolInput> {
         keywords: keywords.iter().map(|s| s.to_string()).collect(),
         status: TrialStatus::Recruiting,
         nct_id: None,
+        forms: Some(demo_forms()),
     };
     vec![
         trial(

@@ -149,6 +149,17 @@ pub enum InvitationStatus {
     ScreenFailed,
 }
 
+/// Where a data query stands. Stored as lower-case text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, async_graphql::Enum)]
+pub enum DataQueryStatus {
+    /// Raised, waiting for the site's answer.
+    Open,
+    /// The site answered; waiting for the sponsor to close it (or raise another).
+    Answered,
+    /// The sponsor accepted the answer.
+    Closed,
+}
+
 macro_rules! text_enum {
     ($ty:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
         impl $ty {
@@ -185,6 +196,7 @@ text_enum!(ConsentScope { RecruitmentContact => "recruitment_contact", TrialPart
 text_enum!(TrialStatus { Draft => "draft", Recruiting => "recruiting", Closed => "closed" });
 text_enum!(OrgKind { Sponsor => "sponsor", Site => "site", Recruiter => "recruiter", Ethics => "ethics" });
 text_enum!(ContactOutcome { New => "new", Contacted => "contacted", Declined => "declined", ScreenFailed => "screen_failed" });
+text_enum!(DataQueryStatus { Open => "open", Answered => "answered", Closed => "closed" });
 text_enum!(ReviewDecision { Approved => "approved", Rejected => "rejected", ChangesRequested => "changes_requested" });
 
 impl Role {

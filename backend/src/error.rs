@@ -18,6 +18,13 @@ pub enum AppError {
     /// The input is malformed or violates a rule.
     #[error("{0}")]
     BadInput(String),
+    /// A record that breaks its form's definition: `fields` names every field at fault
+    /// (code `BAD_INPUT`, with the field ids in the `fields` extension).
+    #[error("{message}")]
+    InvalidFields {
+        fields: Vec<String>,
+        message: String,
+    },
     /// Eligibility criteria that do not parse; the message carries the position.
     #[error("{0}")]
     BadCriteria(String),
@@ -51,7 +58,7 @@ impl AppError {
             AppError::Unauthenticated(_) => "UNAUTHENTICATED",
             AppError::Forbidden(_) => "FORBIDDEN",
             AppError::NotFound(_) => "NOT_FOUND",
-            AppError::BadInput(_) => "BAD_INPUT",
+            AppError::BadInput(_) | AppError::InvalidFields { .. } => "BAD_INPUT",
             AppError::BadCriteria(_) => "BAD_CRITERIA",
             AppError::Conflict(_) => "CONFLICT",
             AppError::BudgetExhausted(_) => "PRIVACY_BUDGET_EXHAUSTED",

@@ -25,7 +25,7 @@ use crate::graphql::VeritrialSchema;
 use crate::graphql_body::{self, BadGraphQLBody};
 use crate::health::{self, DbHealth, HealthWatch};
 use crate::security_headers;
-use crate::services::{attachments, ledger, report, sessions};
+use crate::services::{attachments, exports, ledger, report, sessions};
 use crate::state::AppState;
 
 /// Limits of the HTTP surface.
@@ -78,6 +78,9 @@ pub fn router(state: AppState, schema: VeritrialSchema, limits: HttpLimits) -> R
     let files = Router::new()
         .route("/attachments", post(upload_attachment))
         .route("/attachments/{id}", get(download_attachment))
+        .route("/trials/{id}/export/odm", get(export_odm))
+        .route("/trials/{id}/export/dictionary", get(export_dictionary))
+        .route("/trials/{id}/export/forms/{form}", get(export_form))
         .layer(DefaultBodyLimit::disable());
     let router = Router::new()
         .merge(api)
@@ -291,6 +294,66 @@ async fn download_attachment(
     }
 }
 
+/// `GET /trials/{id}/export/odm`: the trial's clinical data as CDISC ODM 1.3.2 XML.
+async fn export_odm(
+    shared: State<Shared>,
+    headers: HeaderMap,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
+    export(shared, headers, id, exports::ExportKind::Odm).await
+}
+
+/// `GET /trials/{id}/export/dictionary`: the data dictionary of the trial's forms, as CSV.
+async fn export_dictionary(
+    shared: State<Shared>,
+    headers: HeaderMap,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
+    export(shared, headers, id, exports::ExportKind::Dictionary).await
+}
+
+/// `GET /trials/{id}/export/forms/{form}`: one form's records, as CSV.
+async fn export_form(
+    shared: State<Shared>,
+    headers: HeaderMap,
+    axum::extract::Path((id, form)): axum::extract::Path<(String, String)>,
+) -> Response {
+    export(shared, headers, id, exports::ExportKind::FormCsv(form)).await
+}
+
+/// A streamed export for the trial's sponsor, ethics board or an admin.
+async fn export(
+    State(shared): State<Shared>,
+    headers: HeaderMap,
+    trial_id: String,
+    kind: exports::ExportKind,
+) -> Response {
+    let who = match caller(&shared.state, &headers).await.principal() {
+        Ok(who) => who.clone(),
+        Err(err) => return error_response(err),
+    };
+    match exports::start(&shared.state, &who, &trial_id, kind).await {
+        Ok(export) => {
+            let chunks = tokio_stream::wrappers::ReceiverStream::new(export.chunks);
+            (
+                [
+                    (
+                        header::CONTENT_TYPE,
+                        format!("{}; charset=utf-8", export.content_type),
+                    ),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        format!("attachment; filename=\"{}\"", export.file_name),
+                    ),
+                ],
+                axum::body::Body::from_stream(chunks),
+            )
+                .into_response()
+        }
+        Err(err) => error_response(err),
+    }
+}
+
 /// `GET /trials/{id}/report`: the trial's self-contained HTML audit report.
 async fn trial_report(
     State(shared): State<Shared>,
@@ -323,7 +386,9 @@ pub fn error_response(err: AppError) -> Response {
         AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
         AppError::Forbidden(_) | AppError::SignatureRefused(_) => StatusCode::FORBIDDEN,
         AppError::NotFound(_) => StatusCode::NOT_FOUND,
-        AppError::BadInput(_) | AppError::BadCriteria(_) => StatusCode::BAD_REQUEST,
+        AppError::BadInput(_) | AppError::BadCriteria(_) | AppError::InvalidFields { .. } => {
+            StatusCode::BAD_REQUEST
+        }
         AppError::Conflict(_) => StatusCode::CONFLICT,
         AppError::BudgetExhausted(_) => StatusCode::TOO_MANY_REQUESTS,
         AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,

@@ -12,6 +12,7 @@ pub mod demo;
 pub mod domain;
 pub mod entities;
 pub mod error;
+pub mod forms;
 pub mod frontend;
 pub mod graphql;
 pub mod graphql_body;

@@ -130,9 +130,18 @@ async fn fixture(server: &TestServer) -> Fixture {
         )
         .await["worklist"]["items"][0]["id"]
         .clone();
+    let query = server
+        .ok(
+            Some(&t("sponsor")),
+            "mutation($s: ID!) { raiseDataQuery(submissionId: $s, field: \"a\", question: \"sure?\") { id } }",
+            json!({ "s": submission }),
+        )
+        .await["raiseDataQuery"]["id"]
+        .clone();
     let vars = json!({
         "trial": trial, "pseudonym": pseudonym, "enrollment": enrollment, "submission": submission,
         "protocol": protocol, "patient": patient, "target": target, "invitation": invitation,
+        "query": query,
     });
     Fixture { tokens, vars }
 }
@@ -301,6 +310,32 @@ const MATRIX: &[(&str, &str, &[&str])] = &[
         "recordInvitationOutcome",
         "mutation($invitation: ID!) { recordInvitationOutcome(invitationId: $invitation, outcome: CONTACTED) { status } }",
         &["site"],
+    ),
+    (
+        "trialRecords",
+        "query($trial: ID!) { trialRecords(trialId: $trial) { total } }",
+        &["admin", "sponsor", "site", "ethics"],
+    ),
+    (
+        "dataQueries",
+        "{ dataQueries { id } }",
+        &["sponsor", "foreign_sponsor", "site", "foreign_site"],
+    ),
+    (
+        "raiseDataQuery",
+        "mutation($submission: ID!) { raiseDataQuery(submissionId: $submission, field: \"a\", question: \"why?\") { id } }",
+        &["sponsor"],
+    ),
+    // Answered, then closed: each by the one party that may.
+    (
+        "answerDataQuery",
+        "mutation($query: ID!) { answerDataQuery(queryId: $query, answer: \"checked\") { id } }",
+        &["site"],
+    ),
+    (
+        "closeDataQuery",
+        "mutation($query: ID!) { closeDataQuery(queryId: $query) { id } }",
+        &["sponsor"],
     ),
     (
         "explainMatch",

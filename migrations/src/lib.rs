@@ -17,6 +17,7 @@ mod m20261125_700001_ledger_verified;
 mod m20261207_000001_protocol_reviews;
 mod m20261207_100001_signatures;
 mod m20261207_200001_invitation_outcomes;
+mod m20261207_300001_data_queries;
 pub mod witness;
 
 pub use witness::WitnessMigrator;
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000001_protocol_reviews::Migration),
             Box::new(m20261207_100001_signatures::Migration),
             Box::new(m20261207_200001_invitation_outcomes::Migration),
+            Box::new(m20261207_300001_data_queries::Migration),
         ]
     }
 }

@@ -5,6 +5,7 @@ pub mod checkpoint;
 pub mod checkpoint_cosignature;
 pub mod cohort_release;
 pub mod consent;
+pub mod data_query;
 pub mod database_identity;
 pub mod enrollment;
 pub mod index_outbox;

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod cohorts;
+mod data;
 mod ledger;
 mod patients;
 mod signatures;
@@ -57,6 +58,7 @@ pub struct QueryRoot(
     patients::PatientQuery,
     cohorts::CohortQuery,
     worklist::WorklistQuery,
+    data::DataQueryRoot,
 );
 
 /// Every mutation.
@@ -68,6 +70,7 @@ pub struct MutationRoot(
     patients::PatientMutation,
     ledger::LedgerMutation,
     worklist::WorklistMutation,
+    data::DataQueryMutation,
 );
 
 /// The executable schema.
@@ -106,8 +109,17 @@ impl From<AppError> for ApiError {
             tracing::error!(error = ?inner, "internal error while serving a request");
         }
         let code = err.code();
+        let fields = match &err {
+            AppError::InvalidFields { fields, .. } => Some(fields.clone()),
+            _ => None,
+        };
         ApiError(
-            async_graphql::Error::new(err.to_string()).extend_with(|_, ext| ext.set("code", code)),
+            async_graphql::Error::new(err.to_string()).extend_with(|_, ext| {
+                ext.set("code", code);
+                if let Some(fields) = fields {
+                    ext.set("fields", fields);
+                }
+            }),
         )
     }
 }

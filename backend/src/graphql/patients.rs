@@ -11,6 +11,7 @@ use super::{ApiResult, parts};
 use crate::domain::{ConsentScope, from_stored};
 use crate::entities::{consent, enrollment, invitation};
 use crate::error::AppError;
+use crate::forms;
 use crate::services::anonymise::{LabResult, PatientRecord};
 use crate::services::patients::{self, ConsentAct, ConsentForm, has_active_consent, sex_name};
 use crate::services::signatures::{Attest, Signed};
@@ -380,6 +381,8 @@ impl From<enrollment::Model> for Enrollment {
 pub struct Submission {
     id: ID,
     enrollment_id: ID,
+    /// The site that holds the record.
+    site_id: ID,
     form: String,
     visit: String,
     version: i32,
@@ -391,6 +394,35 @@ pub struct Submission {
     created_by: ID,
     created_at: DateTime<Utc>,
     data: Json<serde_json::Value>,
+    /// The protocol version whose form definition the data were checked against; none when
+    /// the protocol defines no form of this name.
+    protocol_version: Option<i32>,
+    /// What this version changed from the previous one, field by field.
+    changes: Vec<ValueChange>,
+}
+
+/// A field whose value a correction changed.
+#[derive(SimpleObject)]
+pub struct ValueChange {
+    /// The field's id.
+    field: String,
+    /// The field's label (its id when the form does not define it).
+    label: String,
+    /// The value before; null when none was given.
+    before: Option<Json<serde_json::Value>>,
+    /// The value after; null when it was removed.
+    after: Option<Json<serde_json::Value>>,
+}
+
+impl From<forms::ValueChange> for ValueChange {
+    fn from(c: forms::ValueChange) -> Self {
+        Self {
+            field: c.field,
+            label: c.label,
+            before: c.before.map(Json),
+            after: c.after.map(Json),
+        }
+    }
 }
 
 #[ComplexObject]
@@ -407,6 +439,7 @@ impl From<SubmissionVersionView> for Submission {
         Self {
             id: v.submission.id.into(),
             enrollment_id: v.submission.enrollment_id.into(),
+            site_id: v.submission.site_org_id.into(),
             form: v.submission.form,
             visit: v.submission.visit,
             version: v.version.version,
@@ -416,6 +449,8 @@ impl From<SubmissionVersionView> for Submission {
             created_by: v.version.created_by.into(),
             created_at: v.version.created_at,
             data: Json(v.data),
+            protocol_version: v.protocol_version,
+            changes: v.changes.into_iter().map(ValueChange::from).collect(),
         }
     }
 }

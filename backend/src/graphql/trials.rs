@@ -11,6 +11,7 @@ use super::{ApiResult, parts};
 use crate::domain::{ReviewDecision, ReviewStatus, TrialStatus, from_stored};
 use crate::entities::protocol_review;
 use crate::error::AppError;
+use crate::forms::FormDefinition;
 use crate::services::audit::{self, FieldChange};
 use crate::services::imports::{self, Outcome};
 use crate::services::names::Names;
@@ -50,6 +51,9 @@ pub struct PublishProtocolInput {
     #[graphql(default_with = "TrialStatus::Recruiting")]
     status: TrialStatus,
     nct_id: Option<String>,
+    /// The case-report forms sites fill in (changing them is an amendment). Left out on an
+    /// amendment: the current version's forms. None: records are free JSON objects.
+    forms: Option<Vec<FormDefinition>>,
 }
 
 impl From<PublishProtocolInput> for ProtocolInput {
@@ -75,6 +79,7 @@ impl From<PublishProtocolInput> for ProtocolInput {
             keywords: i.keywords,
             status: i.status,
             nct_id: i.nct_id,
+            forms: i.forms,
         }
     }
 }
@@ -129,6 +134,8 @@ pub struct ProtocolVersion {
     ethics_board_id: Option<String>,
     conditions: Vec<String>,
     keywords: Vec<String>,
+    /// The case-report forms this version defines.
+    forms: Vec<FormDefinition>,
     /// Where the version stands in ethics review (`SUBMITTED` until the board decides).
     review_status: ReviewStatus,
     /// The board's decision, once made.
@@ -237,6 +244,7 @@ impl TryFrom<TrialView> for Trial {
                 ethics_board_id: d.ethics_board_id,
                 conditions: d.conditions,
                 keywords: d.keywords,
+                forms: d.forms,
                 review_status: v.review_status()?,
                 review: v.review.clone().map(Review::try_from).transpose()?,
             });

@@ -58,6 +58,8 @@ pub fn protocol_input(study: &CtgovStudy) -> ProtocolInput {
             TrialStatus::Closed
         },
         nct_id: Some(study.nct_id.clone()),
+        // A re-import keeps the forms the sponsor defined.
+        forms: None,
     }
 }
 

@@ -8,6 +8,8 @@ pub mod blocking;
 pub mod case_reports;
 pub mod cohort_audit;
 pub mod cohort_sql;
+pub mod data_queries;
+pub mod exports;
 pub mod imports;
 pub mod indexer;
 pub mod ledger;

@@ -37,6 +37,22 @@ impl Names {
             users.insert(entry.actor_user.clone());
             orgs.insert(entry.actor_org.clone());
         }
+        Self::of_ids(db, users, orgs).await
+    }
+
+    /// Looks up the accounts `users` (ids), in one query per 500.
+    pub async fn of_users(
+        db: &impl ConnectionTrait,
+        users: impl IntoIterator<Item = String>,
+    ) -> AppResult<Self> {
+        Self::of_ids(db, users.into_iter().collect(), HashSet::new()).await
+    }
+
+    async fn of_ids(
+        db: &impl ConnectionTrait,
+        users: HashSet<String>,
+        orgs: HashSet<String>,
+    ) -> AppResult<Self> {
         let mut people = HashMap::new();
         for chunk in users.into_iter().collect::<Vec<_>>().chunks(500) {
             for row in user::Entity::find()
@@ -98,6 +114,9 @@ pub fn describe_kind(kind: &str) -> String {
         "attachment.added" => "Document attached",
         "invitation.created" => "Cohort invited",
         "invitation.updated" => "Invitation followed up by the site",
+        "query.raised" => "Data query raised",
+        "query.answered" => "Data query answered by the site",
+        "query.closed" => "Data query closed",
         "cohort.released" => "Cohort count released",
         "record.signed" => "Electronic signature",
         "payload.erased" => "Payload erased",

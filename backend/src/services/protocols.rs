@@ -24,6 +24,7 @@ use crate::entities::{
     submission, trial,
 };
 use crate::error::{AppError, AppResult};
+use crate::forms::{self, FormDefinition};
 use crate::state::AppState;
 
 /// Flag: the primary endpoint changed after the first enrollment (outcome switching).
@@ -46,6 +47,8 @@ pub const FLAG_SITES_ADDED: &str = "sites_added";
 pub const FLAG_SITES_REMOVED: &str = "sites_removed";
 /// Flag: another ethics board reviews the trial.
 pub const FLAG_BOARD: &str = "ethics_board_changed";
+/// Flag: the case-report forms changed (fields added, removed or redefined).
+pub const FLAG_FORMS: &str = "case_report_forms_changed";
 
 /// What a board should look at in an amendment from `before` to `after`, on its face (the
 /// flags that depend on enrollments and data are added by the amendment itself).
@@ -69,6 +72,7 @@ fn content_flags(before: &ProtocolDocument, after: &ProtocolDocument) -> Vec<Str
             FLAG_SITES_REMOVED,
         ),
         (before.ethics_board_id != after.ethics_board_id, FLAG_BOARD),
+        (before.forms != after.forms, FLAG_FORMS),
     ]
     .into_iter()
     .filter(|(raised, _)| *raised)
@@ -98,6 +102,9 @@ pub struct ProtocolInput {
     pub keywords: Vec<String>,
     pub status: TrialStatus,
     pub nct_id: Option<String>,
+    /// The case-report forms. `None`: on an amendment, the current version's forms; on a
+    /// publication, none (records are then free JSON objects).
+    pub forms: Option<Vec<FormDefinition>>,
 }
 
 /// The protocol document of one version: what the ledger attests, byte for byte.
@@ -124,12 +131,37 @@ pub struct ProtocolDocument {
     pub previous_version_hash: Option<String>,
     /// Why it was amended (amendments only).
     pub reason: Option<String>,
+    /// The case-report forms sites fill in; left out of the document when there are none,
+    /// so documents written before forms existed keep their bytes and hashes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub forms: Vec<FormDefinition>,
 }
 
 impl ProtocolDocument {
     /// The parsed eligibility criteria, if any.
     pub fn criteria_expr(&self) -> AppResult<Option<Expr>> {
         parse_criteria(&self.criteria)
+    }
+
+    /// The form `id`, when this version defines forms: `Ok(None)` when it defines none (any
+    /// JSON object is then accepted), `BAD_INPUT` naming the defined forms when it does not
+    /// define this one.
+    pub fn form(&self, id: &str) -> AppResult<Option<&FormDefinition>> {
+        if self.forms.is_empty() {
+            return Ok(None);
+        }
+        match self.forms.iter().find(|f| f.id == id) {
+            Some(form) => Ok(Some(form)),
+            None => Err(AppError::bad_input(format!(
+                "protocol version {} defines no form {id:?}; its forms are {}",
+                self.version,
+                self.forms
+                    .iter()
+                    .map(|f| f.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
     }
 
     /// Whether an organisation's site may enroll in this trial: only a named one.
@@ -190,6 +222,19 @@ impl TrialView {
                 self.trial.id
             ))
         })
+    }
+
+    /// The newest version its ethics board approved: the protocol in force for data capture
+    /// (an amendment awaiting review changes nothing until approved). `CONFLICT` if none is.
+    pub fn in_force(&self) -> AppResult<&Version> {
+        for version in self.versions.iter().rev() {
+            if version.review_status()? == ReviewStatus::Approved {
+                return Ok(version);
+            }
+        }
+        Err(AppError::conflict(
+            "no version of this protocol is approved by its ethics board yet",
+        ))
     }
 
     /// Refuses (`CONFLICT`) to act on people (invite, enroll) until the ethics board has
@@ -488,6 +533,9 @@ async fn validate(db: &impl ConnectionTrait, input: &ProtocolInput) -> AppResult
         ));
     }
     parse_criteria(&input.criteria)?;
+    if let Some(forms) = &input.forms {
+        forms::check_definitions(forms)?;
+    }
     for site in input.site_ids.iter().flatten() {
         expect_org(db, site, OrgKind::Site).await?;
     }
@@ -554,6 +602,11 @@ fn document(
         nct_id: input.nct_id.clone(),
         previous_version_hash,
         reason,
+        forms: match (&input.forms, current) {
+            (Some(forms), _) => forms.clone(),
+            (None, Some(current)) => current.forms.clone(),
+            (None, None) => Vec::new(),
+        },
     }
 }
 
@@ -758,6 +811,7 @@ mod tests {
             eligibility_text: String::new(),
             site_ids: sites.iter().map(|s| s.to_string()).collect(),
             ethics_board_id: board.map(str::to_string),
+            forms: vec![],
             conditions: vec![],
             keywords: vec![],
             status: "recruiting".into(),

@@ -8,7 +8,8 @@ use ledger::EntryKind;
 use ledger::payload::{canonical_json, payload_hash};
 use matcher::eval::explain;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 
 use super::ledger::{Actor, NewEntry, Work, seq_i64};
@@ -19,6 +20,7 @@ use crate::auth::Principal;
 use crate::domain::{ConsentScope, Role, TrialStatus};
 use crate::entities::{enrollment, ledger_payload, submission, submission_version};
 use crate::error::{AppError, AppResult};
+use crate::forms::{self, FormDefinition, ValueChange};
 use crate::state::AppState;
 
 /// Largest case-report record accepted, in canonical JSON bytes.
@@ -226,6 +228,41 @@ pub struct SubmissionVersionView {
     pub submission: submission::Model,
     pub version: submission_version::Model,
     pub data: serde_json::Value,
+    /// The protocol version whose form definition this version was checked against (none
+    /// for a form the protocol does not define).
+    pub protocol_version: Option<i32>,
+    /// What changed from the previous version, field by field (empty for the first).
+    pub changes: Vec<ValueChange>,
+}
+
+/// The form a record of `form` must follow in `trial_id` now: from the protocol version in
+/// force, with that version's number; `None` when the protocol defines no forms.
+async fn form_in_force(
+    db: &impl ConnectionTrait,
+    trial_id: &str,
+    form: &str,
+) -> AppResult<Option<(i32, FormDefinition)>> {
+    let view = protocols::trial_view(db, trial_id).await?;
+    let version = view.in_force()?;
+    Ok(version
+        .document
+        .form(form)?
+        .map(|definition| (version.row.version, definition.clone())))
+}
+
+/// Checks `data` against the form in force (`BAD_INPUT` naming each field at fault) and
+/// returns that form with the protocol version that defines it.
+async fn check_against_form(
+    db: &impl ConnectionTrait,
+    trial_id: &str,
+    form: &str,
+    data: &serde_json::Value,
+) -> AppResult<Option<(i32, FormDefinition)>> {
+    let found = form_in_force(db, trial_id, form).await?;
+    if let Some((_, definition)) = &found {
+        forms::check_record(definition, data)?;
+    }
+    Ok(found)
 }
 
 fn check_data(data: &serde_json::Value) -> AppResult<()> {
@@ -257,27 +294,51 @@ pub async fn submit(
             return Err(AppError::bad_input(format!("the {name} is empty")));
         }
     }
-    let (site, enrollment_id) = (site.clone(), enrollment_id.to_string());
     let (form, visit) = (form.trim().to_string(), visit.trim().to_string());
+    // Checked outside the unit, so validation never holds the ledger lock; the payload
+    // records the protocol version whose form the data were checked against.
+    let enrolled = own_enrollment(&state.db, site, enrollment_id).await?;
+    let protocol_version = check_against_form(&state.db, &enrolled.trial_id, &form, &data)
+        .await?
+        .map(|(version, _)| version);
+    let (site, enrollment_id) = (site.clone(), enrollment_id.to_string());
+    let record = Record {
+        form,
+        visit,
+        data,
+        protocol_version,
+    };
     state
         .writer
         .run(move |work| {
             Box::pin(async move {
                 let enrolled = own_enrollment(work.db(), &site, &enrollment_id).await?;
-                submit_unit(work, &site, enrolled, form, visit, data).await
+                submit_unit(work, &site, enrolled, record).await
             })
         })
         .await
+}
+
+/// A new record, checked against its form.
+struct Record {
+    form: String,
+    visit: String,
+    data: serde_json::Value,
+    protocol_version: Option<i32>,
 }
 
 async fn submit_unit(
     work: &mut Work,
     site: &Principal,
     enrolled: enrollment::Model,
-    form: String,
-    visit: String,
-    data: serde_json::Value,
+    record: Record,
 ) -> AppResult<SubmissionVersionView> {
+    let Record {
+        form,
+        visit,
+        data,
+        protocol_version,
+    } = record;
     if enrolled.status != ENROLLED {
         return Err(AppError::conflict(
             "the participant was withdrawn: no new data may be submitted",
@@ -309,6 +370,7 @@ async fn submit_unit(
         number: 1,
         reason: None,
         data: data.clone(),
+        protocol_version,
         signature: None,
     };
     let version = add_version(work, site, &submission, first).await?;
@@ -316,6 +378,8 @@ async fn submit_unit(
         submission,
         version,
         data,
+        protocol_version,
+        changes: Vec::new(),
     })
 }
 
@@ -351,7 +415,9 @@ pub async fn correct(
         return Err(AppError::bad_input("a correction needs a reason"));
     }
     // Checked again inside the unit; here so that nobody signs for another site's record.
-    own_submission(&state.db, site, submission_id).await?;
+    let record = own_submission(&state.db, site, submission_id).await?;
+    let form = check_against_form(&state.db, &record.trial_id, &record.form, &data).await?;
+    let protocol_version = form.as_ref().map(|(version, _)| *version);
     let signature = signatures::sign(state, site, password, CORRECTION_MEANING).await?;
     let (site, submission_id, reason) = (
         site.clone(),
@@ -364,10 +430,17 @@ pub async fn correct(
             Box::pin(async move {
                 let mut submission = own_submission(work.db(), &site, &submission_id).await?;
                 let next = submission.current_version + 1;
+                let previous = version_data(work.db(), &submission.id, next - 1).await?;
+                if previous == data {
+                    return Err(AppError::conflict(
+                        "the correction changes no value: nothing to record",
+                    ));
+                }
                 let change = NewVersion {
                     number: next,
                     reason: Some(&reason),
                     data: data.clone(),
+                    protocol_version,
                     signature: Some(signature),
                 };
                 let version = add_version(work, &site, &submission, change).await?;
@@ -379,10 +452,14 @@ pub async fn correct(
                 .exec(work.db())
                 .await?;
                 submission.current_version = next;
+                let definition = form.as_ref().map(|(_, definition)| definition);
+                let changes = forms::value_changes(definition, &previous, &data);
                 Ok(SubmissionVersionView {
                     submission,
                     version,
                     data,
+                    protocol_version,
+                    changes,
                 })
             })
         })
@@ -411,6 +488,8 @@ struct NewVersion<'a> {
     number: i32,
     reason: Option<&'a str>,
     data: serde_json::Value,
+    /// The protocol version whose form the data were checked against.
+    protocol_version: Option<i32>,
     signature: Option<Signature>,
 }
 
@@ -424,9 +503,10 @@ async fn add_version(
         number: version,
         reason,
         data,
+        protocol_version,
         signature,
     } = change;
-    let payload = serde_json::json!({
+    let mut payload = serde_json::json!({
         "submissionId": submission.id,
         "enrollmentId": submission.enrollment_id,
         "trialId": submission.trial_id,
@@ -436,6 +516,9 @@ async fn add_version(
         "reason": reason,
         "data": data,
     });
+    if let Some(version) = protocol_version {
+        payload["protocolVersion"] = version.into();
+    }
     let hash = payload_hash(&canonical_json(&payload));
     let act = NewEntry {
         kind: if version == 1 {
@@ -490,29 +573,83 @@ pub async fn submissions(
         .order_by_asc(submission::Column::CreatedAt)
         .all(&state.db)
         .await?;
+    let view = protocols::trial_view(&state.db, &enrolled.trial_id).await?;
     let mut out = Vec::new();
     for sub in subs {
-        let versions = submission_version::Entity::find()
-            .filter(submission_version::Column::SubmissionId.eq(&sub.id))
-            .order_by_asc(submission_version::Column::Version)
-            .all(&state.db)
-            .await?;
-        for version in versions {
-            let data = ledger_payload::Entity::find_by_id(version.ledger_seq)
-                .one(&state.db)
-                .await?
-                .and_then(|p| p.body)
-                .and_then(|body| serde_json::from_str::<serde_json::Value>(&body).ok())
-                .map(|payload| payload["data"].clone())
-                .unwrap_or(serde_json::Value::Null);
-            out.push(SubmissionVersionView {
-                submission: sub.clone(),
-                version,
-                data,
-            });
-        }
+        out.extend(record_versions(&state.db, &view, sub).await?);
     }
     Ok(out)
+}
+
+/// Every version of one record, oldest first, each with what changed from the one before
+/// (labelled by the form of the protocol version it was checked against).
+pub(crate) async fn record_versions(
+    db: &impl ConnectionTrait,
+    view: &protocols::TrialView,
+    sub: submission::Model,
+) -> AppResult<Vec<SubmissionVersionView>> {
+    let versions = submission_version::Entity::find()
+        .filter(submission_version::Column::SubmissionId.eq(&sub.id))
+        .order_by_asc(submission_version::Column::Version)
+        .all(db)
+        .await?;
+    let mut out: Vec<SubmissionVersionView> = Vec::with_capacity(versions.len());
+    for version in versions {
+        let payload = stored_payload(db, version.ledger_seq).await?;
+        let protocol_version = payload["protocolVersion"]
+            .as_i64()
+            .and_then(|v| i32::try_from(v).ok());
+        let data = payload["data"].clone();
+        let changes = match out.last() {
+            Some(previous) => {
+                let form = protocol_version.and_then(|number| {
+                    view.versions
+                        .iter()
+                        .find(|v| v.row.version == number)
+                        .and_then(|v| v.document.form(&sub.form).ok().flatten())
+                });
+                forms::value_changes(form, &previous.data, &data)
+            }
+            None => Vec::new(),
+        };
+        out.push(SubmissionVersionView {
+            submission: sub.clone(),
+            version,
+            data,
+            protocol_version,
+            changes,
+        });
+    }
+    Ok(out)
+}
+
+/// The ledgered payload of entry `seq` as JSON (`null` once erased).
+async fn stored_payload(db: &impl ConnectionTrait, seq: i64) -> AppResult<serde_json::Value> {
+    Ok(ledger_payload::Entity::find_by_id(seq)
+        .one(db)
+        .await?
+        .and_then(|p| p.body)
+        .and_then(|body| serde_json::from_str::<serde_json::Value>(&body).ok())
+        .unwrap_or(serde_json::Value::Null))
+}
+
+/// The data of version `version` of a record.
+async fn version_data(
+    db: &impl ConnectionTrait,
+    submission_id: &str,
+    version: i32,
+) -> AppResult<serde_json::Value> {
+    let row = submission_version::Entity::find()
+        .filter(submission_version::Column::SubmissionId.eq(submission_id))
+        .filter(submission_version::Column::Version.eq(version))
+        .one(db)
+        .await?
+        .ok_or_else(|| {
+            AppError::Internal(anyhow::anyhow!(
+                "version {version} of record {submission_id} is missing"
+            ))
+        })?;
+    Ok(stored_payload(db, row.ledger_seq).await?["data"].clone())
 }
 
 /// The site's enrollments in a trial.
@@ -528,4 +665,80 @@ pub async fn enrollments(
         .order_by_asc(enrollment::Column::CreatedAt)
         .all(&state.db)
         .await?)
+}
+
+/// Most records in one page of [`trial_records`].
+pub const MAX_RECORDS_PAGE: u64 = 200;
+
+/// A page of a trial's records and how many there are in all.
+pub struct RecordPage {
+    pub total: u64,
+    /// Each record at its current version, with what its last correction changed.
+    pub items: Vec<SubmissionVersionView>,
+}
+
+/// A trial's case-report records at their current versions, oldest first, optionally of one
+/// form: for its sponsor's monitors and its ethics board (every site) and for its sites (their
+/// own). Records name the enrollment, never the patient.
+pub async fn trial_records(
+    state: &AppState,
+    who: &Principal,
+    trial_id: &str,
+    form: Option<&str>,
+    (first, offset): (u64, u64),
+) -> AppResult<RecordPage> {
+    who.require(&[Role::Sponsor, Role::Ethics, Role::Admin, Role::Site])?;
+    if first == 0 || first > MAX_RECORDS_PAGE {
+        return Err(AppError::bad_input(format!(
+            "`first` must be between 1 and {MAX_RECORDS_PAGE}"
+        )));
+    }
+    let view = protocols::readable_trial(state, who, trial_id).await?;
+    let mut query = submission::Entity::find().filter(submission::Column::TrialId.eq(trial_id));
+    if who.role == Role::Site {
+        query = query.filter(submission::Column::SiteOrgId.eq(&who.org_id));
+    }
+    if let Some(form) = form {
+        query = query.filter(submission::Column::Form.eq(form));
+    }
+    let total = query.clone().count(&state.db).await?;
+    let rows = query
+        .order_by_asc(submission::Column::CreatedAt)
+        .order_by_asc(submission::Column::Id)
+        .offset(offset)
+        .limit(first)
+        .all(&state.db)
+        .await?;
+    let mut items = Vec::with_capacity(rows.len());
+    for row in rows {
+        if let Some(current) = record_versions(&state.db, &view, row).await?.pop() {
+            items.push(current);
+        }
+    }
+    Ok(RecordPage { total, items })
+}
+
+/// Record `submission_id` at its current version, if the caller may read it (its site, the
+/// trial's sponsor and ethics board, admins); `None` otherwise.
+pub async fn record(
+    state: &AppState,
+    who: &Principal,
+    submission_id: &str,
+) -> AppResult<Option<SubmissionVersionView>> {
+    let Some(row) = submission::Entity::find_by_id(submission_id.to_string())
+        .one(&state.db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    if who.role == Role::Site && row.site_org_id != who.org_id {
+        return Ok(None);
+    }
+    let Ok(view) = protocols::readable_trial(state, who, &row.trial_id).await else {
+        return Ok(None);
+    };
+    if who.role == Role::Recruiter {
+        return Ok(None);
+    }
+    Ok(record_versions(&state.db, &view, row).await?.pop())
 }

@@ -1,9 +1,7 @@
 //! A site finds its own patients: by its local number (MRN), which never leaves the request,
 //! and as a paged, searchable list with each patient's consents, invitations and enrollments.
 
-mod common;
-
-use common::{Backend, TestServer, code_of as code};
+use crate::common::{Backend, TestServer, code_of as code};
 use serde_json::{Value, json};
 use veritrial::domain::{OrgKind, Role};
 
@@ -252,7 +250,7 @@ async fn local_ids_are_never_stored(backend: Backend) {
             json!({ "l": "LOOKED-UP-ONLY-4242" }),
         )
         .await;
-    let stored = common::scan::stored_text(&w.server, backend).await;
+    let stored = crate::common::scan::stored_text(&w.server, backend).await;
     assert!(stored.len() > 10_000, "the scan read the stores");
     assert!(
         stored.contains(&w.pseudonyms[11]),

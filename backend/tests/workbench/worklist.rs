@@ -2,9 +2,7 @@
 //! consent and enrollment records, counts per status, paging, and ledgered outcomes that name
 //! no one.
 
-mod common;
-
-use common::{Backend, PASSWORD, TestServer, code_of as code};
+use crate::common::{Backend, PASSWORD, TestServer, code_of as code};
 use serde_json::{Value, json};
 use veritrial::domain::{OrgKind, Role};
 

@@ -4,11 +4,15 @@
 const KEY = 'veritrial.session';
 let onExpired = () => {};
 
-/** An error from the server with its stable code (`UNAUTHENTICATED`, `BAD_CRITERIA`, …). */
+/**
+ * An error from the server with its stable code (`UNAUTHENTICATED`, `BAD_CRITERIA`, …) and,
+ * for a refused case-report record, the ids of the fields at fault.
+ */
 export class ApiError extends Error {
-  constructor(message, code) {
+  constructor(message, code, fields = []) {
     super(message);
     this.code = code;
+    this.fields = fields;
   }
 }
 
@@ -77,7 +81,7 @@ export async function gql(query, variables = {}) {
   if (!error) return body.data;
   const code = error.extensions?.code;
   if (code === 'UNAUTHENTICATED' && hadSession) throw expired();
-  throw new ApiError(error.message, code);
+  throw new ApiError(error.message, code, error.extensions?.fields ?? []);
 }
 
 /** Sends `file` as the raw body of a POST, reporting progress (0..1); resolves with the JSON reply. */

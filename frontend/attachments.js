@@ -1,7 +1,8 @@
-// Uploading an attachment to a submission, with a progress bar.
+// Attachments of case-report records: listing and downloading them, and uploading one with a
+// progress bar.
 
-import { upload } from './api.js';
-import { field, form, h, status } from './dom.js';
+import { fetchFile, gql, upload } from './api.js';
+import { attempt, field, form, h, saveBlob, shortHash, status, table, when } from './dom.js';
 
 /** A card to attach a file to one of `submissions` (latest versions). */
 export function attachmentCard(submissions) {
@@ -31,4 +32,40 @@ export function attachmentCard(submissions) {
     h('button', { type: 'submit' }, 'Upload'),
     message,
   );
+}
+
+const ATTACHMENTS = `query($s: ID!) { attachments(submissionId: $s) { id fileName sizeBytes sha256 ledgerSeq createdAt } }`;
+
+/** The files attached to each of `submissions`, each downloadable. */
+export function attachmentsList(submissions) {
+  const message = status('attachments-message');
+  const body = h('div', {}, h('p', { class: 'hint' }, 'Loading…'));
+  const download = (a) =>
+    attempt(message, async () => {
+      saveBlob(await fetchFile(`/attachments/${encodeURIComponent(a.id)}`), a.fileName);
+      message.show(`Saved ${a.fileName}.`, 'ok');
+    });
+  Promise.all(submissions.map((s) => gql(ATTACHMENTS, { s: s.id }).then((d) => d.attachments.map((a) => [s, a]))))
+    .then((lists) => {
+      const rows = lists.flat();
+      body.replaceChildren(
+        rows.length
+          ? table(
+              'Files attached to the records',
+              ['Record', 'File', 'Size', 'SHA-256', 'Ledger seq', 'Attached', ''],
+              rows.map(([s, a]) => [
+                `${s.form} · ${s.visit}`,
+                a.fileName,
+                `${a.sizeBytes} bytes`,
+                shortHash(a.sha256),
+                `#${a.ledgerSeq}`,
+                when(a.createdAt),
+                h('button', { type: 'button', class: 'secondary', id: `download-${a.id}`, onclick: () => download(a) }, 'Download'),
+              ]),
+            )
+          : h('p', { class: 'hint' }, 'No files attached yet.'),
+      );
+    })
+    .catch((err) => message.show(err.message, 'error'));
+  return h('section', { class: 'card', id: 'attachments' }, h('h3', {}, 'Attached files'), body, message);
 }

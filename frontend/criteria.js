@@ -4,6 +4,7 @@
 
 import { gql } from './api.js';
 import { field, h } from './dom.js';
+import { codeFinder, namedCodes } from './codes.js';
 import { COHORT_FIELDS, cohortView } from './cohort.js';
 
 const CHECK = `query($criteria: String!) { checkCriteria(criteria: $criteria) { canonical clauses } }`;
@@ -74,7 +75,13 @@ export function criteriaEditor(initial = '') {
         'Count matching patients',
       );
       const clauses = check.clauses.length === 1 ? '1 clause' : `${check.clauses.length} clauses`;
-      feedback.replaceChildren(h('p', { class: 'ok', id: 'criteria-ok' }, `Criteria are valid (${clauses}).`), count, counted);
+      const codes = [...new Set(text.match(/icd10:[A-Za-z0-9.]+\*?/g) ?? [])];
+      feedback.replaceChildren(
+        h('p', { class: 'ok', id: 'criteria-ok' }, `Criteria are valid (${clauses}).`),
+        codes.length ? h('div', { id: 'criteria-codes' }, namedCodes(codes)) : null,
+        count,
+        counted,
+      );
     } catch (err) {
       if (ticket !== asked) return;
       const where = /line (\d+), column (\d+)/.exec(err.message);
@@ -99,6 +106,11 @@ export function criteriaEditor(initial = '') {
     { class: 'criteria-editor' },
     field('Eligibility criteria', input, 'For example: age between 18 and 65 and condition = icd10:E11* and lab loinc:4548-4 between 7.0 and 10.0'),
     feedback,
+    codeFinder('criteria-code', 'Find a condition code to add', (code) => {
+      const clause = `condition = ${code}*`;
+      input.value = input.value.trim() ? `${input.value.trim()} and ${clause}` : clause;
+      input.dispatchEvent(new Event('input'));
+    }),
   );
   check();
   return {

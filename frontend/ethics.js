@@ -3,7 +3,9 @@
 
 import { fetchFile, gql } from './api.js';
 import { attempt, field, h, saveBlob, shortHash, status, when } from './dom.js';
+import { FORM_FIELDS, allForms } from './crf.js';
 import { ledgerPanel } from './ledger-panel.js';
+import { clinicalData, exportsCard } from './monitor.js';
 import { href, route } from './router.js';
 import { SIGNATURE_FIELDS, signatureLine, signingPassword } from './signature.js';
 import { loadTrials, reviewBadge, statusBadge, trialsTable } from './trials.js';
@@ -15,7 +17,7 @@ const AUDIT = `query($id: ID!) { auditTrail(trialId: $id) {
   trial { title status versions { version ledgerSeq hash reason flags createdAt changes { field before after }
     criteriaClausesAdded criteriaClausesRemoved
     title phase primaryEndpoint secondaryEndpoints targetEnrollment criteria eligibilityText
-    reviewStatus ${SIGNATURE_FIELDS} review { decision comment decidedAt ledgerSeq ${SIGNATURE_FIELDS} } } }
+    reviewStatus forms { ${FORM_FIELDS} } ${SIGNATURE_FIELDS} review { decision comment decidedAt ledgerSeq ${SIGNATURE_FIELDS} } } }
   activity { day enrolled submitted }
   events { seq kind description timestamp actorName actorRole actorOrg actorOrgName subjects { key value } payloadHash } } }`;
 
@@ -249,5 +251,7 @@ route('ethics/trial/:id', async (page, { id }) => {
     h('section', { class: 'card' }, h('h3', {}, 'Protocol versions side by side'), h('div', { class: 'versions', id: 'versions' }, trial.versions.map(versionColumn))),
     h('section', { class: 'card' }, h('h3', {}, 'Enrollment and data over time'), activityChart(activity)),
     h('section', { class: 'card', id: 'audit-trail' }, trailHeading, filters, trail),
+    ...(await clinicalData(id, allForms(trial.versions), {}, false)),
+    exportsCard(id, allForms(trial.versions)),
   );
 });

@@ -2,6 +2,7 @@
 
 import { field, form, h, items, status } from './dom.js';
 import { criteriaEditor } from './criteria.js';
+import { crfInputs } from './crf.js';
 import { signingPassword } from './signature.js';
 
 const PHASES = ['', 'EARLY_PHASE1', 'PHASE1', 'PHASE2', 'PHASE3', 'PHASE4', 'NA'];
@@ -49,6 +50,74 @@ function boardPicker(boards, chosen) {
   return el;
 }
 
+const FORMS_EXAMPLE = [
+  {
+    id: 'vitals',
+    title: 'Vital signs',
+    fields: [
+      { id: 'visitDate', label: 'Visit date', type: 'DATE', required: true },
+      { id: 'systolic', label: 'Systolic blood pressure', type: 'INTEGER', unit: 'mmHg', required: true, min: 60, max: 250 },
+      { id: 'smoker', label: 'Current smoker', type: 'YES_NO' },
+      { id: 'arm', label: 'Arm', type: 'CHOICE', choices: ['A', 'B'] },
+    ],
+  },
+];
+
+/** A form definition without the empty parts the API fills in, to read and edit. */
+function compact(forms) {
+  return forms.map((f) => ({
+    id: f.id,
+    title: f.title,
+    fields: f.fields.map((x) => Object.fromEntries(Object.entries(x).filter(([k, v]) => v !== null && !(k === 'choices' && !v.length) && !(k === 'required' && !v)))),
+  }));
+}
+
+/**
+ * The case-report forms as JSON, with a live preview of the forms sites will fill in.
+ * `.value()` is the parsed list (or throws a clear error).
+ */
+function formsEditor(forms) {
+  const text = h('textarea', { name: 'forms', id: 'forms-json', rows: 8, class: 'code' });
+  text.value = forms.length ? JSON.stringify(compact(forms), null, 2) : '';
+  // Disabled: a preview's required fields must not stop the protocol form from submitting.
+  const preview = h('fieldset', { class: 'forms-preview', id: 'forms-preview', disabled: true });
+  const parse = () => {
+    if (!text.value.trim()) return [];
+    const parsed = JSON.parse(text.value);
+    if (!Array.isArray(parsed)) throw new Error('the forms are a JSON list: [{"id": …, "title": …, "fields": […]}]');
+    return parsed;
+  };
+  const show = () => {
+    try {
+      const list = parse();
+      preview.replaceChildren(...list.map((f, i) => h('details', {}, h('summary', {}, `Preview: ${f.title ?? f.id}`), crfInputs({ ...f, fields: (f.fields ?? []).map((x) => ({ choices: [], ...x })) }, {}, `preview-${i}`).element)));
+    } catch (err) {
+      preview.replaceChildren(h('p', { class: 'hint' }, `Not valid yet: ${err.message}`));
+    }
+  };
+  text.addEventListener('input', show);
+  show();
+  const example = h('button', { type: 'button', class: 'secondary', id: 'forms-example', onclick: () => { text.value = JSON.stringify(FORMS_EXAMPLE, null, 2); show(); } }, 'Start from an example');
+  return {
+    element: h(
+      'div',
+      { class: 'field' },
+      h('label', { for: text.id }, 'Case-report forms (JSON)'),
+      text,
+      h('small', { class: 'hint' }, 'Each field: id, label, type (NUMBER, INTEGER, TEXT, DATE, CHOICE, YES_NO), and optionally unit, required, min, max, choices. Changing a form is an amendment the ethics board reviews. Empty: sites enter free JSON.'),
+      example,
+      preview,
+    ),
+    value() {
+      try {
+        return parse();
+      } catch (err) {
+        throw new Error(`the case-report forms are not valid JSON: ${err.message}`);
+      }
+    },
+  };
+}
+
 /**
  * A protocol form prefilled from `version` (may be empty). `directory` lists the sites and
  * ethics boards to choose from. `submit(input, reason, password)` runs on submit; `amend`
@@ -84,6 +153,7 @@ export function protocolForm({ version = {}, status: trialStatus = 'RECRUITING',
     directory.filter((o) => o.kind === 'ETHICS'),
     version.ethicsBoardId,
   );
+  const forms = formsEditor(version.forms ?? []);
   const reason = amend ? input('reason', '', { required: true }) : null;
   const password = signingPassword(
     amend ? 'amend-password' : 'publish-password',
@@ -111,6 +181,7 @@ export function protocolForm({ version = {}, status: trialStatus = 'RECRUITING',
           siteIds: sites.value(),
           ethicsBoardId: board.value || null,
           status: state.value,
+          forms: forms.value(),
         },
         reason?.value,
         password.value(),
@@ -130,6 +201,7 @@ export function protocolForm({ version = {}, status: trialStatus = 'RECRUITING',
     field('Eligibility in words', eligibility, 'Used when sites search trials for a patient.'),
     field('Conditions', conditions, 'Comma-separated.'),
     field('Keywords', keywords, 'Comma-separated.'),
+    forms.element,
     reason ? field('Reason for the amendment', reason, 'Recorded on the ledger with the new version.') : null,
     password.element,
     h('button', { type: 'submit' }, amend ? 'Sign and publish amendment' : 'Sign and publish protocol'),

@@ -1,13 +1,20 @@
-// A participant's case-report data: every version of every record, submitting, correcting
-// with a reason (signed), signing off the case report, and attachments.
+// A participant's case-report data: every version of every record, entering records in the
+// forms the protocol defines (checked as you type), correcting them with a reason (signed),
+// answering the sponsor's data queries, signing off the case report, and attachments.
 
 import { gql } from './api.js';
 import { field, form, h, shortHash, status, table, when } from './dom.js';
-import { attachmentCard } from './attachments.js';
+import { attachmentCard, attachmentsList } from './attachments.js';
+import { FORM_FIELDS, changesList, crfInputs, formsInForce, valuesList } from './crf.js';
 import { href, route } from './router.js';
 import { SIGNATURE_FIELDS, signatureLine, signingPassword } from './signature.js';
 
-const FIELDS = `id form visit version contentHash ledgerSeq reason createdAt data ${SIGNATURE_FIELDS}`;
+const FIELDS = `id form visit version contentHash ledgerSeq reason createdAt data protocolVersion
+  changes { field label before after } ${SIGNATURE_FIELDS}`;
+const TRIAL_FORMS = `query($t: ID!) { trial(id: $t) { versions { version reviewStatus forms { ${FORM_FIELDS} } } } }`;
+const QUERIES = `query($t: ID!) { dataQueries(trialId: $t) { id submissionId field status question raisedBy raisedAt
+  answer answeredBy answeredAt recordVersion answeredVersion closedBy } }`;
+const ANSWER = `mutation($id: ID!, $answer: String!) { answerDataQuery(queryId: $id, answer: $answer) { status } }`;
 const SIGN_OFF_FIELDS = `ledgerSeq current records { form visit version } ${SIGNATURE_FIELDS}`;
 const ENROLLMENTS = `query($t: ID!) { enrollments(trialId: $t) { id caseReportSignOff { ${SIGN_OFF_FIELDS} } } }`;
 const SIGN_OFF = `mutation($id: ID!, $password: String!) {
@@ -40,52 +47,129 @@ function jsonArea(name, value) {
   return el;
 }
 
-function submitForm(enrollmentId) {
-  const formName = h('input', { name: 'form', required: true, value: 'vitals' });
-  const visit = h('input', { name: 'visit', required: true, value: 'baseline' });
-  const data = jsonArea('data', '{\n  "weightKg": 81.5,\n  "systolic": 132\n}');
+/** Re-checks each field before sending, and marks the fields a server refusal names. */
+async function sendChecked(inputs, send) {
+  if (!inputs.check()) throw new Error('Some fields need attention: see the messages under them.');
+  try {
+    await send(inputs.values());
+  } catch (err) {
+    inputs.showServer(err);
+    throw err;
+  }
+}
+
+/** Record entry: the protocol's forms, generated (free JSON when it defines none). */
+function submitForm(enrollmentId, forms) {
+  const visit = h('input', { name: 'visit', id: 'submit-visit', required: true, value: 'baseline' });
   const message = status('submit-message');
+  const chooser = h('select', { name: 'form', id: 'submit-form-id' }, forms.map((f) => h('option', { value: f.id }, f.title)));
+  const slot = h('div', {});
+  let inputs = null;
+  let data = null;
+  const show = () => {
+    const chosen = forms.find((f) => f.id === chooser.value);
+    inputs = chosen ? crfInputs(chosen, {}, 'submit') : null;
+    data = chosen ? null : jsonArea('data', '{\n  "weightKg": 81.5\n}');
+    slot.replaceChildren(inputs ? inputs.element : field('Data (a JSON object)', data));
+  };
+  const freeName = h('input', { name: 'form', required: true, value: 'vitals' });
+  chooser.addEventListener('change', show);
+  show();
   return form(
-    { class: 'card', id: 'submit-form' },
+    { class: 'card', id: 'submit-form', novalidate: true },
     message,
     async () => {
-      await gql(SUBMIT, { id: enrollmentId, form: formName.value, visit: visit.value, data: parseData(data.value) });
+      const formId = forms.length ? chooser.value : freeName.value;
+      const send = (values) => gql(SUBMIT, { id: enrollmentId, form: formId, visit: visit.value, data: values });
+      if (inputs) await sendChecked(inputs, send);
+      else await send(parseData(data.value));
       reload();
     },
-    h('h3', {}, 'Submit a record'),
-    h('div', { class: 'row' }, field('Form', formName), field('Visit', visit)),
-    field('Data (a JSON object)', data),
-    h('button', { type: 'submit' }, 'Submit'),
+    h('h3', {}, 'Enter a record'),
+    h('div', { class: 'row' }, field('Form', forms.length ? chooser : freeName), field('Visit', visit)),
+    slot,
+    h('button', { type: 'submit', id: 'submit-record' }, 'Save record'),
     message,
   );
 }
 
-function correctForm(latest) {
-  const target = h('select', { name: 'submission' }, latest.map((s) => h('option', { value: s.id }, `${s.form} · ${s.visit} (v${s.version})`)));
-  const data = jsonArea('data', '');
-  const reason = h('input', { name: 'reason', required: true });
+function correctForm(latest, forms) {
+  const target = h('select', { name: 'submission', id: 'correct-record' }, latest.map((s) => h('option', { value: s.id }, `${s.form} · ${s.visit} (v${s.version})`)));
+  const slot = h('div', {});
+  const reason = h('input', { name: 'reason', id: 'correct-reason', required: true });
+  let inputs = null;
+  let data = null;
   const fill = () => {
-    data.value = JSON.stringify(latest.find((s) => s.id === target.value)?.data ?? {}, null, 2);
+    const record = latest.find((s) => s.id === target.value);
+    const definition = forms.find((f) => f.id === record?.form);
+    inputs = definition ? crfInputs(definition, record.data, 'correct') : null;
+    data = definition ? null : jsonArea('data', JSON.stringify(record?.data ?? {}, null, 2));
+    slot.replaceChildren(inputs ? inputs.element : field('Corrected data (a JSON object)', data));
   };
   target.addEventListener('change', fill);
   fill();
   const password = signingPassword('correct-password', 'A correction is your electronic signature: “I attest that this correction is accurate”.');
   const message = status('correct-message');
   return form(
-    { class: 'card', id: 'correct-form' },
+    { class: 'card', id: 'correct-form', novalidate: true },
     message,
     async () => {
-      await gql(CORRECT, { id: target.value, data: parseData(data.value), reason: reason.value, password: password.value() });
+      const send = (values) => gql(CORRECT, { id: target.value, data: values, reason: reason.value, password: password.value() });
+      if (inputs) await sendChecked(inputs, send);
+      else await send(parseData(data.value));
       reload();
     },
     h('h3', {}, 'Correct a record'),
-    h('p', { class: 'hint' }, 'A correction adds a version; nothing is overwritten.'),
+    h('p', { class: 'hint' }, 'A correction adds a version and lists what changed; nothing is overwritten.'),
     field('Record', target),
-    field('Corrected data (a JSON object)', data),
+    slot,
     field('Reason for the correction', reason),
     password.element,
     h('button', { type: 'submit' }, 'Sign and save correction'),
     message,
+  );
+}
+
+const QUERY_WORDS = { OPEN: 'open', ANSWERED: 'answered', CLOSED: 'closed' };
+
+/** The sponsor's questions about this participant's records, with a way to answer the open ones. */
+function queriesCard(queries, latest, forms) {
+  const label = (q) => {
+    const record = latest.find((s) => s.id === q.submissionId);
+    const definition = forms.find((f) => f.id === record?.form);
+    const fieldLabel = definition?.fields.find((f) => f.id === q.field)?.label ?? q.field;
+    return `${definition?.title ?? record?.form ?? ''} · ${record?.visit ?? ''} · ${fieldLabel}`;
+  };
+  const answerForm = (q) => {
+    const answer = h('textarea', { name: 'answer', id: `answer-${q.id}`, rows: 2, required: true });
+    const message = status(`answer-message-${q.id}`);
+    return form(
+      { class: 'answer', id: `answer-form-${q.id}` },
+      message,
+      async () => {
+        await gql(ANSWER, { id: q.id, answer: answer.value });
+        reload();
+      },
+      field('Your answer (correct the record first if the value was wrong)', answer),
+      h('button', { type: 'submit', id: `answer-button-${q.id}` }, 'Send answer'),
+      message,
+    );
+  };
+  return h(
+    'section',
+    { class: 'card', id: 'data-queries' },
+    h('h3', {}, `Data queries (${queries.filter((q) => q.status === 'OPEN').length} open)`),
+    queries.map((q) =>
+      h(
+        'div',
+        { class: `query ${q.status.toLowerCase()}`, id: `query-${q.id}` },
+        h('p', {}, h('strong', {}, label(q)), ` — ${QUERY_WORDS[q.status]}`),
+        h('p', {}, `“${q.question}” — ${q.raisedBy}, ${when(q.raisedAt)}, on version ${q.recordVersion}`),
+        q.answer ? h('p', {}, `Answer: “${q.answer}” — ${q.answeredBy}, ${when(q.answeredAt)}, record at version ${q.answeredVersion}`) : '',
+        q.closedBy ? h('p', { class: 'hint' }, `Closed by ${q.closedBy}.`) : '',
+        q.status === 'OPEN' ? answerForm(q) : '',
+      ),
+    ),
   );
 }
 
@@ -118,38 +202,46 @@ function signOffCard(enrollmentId, signOff) {
 }
 
 route('site/enrollment/:trialId/:id', async (page, { trialId, id }) => {
-  const [versions, enrollments] = await Promise.all([
+  const [versions, enrollments, trial, allQueries] = await Promise.all([
     gql(SUBMISSIONS, { id }).then((d) => d.submissions),
     gql(ENROLLMENTS, { t: trialId }).then((d) => d.enrollments),
+    gql(TRIAL_FORMS, { t: trialId }).then((d) => d.trial),
+    gql(QUERIES, { t: trialId }).then((d) => d.dataQueries),
   ]);
+  const forms = formsInForce(trial.versions);
+  const definitionOf = (formId) => forms.find((f) => f.id === formId);
   const signOff = enrollments.find((e) => e.id === id)?.caseReportSignOff ?? null;
   const latest = [...new Map(versions.map((s) => [s.id, s])).values()];
+  const queries = allQueries.filter((q) => latest.some((s) => s.id === q.submissionId));
   page.append(
     h('p', {}, h('a', { href: href('site', 'trial', trialId) }, '← Back to the trial')),
     h('h2', {}, 'Case-report data'),
+    queries.length ? queriesCard(queries, latest, forms) : null,
     h(
       'section',
       { class: 'card', id: 'submissions' },
       versions.length
         ? table(
             'Every version of every record',
-            ['Form', 'Visit', 'Version', 'Ledger seq', 'Hash', 'Reason', 'Signature', 'When', 'Data'],
+            ['Form', 'Visit', 'Version', 'Values', 'Changed', 'Reason', 'Signature', 'When', 'Ledger seq', 'Hash'],
             versions.map((s) => [
-              s.form,
+              definitionOf(s.form)?.title ?? s.form,
               s.visit,
               String(s.version),
-              `#${s.ledgerSeq}`,
-              shortHash(s.contentHash),
+              valuesList(definitionOf(s.form), s.data),
+              s.version > 1 ? changesList(definitionOf(s.form), s.changes) : 'first entry',
               s.reason ?? '—',
               s.version > 1 ? signatureLine(s.signature) : '— (covered by sign-off)',
               when(s.createdAt),
-              h('code', {}, JSON.stringify(s.data)),
+              `#${s.ledgerSeq}`,
+              shortHash(s.contentHash),
             ]),
           )
         : h('p', { class: 'hint' }, 'No records yet.'),
     ),
-    h('div', { class: 'columns' }, submitForm(id), latest.length ? correctForm(latest) : null),
+    h('div', { class: 'columns' }, submitForm(id, forms), latest.length ? correctForm(latest, forms) : null),
     latest.length ? signOffCard(id, signOff) : null,
+    latest.length ? attachmentsList(latest) : null,
     latest.length ? attachmentCard(latest) : null,
   );
 });

@@ -3,6 +3,7 @@
 
 import { gql } from './api.js';
 import { attempt, confirmingButton, field, h, saveBlob, status, table, when } from './dom.js';
+import { namedCodes } from './codes.js';
 import { enroll } from './enroll.js';
 import { matchesCard } from './site-matches.js';
 import { SIGNATURE_FIELDS, signatureLine, signingPassword } from './signature.js';
@@ -51,7 +52,7 @@ function profileView(p) {
     ['Age', String(p.age)],
     ['Sex', p.sex.toLowerCase()],
     ['ZIP (first three digits)', p.zip3],
-    ['Conditions', list(p.conditions)],
+    ['Conditions', namedCodes(p.conditions)],
     ['Medications', list(p.medications)],
     ['Procedures', list(p.procedures)],
     ['Labs', list(p.labs.map((l) => `${l.code} ${l.value} ${l.unit} (${l.year})`))],

@@ -3,6 +3,7 @@
 
 import { gql } from './api.js';
 import { attempt, field, h, status, table } from './dom.js';
+import { namedCodes } from './codes.js';
 import { href } from './router.js';
 
 const BY_LOCAL_ID = `query($l: String!) { patientByLocalId(localId: $l) { pseudonym } }`;
@@ -84,7 +85,7 @@ export function patientList() {
             h('a', { href: href('site', 'patient', p.pseudonym), class: 'code' }, `${p.pseudonym.slice(0, 12)}…`),
             String(p.age),
             p.sex.toLowerCase(),
-            p.conditions.join(', ') || '—',
+            namedCodes(p.conditions),
             records(p),
           ]),
         ),

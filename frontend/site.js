@@ -3,6 +3,7 @@
 
 import { gql } from './api.js';
 import { field, form, h, items, status } from './dom.js';
+import { codeFinder } from './codes.js';
 import { href, route } from './router.js';
 import { findForm, patientList } from './site-patients.js';
 import { loadTrials, trialsTable } from './trials.js';
@@ -73,6 +74,10 @@ function registerForm() {
     h('div', { class: 'row' }, field('Birth date (discarded: only the age is kept)', birthDate), field('Sex (kept)', sex)),
     field('ZIP code (discarded: only the first three digits are kept)', zip),
     field('Conditions (kept)', conditions, 'Comma-separated codes, e.g. icd10:E11.9, icd10:I10'),
+    codeFinder('condition', 'Find a condition code (ICD-10-CM)', (code) => {
+      const chosen = items(conditions.value);
+      if (!chosen.includes(code)) conditions.value = [...chosen, code].join(', ');
+    }),
     field('Medications (kept)', medications, 'Comma-separated codes, e.g. atc:A10BA02'),
     field('Procedures (kept)', procedures, 'Comma-separated codes.'),
     field('Lab results (value kept with its year; the date is discarded)', labLines, 'One per line: code value unit date, e.g. loinc:4548-4 7.2 % 2025-10-12'),

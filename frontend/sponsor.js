@@ -2,6 +2,8 @@
 
 import { gql } from './api.js';
 import { h, shortHash, table, when } from './dom.js';
+import { FORM_FIELDS, allForms } from './crf.js';
+import { clinicalData, exportsCard } from './monitor.js';
 import { protocolForm } from './protocol-form.js';
 import { href, route } from './router.js';
 import { SIGNATURE_FIELDS, signatureLine } from './signature.js';
@@ -15,7 +17,7 @@ export const menu = [
 
 const VERSION_FIELDS = `version ledgerSeq hash reason flags createdAt changes { field before after }
   title summary phase primaryEndpoint secondaryEndpoints targetEnrollment criteria eligibilityText
-  siteIds ethicsBoardId conditions keywords reviewStatus ${SIGNATURE_FIELDS}
+  siteIds ethicsBoardId conditions keywords reviewStatus forms { ${FORM_FIELDS} } ${SIGNATURE_FIELDS}
   review { comment signedBy ${SIGNATURE_FIELDS} }`;
 
 /** A version's ethics review, with the board's comment (`superseded`: amended since). */
@@ -116,10 +118,14 @@ export function versionsTable(versions) {
 route('sponsor/trial/:id', async (page, { id }) => {
   const [trial, orgs] = await Promise.all([gql(TRIAL, { id }).then((d) => d.trial), directory()]);
   const current = trial.versions.at(-1);
+  const forms = allForms(trial.versions);
+  const sites = Object.fromEntries(orgs.map((o) => [o.id, o.name]));
   page.append(
     h('h2', {}, trial.title, ' ', statusBadge(trial.status)),
     h('p', {}, `Current version ${trial.currentVersion}. Criteria: `, h('code', {}, current.criteria || '(none)')),
     h('section', { id: 'versions' }, versionsTable(trial.versions)),
+    ...(await clinicalData(id, forms, sites, true)),
+    exportsCard(id, forms),
     protocolForm({
       version: current,
       status: trial.status,

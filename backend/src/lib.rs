@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod cli;
+pub mod codes;
 pub mod datadir;
 pub mod db;
 pub mod demo;

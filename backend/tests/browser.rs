@@ -17,6 +17,7 @@ use anyhow::{Context, bail};
 use common::{Backend, PASSWORD, TestServer};
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
+use thirtyfour::common::print::{PrintPage, PrintParameters};
 use thirtyfour::components::SelectElement;
 use thirtyfour::prelude::*;
 use veritrial::domain::{OrgKind, Role};
@@ -376,6 +377,10 @@ async fn sponsor(page: &Page<'_>, server: &TestServer) -> anyhow::Result<Value> 
     page.wait_text("#cohort-privacy", "privacy budget").await?;
     page.screenshot("sponsor-protocol", "#protocol-form .criteria-editor")
         .await?;
+    // The case-report forms, with a preview of what sites will fill in.
+    page.click("#forms-example").await?;
+    page.wait_text("#forms-preview", "Preview: Vital signs")
+        .await?;
     // Publishing is the sponsor's electronic signature.
     page.type_into("#publish-password", PASSWORD).await?;
     page.click("#protocol-form button[type=submit]").await?;
@@ -465,8 +470,17 @@ async fn register(page: &Page<'_>, local_id: &str, birth: &str) -> anyhow::Resul
         .await?;
     page.type_into("#register-form input[name=zip]", "02139-4307")
         .await?;
-    page.type_into("#register-form input[name=conditions]", "icd10:E11.9")
+    // The condition is found by its name and picked, not typed as a bare code.
+    page.type_into("#condition-search", "type 2 diabetes without complications")
         .await?;
+    page.click("#condition-results button[data-code=\"icd10:E11.9\"]")
+        .await?;
+    let picked = page
+        .find("#register-form input[name=conditions]")
+        .await?
+        .prop("value")
+        .await?;
+    assert_eq!(picked.as_deref(), Some("icd10:E11.9"));
     page.click("#register-form button[type=submit]").await?;
     let pseudonym = page.find("#pseudonym").await?.text().await?;
     assert!(
@@ -474,6 +488,12 @@ async fn register(page: &Page<'_>, local_id: &str, birth: &str) -> anyhow::Resul
         "a pseudonym, not the local id: {pseudonym}"
     );
     page.wait_text("main", "021").await?;
+    // Codes are shown with their names.
+    page.wait_text(
+        "main",
+        "icd10:E11.9 Type 2 diabetes mellitus without complications",
+    )
+    .await?;
     Ok(pseudonym)
 }
 
@@ -551,6 +571,17 @@ async fn site(page: &Page<'_>, trial_id: &str) -> anyhow::Result<()> {
     );
     page.wait_text("#receipt", "Download .json").await?;
     page.screenshot("site-patient", "#receipt-card").await?;
+    // Printed, the receipt fits one page, on A4 and on Letter.
+    for (paper, width, height) in [("A4", 21.0, 29.7), ("Letter", 21.59, 27.94)] {
+        let pdf = page
+            .driver
+            .print_page(PrintParameters {
+                page: PrintPage { width, height },
+                ..PrintParameters::default()
+            })
+            .await?;
+        assert_eq!(pdf_pages(&pdf), 1, "the receipt prints on one {paper} page");
+    }
 
     // Invitations from the recruiter, the enrollment, and its case-report data.
     page.open(&format!("#/site/trial/{trial_id}")).await?;
@@ -564,18 +595,39 @@ async fn site(page: &Page<'_>, trial_id: &str) -> anyhow::Result<()> {
     page.wait_text("#enrollments", "enrolled").await?;
     page.screenshot("site", "body").await?;
     page.click("#enrollments a[href*=enrollment]").await?;
-    page.click("#submit-form button[type=submit]").await?;
-    page.wait_text("#submissions", "vitals").await?;
-    page.type_into(
-        "#correct-form textarea[name=data]",
-        r#"{"weightKg": 80.5, "systolic": 132}"#,
+    // The protocol's form, generated: a value out of range is shown at once and blocks saving,
+    // until corrected.
+    page.wait_text("#submit-form", "Systolic blood pressure (60 to 250 mmHg)")
+        .await?;
+    page.set_value("#submit-visitDate", "2026-11-20").await?;
+    page.type_into("#submit-systolic", "300").await?;
+    page.wait_text(
+        "#submit-systolic-error",
+        "300 is above the maximum, 250 mmHg",
     )
     .await?;
+    page.click("#submit-record").await?;
+    page.wait_text("#submit-message", "Some fields need attention")
+        .await?;
+    page.screenshot("site-form-error", "#submit-form").await?;
+    page.type_into("#submit-systolic", "132").await?;
+    let cleared = page.find("#submit-systolic-error").await?.text().await?;
+    assert_eq!(cleared, "", "the error goes once the value is in range");
+    page.select("#submit-arm", "A").await?;
+    page.click("#submit-record").await?;
+    page.wait_text("#submissions", "Systolic blood pressure: 132 mmHg")
+        .await?;
+    page.type_into("#correct-systolic", "128").await?;
     page.type_into("#correct-form input[name=reason]", "Scale misread")
         .await?;
     page.type_into("#correct-password", PASSWORD).await?;
     page.click("#correct-form button[type=submit]").await?;
     page.wait_text("#submissions", "Scale misread").await?;
+    page.wait_text(
+        "#submissions",
+        "Systolic blood pressure: 132 mmHg → 128 mmHg",
+    )
+    .await?;
     page.wait_text("#submissions", "I attest that this correction is accurate")
         .await?;
     // The investigator signs off the case report; it is current until the next change.
@@ -603,6 +655,57 @@ async fn site(page: &Page<'_>, trial_id: &str) -> anyhow::Result<()> {
     let progress = page.find("#upload-progress").await?.prop("value").await?;
     assert_eq!(progress.as_deref(), Some("1"), "the progress bar is full");
     page.screenshot("site-data", "#submissions").await?;
+    Ok(())
+}
+
+/// The number of pages of a PDF that Chromium printed (its page objects).
+fn pdf_pages(pdf: &[u8]) -> usize {
+    let text = String::from_utf8_lossy(pdf);
+    text.matches("/Type /Page").count() - text.matches("/Type /Pages").count()
+}
+
+/// The sponsor's monitor reads the site's record and raises a query on it; the site answers
+/// it (on the record's page); the monitor closes it.
+async fn data_query(page: &Page<'_>, trial_id: &str) -> anyhow::Result<()> {
+    page.sign_in("sponsor@helix.test").await?;
+    page.open(&format!("#/sponsor/trial/{trial_id}")).await?;
+    page.wait_text("#monitor-records", "Systolic blood pressure: 128 mmHg")
+        .await?;
+    page.select("#query-field", "systolic").await?;
+    page.type_into(
+        "#query-question",
+        "128 mmHg after 300 was typed: please confirm against the source",
+    )
+    .await?;
+    page.click("#raise-query").await?;
+    page.wait_text("#monitor-queries", "open").await?;
+    page.screenshot("sponsor-data-query", "#monitor-queries")
+        .await?;
+
+    page.sign_in("crc@stmarys.test").await?;
+    page.open(&format!("#/site/trial/{trial_id}")).await?;
+    page.click("#enrollments a[href*=enrollment]").await?;
+    page.wait_text("#data-queries", "please confirm against the source")
+        .await?;
+    page.type_into(
+        "#data-queries textarea[name=answer]",
+        "Confirmed against the chart: 128 mmHg",
+    )
+    .await?;
+    page.click("#data-queries button[type=submit]").await?;
+    page.wait_text("#data-queries", "Answer: “Confirmed against the chart")
+        .await?;
+    page.screenshot("site-data-query", "#data-queries").await?;
+
+    page.sign_in("sponsor@helix.test").await?;
+    page.open(&format!("#/sponsor/trial/{trial_id}")).await?;
+    page.wait_text("#monitor-queries", "answered").await?;
+    page.click("#monitor-queries button").await?;
+    page.wait_text("#monitor-queries", "closed").await?;
+    page.click("#export-vitals").await?;
+    page.wait_text("#export-message", ".vitals.csv").await?;
+    page.click("#export-odm").await?;
+    page.wait_text("#export-message", ".odm.xml").await?;
     Ok(())
 }
 
@@ -782,6 +885,7 @@ async fn every_role(page: &Page<'_>, server: &TestServer) -> anyhow::Result<()> 
         .context("board approves")?;
     recruiter(page, trial_id).await.context("recruiter")?;
     site(page, trial_id).await.context("site")?;
+    data_query(page, trial_id).await.context("data query")?;
     ethics(page, server, trial_id).await.context("ethics")?;
     expired_session(page).await.context("session expiry")?;
     Ok(())

@@ -15,6 +15,7 @@ use matcher::synth;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, TransactionTrait, Value};
 
 use super::StoreArgs;
+use super::bench_export::ExportBench;
 use super::bench_privacy::Attack;
 use crate::db::{self, DatabaseTarget};
 use crate::server::{PrivacySettings, Stores, open_stores};
@@ -120,12 +121,38 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Streams a trial of `--records` case-report records (a tenth of them corrected) as
+    /// CDISC ODM and as CSV, with time and peak resident memory. Use a fresh data directory
+    /// or database.
+    Export {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Records to seed.
+        #[arg(long, default_value_t = 100_000)]
+        records: u64,
+        /// Records per participant.
+        #[arg(long, default_value_t = 20)]
+        per_participant: u64,
+    },
 }
 
 impl BenchCommand {
     /// Runs the benchmark and prints its figures.
     pub async fn run(self, default_dir: &str) -> anyhow::Result<()> {
         match self {
+            BenchCommand::Export {
+                store,
+                records,
+                per_participant,
+            } => {
+                let bench = ExportBench {
+                    store: store.config(default_dir),
+                    records,
+                    per_participant,
+                };
+                println!("{}", serde_json::to_string_pretty(&bench.run().await?)?);
+                Ok(())
+            }
             BenchCommand::Privacy {
                 store,
                 cells,

@@ -10,6 +10,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
 mod bench;
+mod bench_export;
 mod bench_privacy;
 mod import;
 mod keys;

@@ -1,6 +1,7 @@
 //! The GraphQL API: thin resolvers that check who is asking, call one service and map errors.
 
 mod accounts;
+mod codes;
 mod cohorts;
 mod data;
 mod ledger;
@@ -59,6 +60,7 @@ pub struct QueryRoot(
     cohorts::CohortQuery,
     worklist::WorklistQuery,
     data::DataQueryRoot,
+    codes::CodeQuery,
 );
 
 /// Every mutation.

@@ -261,7 +261,61 @@ async fn local_ids_are_never_stored(backend: Backend) {
     }
 }
 
+/// Codes have names (ICD-10-CM), found by code or by words, for anyone signed in.
+async fn codes_have_names_and_can_be_searched(backend: Backend) {
+    let Some(w) = world(backend).await else {
+        return;
+    };
+    let s = &w.server;
+    let named = s
+        .ok(Some(&w.site), "{ codeNames(codes: [\"icd10:E11.9\", \"icd10:I10\", \"icd10:E11.65\", \"atc:A10BA02\"]) { code name exact } }", json!({}))
+        .await["codeNames"]
+        .clone();
+    assert_eq!(
+        named,
+        json!([
+            { "code": "icd10:E11.9", "name": "Type 2 diabetes mellitus without complications", "exact": true },
+            { "code": "icd10:I10", "name": "Essential (primary) hypertension", "exact": true },
+            { "code": "icd10:E11.65", "name": "Type 2 diabetes mellitus with other specified complications", "exact": false },
+        ]),
+        "named by the code itself or by its subcategory; ATC has no table"
+    );
+    let found = s
+        .ok(
+            Some(&w.site),
+            "{ codes(query: \"essential hypertension\", first: 3) { code name } }",
+            json!({}),
+        )
+        .await["codes"]
+        .clone();
+    assert_eq!(found[0]["code"], "icd10:I10", "{found}");
+    let by_code = s
+        .ok(
+            Some(&w.site),
+            "{ codes(query: \"icd10:E11.\") { code } }",
+            json!({}),
+        )
+        .await["codes"]
+        .clone();
+    let codes: Vec<&str> = by_code
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["code"].as_str())
+        .collect();
+    assert!(
+        codes.iter().all(|c| c.starts_with("icd10:E11")),
+        "{codes:?}"
+    );
+    assert!(codes.contains(&"icd10:E11.9"), "{codes:?}");
+    let anonymous = s
+        .gql(None, "{ codes(query: \"E11\") { code } }", json!({}))
+        .await;
+    assert_eq!(code(&anonymous), "UNAUTHENTICATED");
+}
+
 on_both_databases!(
+    codes_have_names_and_can_be_searched,
     a_site_finds_a_patient_by_local_id,
     a_site_pages_and_searches_its_patients,
     local_ids_are_never_stored,

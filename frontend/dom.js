@@ -127,11 +127,33 @@ export function when(iso) {
   return new Date(iso).toLocaleString();
 }
 
-/** A form whose submit runs `action` instead of navigating, reporting errors on `statusEl`. */
+/**
+ * A form whose submit runs `action` instead of navigating, reporting errors on `statusEl`.
+ * While it runs the form is busy (`aria-busy`, submit buttons disabled, "Working…" shown), so a
+ * double click cannot send it twice.
+ */
 export function form(props, statusEl, action, ...children) {
-  const onsubmit = (event) => {
+  const onsubmit = async (event) => {
     event.preventDefault();
-    attempt(statusEl, action);
+    const el = event.currentTarget;
+    if (el.getAttribute('aria-busy') === 'true') return;
+    const buttons = [...el.querySelectorAll('button[type=submit]')];
+    el.setAttribute('aria-busy', 'true');
+    buttons.forEach((b) => {
+      b.disabled = true;
+    });
+    statusEl.show('Working…');
+    try {
+      await attempt(statusEl, async () => {
+        await action();
+        if (statusEl.textContent === 'Working…') statusEl.show('');
+      });
+    } finally {
+      el.removeAttribute('aria-busy');
+      buttons.forEach((b) => {
+        b.disabled = false;
+      });
+    }
   };
   return h('form', { ...props, onsubmit }, ...children);
 }

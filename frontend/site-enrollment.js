@@ -16,7 +16,7 @@ const QUERIES = `query($t: ID!) { dataQueries(trialId: $t) { id submissionId fie
   answer answeredBy answeredAt recordVersion answeredVersion closedBy } }`;
 const ANSWER = `mutation($id: ID!, $answer: String!) { answerDataQuery(queryId: $id, answer: $answer) { status } }`;
 const SIGN_OFF_FIELDS = `ledgerSeq current records { form visit version } ${SIGNATURE_FIELDS}`;
-const ENROLLMENTS = `query($t: ID!) { enrollments(trialId: $t) { id caseReportSignOff { ${SIGN_OFF_FIELDS} } } }`;
+const ENROLLMENT = `query($id: ID!) { enrollment(id: $id) { id caseReportSignOff { ${SIGN_OFF_FIELDS} } } }`;
 const SIGN_OFF = `mutation($id: ID!, $password: String!) {
   signOffCaseReport(enrollmentId: $id, password: $password) { ledgerSeq } }`;
 const SUBMISSIONS = `query($id: ID!) { submissions(enrollmentId: $id) { ${FIELDS} } }`;
@@ -202,15 +202,15 @@ function signOffCard(enrollmentId, signOff) {
 }
 
 route('site/enrollment/:trialId/:id', async (page, { trialId, id }) => {
-  const [versions, enrollments, trial, allQueries] = await Promise.all([
+  const [versions, enrollment, trial, allQueries] = await Promise.all([
     gql(SUBMISSIONS, { id }).then((d) => d.submissions),
-    gql(ENROLLMENTS, { t: trialId }).then((d) => d.enrollments),
+    gql(ENROLLMENT, { id }).then((d) => d.enrollment),
     gql(TRIAL_FORMS, { t: trialId }).then((d) => d.trial),
     gql(QUERIES, { t: trialId }).then((d) => d.dataQueries),
   ]);
   const forms = formsInForce(trial.versions);
   const definitionOf = (formId) => forms.find((f) => f.id === formId);
-  const signOff = enrollments.find((e) => e.id === id)?.caseReportSignOff ?? null;
+  const signOff = enrollment.caseReportSignOff ?? null;
   const latest = [...new Map(versions.map((s) => [s.id, s])).values()];
   const queries = allQueries.filter((q) => latest.some((s) => s.id === q.submissionId));
   page.append(

@@ -285,6 +285,11 @@ const MATRIX: &[(&str, &str, &[&str])] = &[
         SIGNED_IN,
     ),
     (
+        "enrollment",
+        "query($enrollment: ID!) { enrollment(id: $enrollment) { id } }",
+        &["site"],
+    ),
+    (
         "trialRecords",
         "query($trial: ID!) { trialRecords(trialId: $trial) { total } }",
         &["admin", "sponsor", "site", "ethics"],

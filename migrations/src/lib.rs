@@ -18,6 +18,7 @@ mod m20261207_000001_protocol_reviews;
 mod m20261207_100001_signatures;
 mod m20261207_200001_invitation_outcomes;
 mod m20261207_300001_data_queries;
+mod m20261207_300002_submission_export_order;
 pub mod witness;
 
 pub use witness::WitnessMigrator;
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_100001_signatures::Migration),
             Box::new(m20261207_200001_invitation_outcomes::Migration),
             Box::new(m20261207_300001_data_queries::Migration),
+            Box::new(m20261207_300002_submission_export_order::Migration),
         ]
     }
 }

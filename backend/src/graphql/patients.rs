@@ -631,6 +631,13 @@ impl PatientQuery {
         Ok(rows.into_iter().map(Enrollment::from).collect())
     }
 
+    /// One of the caller's site's enrollments.
+    async fn enrollment(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Enrollment> {
+        let (state, caller) = parts(ctx);
+        let who = caller.principal()?;
+        Ok(trial_data::enrollment(state, who, &id).await?.into())
+    }
+
     /// The files attached to a submission (upload with `POST /attachments`).
     async fn attachments(
         &self,

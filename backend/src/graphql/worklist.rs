@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::{ApiResult, parts};
 use crate::domain::{ContactOutcome, InvitationStatus};
-use crate::services::accounts;
+use crate::services::names::Names;
 use crate::services::worklist::{self, Item};
 
 /// One invitation on a site's work list.
@@ -43,25 +43,33 @@ pub struct Worklist {
     items: Vec<WorklistItem>,
 }
 
-/// The item as shown, with the recorder's name.
-async fn item(ctx: &Context<'_>, item: Item) -> ApiResult<WorklistItem> {
+/// The items as shown, with the recorders' names (one lookup for the page).
+async fn shown(ctx: &Context<'_>, items: Vec<Item>) -> ApiResult<Vec<WorklistItem>> {
     let (state, _) = parts(ctx);
-    let i = item.invitation;
-    let outcome_by = match &i.outcome_by {
-        Some(user) => Some(accounts::user(&state.db, user).await?.display_name),
-        None => None,
-    };
-    Ok(WorklistItem {
-        id: i.id.into(),
-        trial_id: i.trial_id.into(),
-        pseudonym: i.pseudonym,
-        invited_at: i.created_at,
-        status: item.status,
-        outcome: crate::domain::from_stored(&i.outcome)?,
-        outcome_by,
-        outcome_at: i.outcome_at,
-        outcome_ledger_seq: i.outcome_seq,
-    })
+    let recorders = items.iter().filter_map(|i| i.invitation.outcome_by.clone());
+    let names = Names::of_users(&state.db, recorders).await?;
+    items
+        .into_iter()
+        .map(|item| {
+            let i = item.invitation;
+            Ok(WorklistItem {
+                outcome_by: i.outcome_by.as_deref().map(|user| {
+                    names
+                        .person(user)
+                        .map_or(user, |p| p.name.as_str())
+                        .to_string()
+                }),
+                outcome: crate::domain::from_stored(&i.outcome)?,
+                id: i.id.into(),
+                trial_id: i.trial_id.into(),
+                pseudonym: i.pseudonym,
+                invited_at: i.created_at,
+                status: item.status,
+                outcome_at: i.outcome_at,
+                outcome_ledger_seq: i.outcome_seq,
+            })
+        })
+        .collect()
 }
 
 #[derive(Default)]
@@ -82,10 +90,7 @@ impl WorklistQuery {
         let (state, caller) = parts(ctx);
         let site = caller.principal()?;
         let list = worklist::worklist(state, site, &trial_id, status, (first, offset)).await?;
-        let mut items = Vec::with_capacity(list.items.len());
-        for found in list.items {
-            items.push(item(ctx, found).await?);
-        }
+        let items = shown(ctx, list.items).await?;
         Ok(Worklist {
             total: list.total,
             counts: list
@@ -114,6 +119,7 @@ impl WorklistMutation {
         let (state, caller) = parts(ctx);
         let site = caller.principal()?;
         let updated = worklist::record_outcome(state, site, &invitation_id, outcome).await?;
-        item(ctx, worklist::item_of(&state.db, updated).await?).await
+        let item = worklist::item_of(&state.db, updated).await?;
+        Ok(shown(ctx, vec![item]).await?.remove(0))
     }
 }

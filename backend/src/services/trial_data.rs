@@ -652,6 +652,16 @@ async fn version_data(
     Ok(stored_payload(db, row.ledger_seq).await?["data"].clone())
 }
 
+/// One of the site's own enrollments (`NOT_FOUND` for any other).
+pub async fn enrollment(
+    state: &AppState,
+    site: &Principal,
+    id: &str,
+) -> AppResult<enrollment::Model> {
+    site.require(&[Role::Site])?;
+    own_enrollment(&state.db, site, id).await
+}
+
 /// The site's enrollments in a trial.
 pub async fn enrollments(
     state: &AppState,

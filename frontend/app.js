@@ -8,6 +8,10 @@ import * as sponsor from './sponsor.js';
 import * as recruiter from './recruiter.js';
 import * as site from './site.js';
 import * as ethics from './ethics.js';
+import './check.js';
+
+/** Pages anyone may open without signing in (a receipt's check link). */
+const PUBLIC_PREFIX = '#/check/';
 
 /** Each role's pages; admins get the ethics board's read-only ledger pages. */
 const AREAS = { SPONSOR: sponsor, RECRUITER: recruiter, SITE: site, ETHICS: ethics, ADMIN: ethics };
@@ -45,6 +49,11 @@ async function render() {
   const current = session();
   renderHeader(current);
   main.replaceChildren();
+  const publicPage = location.hash.startsWith(PUBLIC_PREFIX) ? match(location.hash) : null;
+  if (publicPage) {
+    await show(publicPage, ticket);
+    return;
+  }
   if (!current) {
     renderLogin(main, expiredNotice, () => {
       expiredNotice = false;
@@ -62,6 +71,11 @@ async function render() {
     location.replace(`#/${area.prefix}`);
     return;
   }
+  await show(found, ticket);
+}
+
+/** Renders the page `found` (loading state first); dropped if a newer render started. */
+async function show(found, ticket) {
   const page = h('div', { class: 'page' }, h('p', { class: 'hint' }, 'Loading…'));
   main.append(page);
   const content = h('div', { class: 'page' });

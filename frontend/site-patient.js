@@ -17,7 +17,7 @@ const CONSENT = `mutation($p: String!, $s: ConsentScope!, $t: ID, $g: Boolean!, 
   recordConsent(pseudonym: $p, scope: $s, trialId: $t, granted: $g, consentFormVersion: $v, patientSignedOn: $d, password: $password) {
     granted ledgerSeq signature { signerName } } }`;
 const RECEIPT = `query($p: String!, $s: ConsentScope!, $t: ID) {
-  consentReceipt(pseudonym: $p, scope: $s, trialId: $t) { seq kind treeSize receipt }
+  consentReceipt(pseudonym: $p, scope: $s, trialId: $t) { seq kind treeSize receipt checkLink }
   patient(pseudonym: $p) { consents { ledgerSeq scope trialId granted consentFormVersion patientSignedOn recordedAt ${SIGNATURE_FIELDS} } } }`;
 
 /** A scope picker and a trial picker (used only for trial participation). */
@@ -130,7 +130,15 @@ function readableReceipt(r, consent, trials) {
   return [
     h('h4', {}, 'Consent receipt'),
     h('dl', { class: 'receipt-fields' }, rows.map(([label, value]) => [h('dt', {}, label), h('dd', {}, value)])),
-    h('p', {}, 'To check it without trusting this site, keep the file and run ', h('code', {}, `veritrial verify ${fileName}`), ': it proves this entry is in the signed ledger.'),
+    h(
+      'p',
+      {},
+      'Check it any time at ',
+      h('a', { href: r.checkLink, id: 'check-link', class: 'check-link' }, `${location.origin}/${r.checkLink}`),
+      ' (no sign-in; your browser checks the signature and the proof). Without any server, keep the file and run ',
+      h('code', {}, `veritrial verify ${fileName}`),
+      '.',
+    ),
     h('details', {}, h('summary', {}, 'The receipt file (JSON)'), h('pre', { class: 'code' }, r.receipt)),
     h(
       'div',

@@ -37,6 +37,7 @@ const ASSETS: &[Asset] = &[
     asset!("app.js", JS),
     asset!("api.js", JS),
     asset!("attachments.js", JS),
+    asset!("check.js", JS),
     asset!("codes.js", JS),
     asset!("cohort.js", JS),
     asset!("crf.js", JS),

@@ -2,6 +2,9 @@
 //! `GET /ledger/checkpoint`, `GET /ledger/tile/<L>/<N>[.p/<W>]`,
 //! `GET /ledger/tile/entries/<N>[.p/<W>]` and `GET /ledger/payloads/<N>[.p/<W>]`.
 //! What each one exposes, and to whom, is in [`crate::services::ledger::tiles`].
+//! Also public: `GET /ledger/proof/<N>`, the inclusion proof of entry N in a signed
+//! checkpoint (hashes only, as the tiles are), which a consent receipt's check link verifies
+//! in the browser.
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -10,9 +13,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use crate::domain::Role;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::http::{caller, error_response};
-use crate::services::ledger::{Visibility, tiles};
+use crate::services::ledger::{self, Visibility, tiles};
 use crate::state::AppState;
 
 /// How long a client may cache a full tile: a year, and it never changes.
@@ -24,6 +27,7 @@ pub fn router(state: AppState) -> Router {
         .route("/ledger/checkpoint", get(checkpoint))
         .route("/ledger/tile/{*path}", get(tile))
         .route("/ledger/payloads/{*path}", get(payloads))
+        .route("/ledger/proof/{seq}", get(proof))
         .with_state(state)
 }
 
@@ -40,6 +44,37 @@ async fn checkpoint(State(state): State<AppState>) -> Response {
             .into_response(),
         Err(err) => error_response(err),
     }
+}
+
+/// `GET /ledger/proof/<N>`: `{index, treeSize, proof, checkpoint, publicKey}`, the inclusion
+/// proof of entry N in the checkpoint a receipt would use (cosigned when it can be).
+async fn proof(State(state): State<AppState>, Path(seq): Path<String>) -> Response {
+    match proof_json(&state, &seq).await {
+        Ok(body) => ([(header::CACHE_CONTROL, "no-store")], axum::Json(body)).into_response(),
+        Err(err) => error_response(err),
+    }
+}
+
+async fn proof_json(state: &AppState, seq: &str) -> AppResult<serde_json::Value> {
+    let seq: u64 = seq
+        .parse()
+        .map_err(|_| AppError::bad_input("an entry number is a whole number"))?;
+    let head =
+        ledger::checkpoint_for_entry(&state.db, &state.ledger, seq, state.cosigning.quorum())
+            .await?;
+    if seq >= head.size {
+        return Err(AppError::not_found(format!(
+            "entry {seq} is not in a signed checkpoint yet"
+        )));
+    }
+    let proof = ledger::inclusion_proof(&state.db, seq, head.size).await?;
+    Ok(serde_json::json!({
+        "index": seq,
+        "treeSize": head.size,
+        "proof": proof.iter().map(|h| h.to_hex()).collect::<Vec<_>>(),
+        "checkpoint": head.note,
+        "publicKey": head.public_key,
+    }))
 }
 
 async fn tile(state: State<AppState>, headers: HeaderMap, Path(path): Path<String>) -> Response {

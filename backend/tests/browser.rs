@@ -582,6 +582,33 @@ async fn site(page: &Page<'_>, trial_id: &str) -> anyhow::Result<()> {
             .await?;
         assert_eq!(pdf_pages(&pdf), 1, "the receipt prints on one {paper} page");
     }
+    // The check link verifies the receipt in the browser, without the session; a link whose
+    // leaf hash was altered does not verify.
+    let link = page
+        .find("#check-link")
+        .await?
+        .attr("href")
+        .await?
+        .context("href")?;
+    page.open(&link).await?;
+    page.wait_text(
+        "#check-result",
+        "Verified: the consent is in the ledger, unchanged",
+    )
+    .await?;
+    page.screenshot("receipt-check", "main").await?;
+    let leaf = link.split('/').nth(3).context("leaf hash")?;
+    let flipped = format!(
+        "{}{}",
+        if leaf.starts_with('0') { "1" } else { "0" },
+        &leaf[1..]
+    );
+    page.open(&link.replacen(leaf, &flipped, 1)).await?;
+    page.wait_text(
+        "#check-result",
+        "Not verified: the entry this link names is not in the signed ledger",
+    )
+    .await?;
 
     // Invitations from the recruiter, the enrollment, and its case-report data.
     page.open(&format!("#/site/trial/{trial_id}")).await?;

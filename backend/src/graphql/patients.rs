@@ -228,6 +228,12 @@ pub struct ConsentReceipt {
     proof: Vec<String>,
     /// The whole receipt as JSON.
     receipt: String,
+    /// The entry's RFC 6962 leaf hash (hex).
+    leaf_hash: String,
+    /// A link (a path within the web app, `#/check/…`) that checks, in any browser and
+    /// without signing in, that the entry is still in the signed ledger unchanged: it names
+    /// the entry, its leaf hash and (a SHA-256 prefix of) the ledger's key.
+    check_link: String,
 }
 
 /// The result of inviting a cohort.
@@ -558,7 +564,14 @@ impl PatientQuery {
             trial_id.as_ref().map(|id| id.as_str()),
         )
         .await?;
+        let leaf_hash = receipt.entry.leaf_hash().to_hex();
+        let key_hash = hex::encode(
+            &ring::digest::digest(&ring::digest::SHA256, receipt.public_key.as_bytes()).as_ref()
+                [..16],
+        );
         Ok(ConsentReceipt {
+            check_link: format!("#/check/{}/{leaf_hash}/{key_hash}", receipt.entry.seq),
+            leaf_hash,
             seq: receipt.entry.seq,
             kind: receipt.entry.kind.as_str().to_string(),
             tree_size: receipt.tree_size,

@@ -314,7 +314,69 @@ async fn codes_have_names_and_can_be_searched(backend: Backend) {
     assert_eq!(code(&anonymous), "UNAUTHENTICATED");
 }
 
+/// A consent receipt's check link names the entry and its leaf hash; the public proof
+/// endpoint gives an inclusion proof of that leaf in a signed checkpoint, to anyone.
+async fn a_receipt_check_link_proves_the_entry_publicly(backend: Backend) {
+    let Some(w) = world(backend).await else {
+        return;
+    };
+    let s = &w.server;
+    s.ok(Some(&w.site), "mutation($p: String!) { recordConsent(pseudonym: $p, scope: RECRUITMENT_CONTACT, granted: true, consentFormVersion: \"v4\", patientSignedOn: \"2026-12-01\", password: \"test-password-123\") { id } }", json!({ "p": w.pseudonyms[0] }))
+        .await;
+    let receipt = s
+        .ok(Some(&w.site), "query($p: String!) { consentReceipt(pseudonym: $p, scope: RECRUITMENT_CONTACT) { seq leafHash checkLink } }", json!({ "p": w.pseudonyms[0] }))
+        .await["consentReceipt"]
+        .clone();
+    let seq = receipt["seq"].as_u64().unwrap();
+    let leaf = receipt["leafHash"].as_str().unwrap();
+    let link = receipt["checkLink"].as_str().unwrap();
+    assert!(
+        link.starts_with(&format!("#/check/{seq}/{leaf}/")),
+        "{link}"
+    );
+    assert!(
+        !link.contains(&w.pseudonyms[0]),
+        "the link names no patient"
+    );
+    // No token: the proof is public (hashes only).
+    let proof: Value = s
+        .http
+        .get(s.url(&format!("/ledger/proof/{seq}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let note = proof["checkpoint"].as_str().unwrap();
+    let body = &note[..note.find("\n\n").unwrap() + 1];
+    let checkpoint = ledger::Checkpoint::parse_body(body).unwrap();
+    assert_eq!(proof["treeSize"].as_u64(), Some(checkpoint.size));
+    let hashes: Vec<ledger::Hash> = proof["proof"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| ledger::Hash::from_hex(h.as_str().unwrap()).unwrap())
+        .collect();
+    let leaf = ledger::Hash::from_hex(leaf).unwrap();
+    ledger::merkle::verify_inclusion(&leaf, seq, checkpoint.size, &hashes, &checkpoint.root)
+        .expect("the receipt's leaf is in the signed tree");
+    let wrong = ledger::Hash::from_hex(&"0".repeat(64)).unwrap();
+    assert!(
+        ledger::merkle::verify_inclusion(&wrong, seq, checkpoint.size, &hashes, &checkpoint.root)
+            .is_err()
+    );
+    for (path, status) in [
+        ("/ledger/proof/not-a-number", 400),
+        ("/ledger/proof/99999999", 404),
+    ] {
+        let got = s.http.get(s.url(path)).send().await.unwrap().status();
+        assert_eq!(got, status, "{path}");
+    }
+}
+
 on_both_databases!(
+    a_receipt_check_link_proves_the_entry_publicly,
     codes_have_names_and_can_be_searched,
     a_site_finds_a_patient_by_local_id,
     a_site_pages_and_searches_its_patients,

@@ -60,8 +60,12 @@ export async function rootFromInclusion(leaf, index, size, proof) {
 
 /** Checks a C2SP signed note against a verifier key `name+id+base64`; returns its body lines. */
 async function verifiedCheckpoint(note, verifierKey) {
-  const [name, , encoded] = verifierKey.split('+');
-  const key = fromBase64(encoded);
+  // name+keyid+base64: the base64 part may itself hold '+', so split at the first two only.
+  const first = verifierKey.indexOf('+');
+  const second = verifierKey.indexOf('+', first + 1);
+  if (first < 1 || second < 0) throw new Error('the ledger key is not a signed-note verifier key');
+  const name = verifierKey.slice(0, first);
+  const key = fromBase64(verifierKey.slice(second + 1));
   if (key[0] !== 1 || key.length !== 33) throw new Error('the ledger key is not an Ed25519 signed-note key');
   const split = note.indexOf('\n\n');
   if (split < 0) throw new Error('the checkpoint is not a signed note');

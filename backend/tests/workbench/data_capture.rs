@@ -467,17 +467,30 @@ async fn data_queries_are_raised_answered_and_closed_on_the_ledger(backend: Back
     assert_eq!(verified["verifyLedger"]["ok"], true);
 }
 
-/// Validates `xml` against the CDISC ODM 1.3.2 schema kept in `testdata/`, offline.
+/// Validates `xml` against the CDISC ODM 1.3.2 schema kept in `testdata/`, offline, with
+/// xmllint. Without xmllint the check is skipped with a loud line, except under `CI=true`
+/// (`.ci/run` installs it), where that fails.
 fn assert_valid_odm(xml: &str) {
     let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/odm1-3-2/ODM1-3-2.xsd");
     let file = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(file.path(), xml).unwrap();
-    let output = std::process::Command::new("xmllint")
+    let run = std::process::Command::new("xmllint")
         .args(["--nonet", "--noout", "--schema"])
         .arg(&schema)
         .arg(file.path())
-        .output()
-        .expect("xmllint runs (apt-get install libxml2-utils; .ci/run installs it)");
+        .output();
+    let output = match run {
+        Ok(output) => output,
+        Err(err) => {
+            let why = format!("xmllint cannot run ({err}): apt-get install libxml2-utils");
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "the ODM schema check cannot run under CI: {why}"
+            );
+            eprintln!("\n==== SKIPPED (ODM schema check): {why} ====\n");
+            return;
+        }
+    };
     assert!(
         output.status.success(),
         "the ODM export is not valid ODM 1.3.2: {}\n{xml}",

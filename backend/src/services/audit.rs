@@ -131,7 +131,9 @@ pub fn clause_changes(
     })
 }
 
-fn display(value: &serde_json::Value) -> String {
+/// A JSON value as text for people and for exports: strings as they are, null as nothing,
+/// anything else in its JSON form.
+pub(crate) fn display(value: &serde_json::Value) -> String {
     match value {
         serde_json::Value::String(s) => s.clone(),
         serde_json::Value::Null => String::new(),

@@ -19,6 +19,7 @@ use sea_orm::{
 use serde_json::Value;
 use tokio::sync::mpsc;
 
+use super::audit::display;
 use super::names::Names;
 use super::protocols::{self, TrialView};
 use crate::auth::Principal;
@@ -266,16 +267,6 @@ impl<'a, C: ConnectionTrait> Records<'a, C> {
     }
 }
 
-/// A value as written in an export: text as is, numbers in JSON form, yes/no as `true` /
-/// `false` (the XML Schema and ODM spelling).
-fn value_text(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    }
-}
-
 fn csv_line(fields: &[String]) -> AppResult<String> {
     let mut writer = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
@@ -365,7 +356,7 @@ async fn write_form_csv(
             row.extend(
                 form.fields
                     .iter()
-                    .map(|f| value_text(data.get(&f.id).unwrap_or(&Value::Null))),
+                    .map(|f| display(data.get(&f.id).unwrap_or(&Value::Null))),
             );
             out.push(&csv_line(&row)?);
             out.flush_if_full().await?;
@@ -770,7 +761,7 @@ fn write_record(
             let value = change
                 .after
                 .as_ref()
-                .map(|v| format!(" Value=\"{}\"", escape(value_text(v))))
+                .map(|v| format!(" Value=\"{}\"", escape(display(v))))
                 .unwrap_or_default();
             out.push(&format!(
                 "<ItemData ItemOID=\"{}\" TransactionType=\"{transaction}\"{value}>{}</ItemData>\n",

@@ -38,7 +38,7 @@ async fn append_batches(stores: &Stores, sizes: &[usize]) -> Vec<u64> {
         let entries: Vec<NewEntry> = (i..i + n).map(new_entry).collect();
         let appended = stores
             .writer
-            .run(move |work| Box::pin(async move { work.append(entries).await }))
+            .run(move |work| Box::pin(async move { work.append(entries) }))
             .await
             .unwrap();
         seqs.extend(appended.iter().map(|a| a.seq));
@@ -238,7 +238,7 @@ async fn concurrent_appenders_never_fork(backend: Backend) {
                 let n = 1 + (task + round) % 3;
                 let entries: Vec<NewEntry> = (0..n).map(new_entry).collect();
                 let appended = writer
-                    .run(move |work| Box::pin(async move { work.append(entries).await }))
+                    .run(move |work| Box::pin(async move { work.append(entries) }))
                     .await
                     .unwrap();
                 seqs.extend(appended.iter().map(|a| a.seq));

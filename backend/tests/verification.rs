@@ -35,7 +35,7 @@ async fn append_batches(stores: &Stores, sizes: &[usize]) {
         let entries: Vec<NewEntry> = (0..n).map(|i| new_entry(round * 100 + i)).collect();
         stores
             .writer
-            .run(move |work| Box::pin(async move { work.append(entries).await }))
+            .run(move |work| Box::pin(async move { work.append(entries) }))
             .await
             .unwrap();
     }
@@ -84,7 +84,7 @@ async fn verify_while_appending_and_erasing(backend: Backend) {
             while !stop.load(Ordering::Relaxed) {
                 let entries: Vec<NewEntry> = (0..1 + rounds % 4).map(new_entry).collect();
                 writer
-                    .run(move |work| Box::pin(async move { work.append(entries).await }))
+                    .run(move |work| Box::pin(async move { work.append(entries) }))
                     .await
                     .unwrap();
                 rounds += 1;

@@ -58,6 +58,11 @@ pub async fn world(client: &Client, participants: usize) -> Result<World, String
         "secondaryEndpoints": [], "targetEnrollment": participants.max(1), "criteria": CRITERIA,
         "siteIds": [me["organization"]["id"]], "ethicsBoardId": board, "conditions": [],
         "keywords": [],
+        // Each write is checked against this form, as real case-report data are.
+        "forms": [{ "id": "vitals", "title": "Vital signs", "fields": [
+            { "id": "heartRate", "label": "Heart rate", "type": "INTEGER", "unit": "beats/min",
+              "required": true, "min": 30, "max": 220 },
+        ]}],
     });
     let trial = client
         .field(

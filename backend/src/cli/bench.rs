@@ -607,7 +607,7 @@ async fn append_units(
             .map(|i| synthetic_entry(&actor, i))
             .collect();
         let appended = writer
-            .run(move |work| Box::pin(async move { work.append(new).await }))
+            .run(move |work| Box::pin(async move { work.append(new) }))
             .await?;
         done += n;
         if let (true, Some(last)) = (echo_commits, appended.last()) {

@@ -103,7 +103,7 @@ async fn sign_off_unit(
         ]),
         payload: serde_json::to_value(&payload).map_err(anyhow::Error::from)?,
     };
-    let appended = signatures::append_act(work, act, Some(&signature)).await?;
+    let appended = signatures::append_act(work, act, Some(&signature))?;
     Ok(SignOff {
         ledger_seq: seq_i64(appended.seq),
         items,

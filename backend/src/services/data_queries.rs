@@ -329,17 +329,15 @@ async fn append(
     payload: serde_json::Value,
 ) -> AppResult<i64> {
     let actor: Actor = actor(who);
-    let appended = work
-        .append_one(NewEntry {
-            kind: EntryKind::Other(kind.to_string()),
-            actor,
-            subjects: BTreeMap::from([
-                ("trial".to_string(), record.trial_id.clone()),
-                ("submission".to_string(), record.id.clone()),
-                ("query".to_string(), query_id.to_string()),
-            ]),
-            payload,
-        })
-        .await?;
+    let appended = work.append_one(NewEntry {
+        kind: EntryKind::Other(kind.to_string()),
+        actor,
+        subjects: BTreeMap::from([
+            ("trial".to_string(), record.trial_id.clone()),
+            ("submission".to_string(), record.id.clone()),
+            ("query".to_string(), query_id.to_string()),
+        ]),
+        payload,
+    })?;
     Ok(seq_i64(appended.seq))
 }

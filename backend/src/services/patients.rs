@@ -494,7 +494,7 @@ pub async fn record_consent(
         .writer
         .run(move |work| {
             Box::pin(async move {
-                let appended = signatures::append_act(work, entry, signature.as_ref()).await?;
+                let appended = signatures::append_act(work, entry, signature.as_ref())?;
                 row.ledger_seq = Set(super::ledger::seq_i64(appended.seq));
                 let row = consent::Entity::insert(row)
                     .exec_with_returning(work.db())
@@ -561,7 +561,7 @@ async fn seed_chunk(work: &mut Work, site: &Principal, chunk: &[Profile]) -> App
         });
         salts.push(salt);
     }
-    let appended = work.append(entries).await?;
+    let appended = work.append(entries)?;
     let rows: Vec<consent::ActiveModel> = chunk
         .iter()
         .zip(appended)

@@ -232,9 +232,7 @@ impl TrialView {
                 return Ok(version);
             }
         }
-        Err(AppError::conflict(
-            "no version of this protocol is approved by its ethics board yet",
-        ))
+        Err(none_approved())
     }
 
     /// Refuses (`CONFLICT`) to act on people (invite, enroll) until the ethics board has
@@ -633,7 +631,7 @@ async fn store_version(
         subjects,
         payload,
     };
-    let appended = signatures::append_act(work, act, signature.as_ref()).await?;
+    let appended = signatures::append_act(work, act, signature.as_ref())?;
     protocol_version::Entity::insert(protocol_version::ActiveModel {
         id: Set(uuid::Uuid::new_v4().to_string()),
         trial_id: Set(document.trial_id.clone()),
@@ -680,17 +678,7 @@ pub async fn trial_view(db: &impl ConnectionTrait, trial_id: &str) -> AppResult<
         .await?;
     let mut versions = Vec::with_capacity(rows.len());
     for row in rows {
-        let payload = ledger_payload::Entity::find_by_id(row.ledger_seq)
-            .one(db)
-            .await?
-            .and_then(|p| p.body)
-            .ok_or_else(|| {
-                AppError::Internal(anyhow::anyhow!(
-                    "the protocol document of {trial_id} v{} is missing",
-                    row.version
-                ))
-            })?;
-        let document = serde_json::from_str(&payload).map_err(anyhow::Error::from)?;
+        let document = stored_document(db, &row).await?;
         let review = reviews.iter().find(|r| r.version == row.version).cloned();
         versions.push(Version {
             row,
@@ -699,6 +687,56 @@ pub async fn trial_view(db: &impl ConnectionTrait, trial_id: &str) -> AppResult<
         });
     }
     Ok(TrialView { trial, versions })
+}
+
+/// The document of one protocol version, from its ledger payload.
+async fn stored_document(
+    db: &impl ConnectionTrait,
+    row: &protocol_version::Model,
+) -> AppResult<ProtocolDocument> {
+    let payload = ledger_payload::Entity::find_by_id(row.ledger_seq)
+        .one(db)
+        .await?
+        .and_then(|p| p.body)
+        .ok_or_else(|| {
+            AppError::Internal(anyhow::anyhow!(
+                "the protocol document of {} v{} is missing",
+                row.trial_id,
+                row.version
+            ))
+        })?;
+    Ok(serde_json::from_str(&payload).map_err(anyhow::Error::from)?)
+}
+
+fn none_approved() -> AppError {
+    AppError::conflict("no version of this protocol is approved by its ethics board yet")
+}
+
+/// The number and document of the version in force ([`TrialView::in_force`]), read alone:
+/// three small reads instead of the whole trial, for the data-capture write path.
+pub async fn version_in_force(
+    db: &impl ConnectionTrait,
+    trial_id: &str,
+) -> AppResult<(i32, ProtocolDocument)> {
+    let approved = protocol_review::Entity::find()
+        .filter(protocol_review::Column::TrialId.eq(trial_id))
+        .filter(protocol_review::Column::Decision.eq(ReviewDecision::Approved.as_str()))
+        .order_by_desc(protocol_review::Column::Version)
+        .one(db)
+        .await?
+        .ok_or_else(none_approved)?;
+    let row = protocol_version::Entity::find()
+        .filter(protocol_version::Column::TrialId.eq(trial_id))
+        .filter(protocol_version::Column::Version.eq(approved.version))
+        .one(db)
+        .await?
+        .ok_or_else(|| {
+            AppError::Internal(anyhow::anyhow!(
+                "{trial_id} v{} is approved but not stored",
+                approved.version
+            ))
+        })?;
+    Ok((row.version, stored_document(db, &row).await?))
 }
 
 /// Whether `who` may see this trial: its sponsor, its named sites, any recruiter while it

@@ -10,7 +10,7 @@ use matcher::criteria::Expr;
 use matcher::eval::{Explanation, explain, matches};
 use matcher::suppress::SuppressedCount;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
 };
 
 use super::ledger::{Actor, NewEntry, Work, seq_i64};
@@ -262,23 +262,21 @@ impl Release {
         if let Some(trial) = &self.trial_id {
             subjects.insert("trial".to_string(), trial.clone());
         }
-        let appended = work
-            .append_one(NewEntry {
-                kind: cohort_released_kind(),
-                actor: Actor {
-                    user_id: self.who.user_id.clone(),
-                    org_id: self.who.org_id.clone(),
-                },
-                subjects,
-                payload: serde_json::json!({
-                    "criteria": self.criteria,
-                    "trialId": self.trial_id,
-                    "released": self.released,
-                    "rho": cost,
-                    "sigma": policy.sigma,
-                }),
-            })
-            .await?;
+        let appended = work.append_one(NewEntry {
+            kind: cohort_released_kind(),
+            actor: Actor {
+                user_id: self.who.user_id.clone(),
+                org_id: self.who.org_id.clone(),
+            },
+            subjects,
+            payload: serde_json::json!({
+                "criteria": self.criteria,
+                "trialId": self.trial_id,
+                "released": self.released,
+                "rho": cost,
+                "sigma": policy.sigma,
+            }),
+        })?;
         Ok(appended.seq)
     }
 }
@@ -394,8 +392,7 @@ async fn invite_unit(
                 "criteria": expr.to_string(),
                 "invited": invited,
             }),
-        })
-        .await?
+        })?
         .seq;
     let now = Utc::now();
     for chunk in new.chunks(500) {
@@ -441,7 +438,7 @@ fn criteria_to_invite_by(view: &TrialView) -> AppResult<Expr> {
 
 /// The number invited, as the caller may see it.
 async fn release_invited(
-    txn: &DatabaseTransaction,
+    txn: &impl ConnectionTrait,
     policy: &PrivacyPolicy,
     who: &Principal,
     trial_id: &str,

@@ -138,8 +138,7 @@ async fn review_unit(
             }),
         },
         Some(&signature),
-    )
-    .await?;
+    )?;
     let row = protocol_review::Model {
         trial_id: trial_id.to_string(),
         version,

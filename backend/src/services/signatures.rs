@@ -125,14 +125,14 @@ impl Attest<'_> {
 /// Appends `act` and, right after it in the same unit of work, its signature
 /// (`record.signed`) when it has one. The signature entry shares the act's `trial` subject,
 /// so whoever sees the act sees who signed it. Returns the act's coordinates.
-pub async fn append_act(
+pub fn append_act(
     work: &mut Work,
     act: NewEntry,
     signature: Option<&Signature>,
 ) -> AppResult<Appended> {
     let trial = act.subjects.get("trial").cloned();
     let actor = act.actor.clone();
-    let signed = work.append_one(act).await?;
+    let signed = work.append_one(act)?;
     let Some(signature) = signature else {
         return Ok(signed);
     };
@@ -151,8 +151,7 @@ pub async fn append_act(
         actor,
         subjects,
         payload: serde_json::to_value(signature).map_err(anyhow::Error::from)?,
-    })
-    .await?;
+    })?;
     Ok(signed)
 }
 

@@ -8,8 +8,8 @@ use ledger::EntryKind;
 use ledger::payload::{canonical_json, payload_hash};
 use matcher::eval::explain;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 
 use super::ledger::{Actor, NewEntry, Work, seq_i64};
@@ -112,22 +112,20 @@ async fn enroll_unit(
         ));
     }
     let id = uuid::Uuid::new_v4().to_string();
-    let appended = work
-        .append_one(NewEntry {
-            kind: EntryKind::EnrollmentCreated,
-            actor: actor(site),
-            subjects: BTreeMap::from([
-                ("trial".to_string(), trial_id.to_string()),
-                ("enrollment".to_string(), id.clone()),
-            ]),
-            payload: serde_json::json!({
-                "enrollmentId": id,
-                "trialId": trial_id,
-                "siteId": site.org_id,
-                "protocolVersion": current.row.version,
-            }),
-        })
-        .await?;
+    let appended = work.append_one(NewEntry {
+        kind: EntryKind::EnrollmentCreated,
+        actor: actor(site),
+        subjects: BTreeMap::from([
+            ("trial".to_string(), trial_id.to_string()),
+            ("enrollment".to_string(), id.clone()),
+        ]),
+        payload: serde_json::json!({
+            "enrollmentId": id,
+            "trialId": trial_id,
+            "siteId": site.org_id,
+            "protocolVersion": current.row.version,
+        }),
+    })?;
     let row = enrollment::Entity::insert(enrollment::ActiveModel {
         id: Set(id),
         trial_id: Set(trial_id.to_string()),
@@ -199,17 +197,15 @@ async fn withdraw_unit(
     if row.status == WITHDRAWN {
         return Err(AppError::conflict("the participant is already withdrawn"));
     }
-    let appended = work
-        .append_one(NewEntry {
-            kind: EntryKind::EnrollmentWithdrawn,
-            actor: actor(site),
-            subjects: BTreeMap::from([
-                ("trial".to_string(), row.trial_id.clone()),
-                ("enrollment".to_string(), row.id.clone()),
-            ]),
-            payload: serde_json::json!({ "enrollmentId": row.id, "reason": reason }),
-        })
-        .await?;
+    let appended = work.append_one(NewEntry {
+        kind: EntryKind::EnrollmentWithdrawn,
+        actor: actor(site),
+        subjects: BTreeMap::from([
+            ("trial".to_string(), row.trial_id.clone()),
+            ("enrollment".to_string(), row.id.clone()),
+        ]),
+        payload: serde_json::json!({ "enrollmentId": row.id, "reason": reason }),
+    })?;
     let updated = enrollment::Entity::update(enrollment::ActiveModel {
         id: Set(row.id.clone()),
         status: Set(WITHDRAWN.to_string()),
@@ -242,12 +238,10 @@ async fn form_in_force(
     trial_id: &str,
     form: &str,
 ) -> AppResult<Option<(i32, FormDefinition)>> {
-    let view = protocols::trial_view(db, trial_id).await?;
-    let version = view.in_force()?;
-    Ok(version
-        .document
+    let (version, document) = protocols::version_in_force(db, trial_id).await?;
+    Ok(document
         .form(form)?
-        .map(|definition| (version.row.version, definition.clone())))
+        .map(|definition| (version, definition.clone())))
 }
 
 /// Checks `data` against the form in force (`BAD_INPUT` naming each field at fault) and
@@ -354,18 +348,8 @@ async fn submit_unit(
         current_version: 1,
         created_at: Utc::now(),
     };
-    submission::Entity::insert(submission::ActiveModel {
-        id: Set(submission.id.clone()),
-        enrollment_id: Set(submission.enrollment_id.clone()),
-        trial_id: Set(submission.trial_id.clone()),
-        site_org_id: Set(submission.site_org_id.clone()),
-        form: Set(submission.form.clone()),
-        visit: Set(submission.visit.clone()),
-        current_version: Set(1),
-        created_at: Set(submission.created_at),
-    })
-    .exec(work.db())
-    .await?;
+    // A fresh id, for an enrollment read under the lock: nothing can refuse the row.
+    work.insert_later(submission.clone().into_active_model());
     let first = NewVersion {
         number: 1,
         reason: None,
@@ -373,7 +357,7 @@ async fn submit_unit(
         protocol_version,
         signature: None,
     };
-    let version = add_version(work, site, &submission, first).await?;
+    let version = add_version(work, site, &submission, first)?;
     Ok(SubmissionVersionView {
         submission,
         version,
@@ -443,7 +427,7 @@ pub async fn correct(
                     protocol_version,
                     signature: Some(signature),
                 };
-                let version = add_version(work, &site, &submission, change).await?;
+                let version = add_version(work, &site, &submission, change)?;
                 submission::Entity::update(submission::ActiveModel {
                     id: Set(submission.id.clone()),
                     current_version: Set(next),
@@ -493,7 +477,7 @@ struct NewVersion<'a> {
     signature: Option<Signature>,
 }
 
-async fn add_version(
+fn add_version(
     work: &mut Work,
     site: &Principal,
     submission: &submission::Model,
@@ -533,21 +517,21 @@ async fn add_version(
         ]),
         payload,
     };
-    let appended = signatures::append_act(work, act, signature.as_ref()).await?;
-    Ok(
-        submission_version::Entity::insert(submission_version::ActiveModel {
-            id: Set(uuid::Uuid::new_v4().to_string()),
-            submission_id: Set(submission.id.clone()),
-            version: Set(version),
-            ledger_seq: Set(seq_i64(appended.seq)),
-            content_hash: Set(hash.to_hex()),
-            reason: Set(reason.map(str::to_string)),
-            created_by: Set(site.user_id.clone()),
-            created_at: Set(Utc::now()),
-        })
-        .exec_with_returning(work.db())
-        .await?,
-    )
+    let appended = signatures::append_act(work, act, signature.as_ref())?;
+    let row = submission_version::Model {
+        id: uuid::Uuid::new_v4().to_string(),
+        submission_id: submission.id.clone(),
+        version,
+        ledger_seq: seq_i64(appended.seq),
+        content_hash: hash.to_hex(),
+        reason: reason.map(str::to_string),
+        created_by: site.user_id.clone(),
+        created_at: Utc::now(),
+    };
+    // A fresh id, for a submission read (or held) by this unit, under the lock; the
+    // (submission, version) pair is unique because the unit read the current version.
+    work.insert_later(row.clone().into_active_model());
+    Ok(row)
 }
 
 /// Every version of every submission of an enrollment: for its site, and for the trial's

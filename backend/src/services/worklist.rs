@@ -204,24 +204,22 @@ pub async fn record_outcome(
                             "your site has no invitation with id {invitation_id:?}"
                         ))
                     })?;
-                let appended = work
-                    .append_one(NewEntry {
-                        kind: EntryKind::Other(INVITATION_UPDATED.to_string()),
-                        actor: Actor {
-                            user_id: site.user_id.clone(),
-                            org_id: site.org_id.clone(),
-                        },
-                        subjects: BTreeMap::from([
-                            ("trial".to_string(), row.trial_id.clone()),
-                            ("invitation".to_string(), row.id.clone()),
-                        ]),
-                        payload: json!({
-                            "invitationId": row.id,
-                            "trialId": row.trial_id,
-                            "outcome": outcome.as_str(),
-                        }),
-                    })
-                    .await?;
+                let appended = work.append_one(NewEntry {
+                    kind: EntryKind::Other(INVITATION_UPDATED.to_string()),
+                    actor: Actor {
+                        user_id: site.user_id.clone(),
+                        org_id: site.org_id.clone(),
+                    },
+                    subjects: BTreeMap::from([
+                        ("trial".to_string(), row.trial_id.clone()),
+                        ("invitation".to_string(), row.id.clone()),
+                    ]),
+                    payload: json!({
+                        "invitationId": row.id,
+                        "trialId": row.trial_id,
+                        "outcome": outcome.as_str(),
+                    }),
+                })?;
                 let now = Utc::now();
                 let updated = invitation::Entity::update(invitation::ActiveModel {
                     id: Set(row.id.clone()),

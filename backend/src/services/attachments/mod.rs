@@ -104,7 +104,7 @@ where
         .writer
         .run(move |work| {
             Box::pin(async move {
-                row.ledger_seq = Set(seq_i64(work.append_one(entry).await?.seq));
+                row.ledger_seq = Set(seq_i64(work.append_one(entry)?.seq));
                 Ok(attachment::Entity::insert(row)
                     .exec_with_returning(work.db())
                     .await?)

@@ -15,11 +15,9 @@ use sea_orm::{
 };
 
 use super::LedgerKeys;
+use super::held_rows::INSERT_CHUNK;
 use crate::entities::{checkpoint, ledger_entry, ledger_head, ledger_payload, merkle_node};
 use crate::error::{AppError, AppResult};
-
-/// Rows per multi-row INSERT (well under SQLite's and PostgreSQL's parameter limits).
-const INSERT_CHUNK: usize = 500;
 
 /// Who caused an entry.
 #[derive(Clone, Debug)]
@@ -79,10 +77,11 @@ pub(super) async fn begin_write(db: &DatabaseConnection) -> AppResult<DatabaseTr
 }
 
 /// The ledger side of one group-commit transaction: the tree grows in memory as entries are
-/// appended; their payloads are stored at once (in the unit's savepoint, so the unit and
-/// later ones can read the documents, e.g. a protocol just published); the entries, the tree
-/// nodes, the head and one checkpoint are written at the end, in multi-row inserts. No unit
-/// reads `ledger_entry`: entries are read only once committed (receipts, audit, export).
+/// appended; their payloads go back to the caller, to be stored with the unit's other rows
+/// (where the unit and later ones can read the documents, e.g. a protocol just published);
+/// the entries, the tree nodes, the head and one checkpoint are written at the end, in
+/// multi-row inserts. No unit reads `ledger_entry`: entries are read only once committed
+/// (receipts, audit, export).
 pub(super) struct Batch {
     tree: CompactRange,
     prev: Option<Hash>,
@@ -128,13 +127,12 @@ impl Batch {
         })
     }
 
-    /// Appends `entries` in order and stores their payloads inside `txn` (the entries
-    /// themselves at [`Batch::write`]).
-    pub(super) async fn append(
+    /// Appends `entries` in order; returns where they went and their payload rows, for the
+    /// caller to store in the same transaction (the entries are stored at [`Batch::write`]).
+    pub(super) fn append(
         &mut self,
-        txn: &DatabaseTransaction,
         entries: Vec<NewEntry>,
-    ) -> AppResult<Vec<Appended>> {
+    ) -> AppResult<(Vec<Appended>, Vec<ledger_payload::ActiveModel>)> {
         let mut appended = Vec::with_capacity(entries.len());
         let mut payload_rows = Vec::with_capacity(entries.len());
         for new in entries {
@@ -172,8 +170,7 @@ impl Batch {
             self.entry_rows.push(entry_row(&entry, leaf)?);
             self.prev = Some(leaf);
         }
-        insert_chunked(txn, payload_rows).await?;
-        Ok(appended)
+        Ok((appended, payload_rows))
     }
 
     /// Entries in the tree, including those appended so far.
@@ -191,7 +188,7 @@ impl Batch {
         }
     }
 
-    /// Forgets everything appended since `mark` (its stored rows go with the unit's savepoint).
+    /// Forgets everything appended since `mark` (its payload rows go with the unit's).
     pub(super) fn rewind(&mut self, mark: Mark) {
         self.tree = mark.tree;
         self.prev = mark.prev;

@@ -125,5 +125,4 @@ async fn erase_unit(
             "reason": reason.as_str(),
         }),
     })
-    .await
 }

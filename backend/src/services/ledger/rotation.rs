@@ -13,7 +13,7 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
 };
 
-use super::append::{Batch, begin_write, to_i64};
+use super::append::{Batch, begin_write, insert_chunked, to_i64};
 use super::{Actor, LEDGER_KEY_FILE, LedgerKeys, NewEntry, RETIRED_SUFFIX};
 use crate::entities::{checkpoint, ledger_entry};
 use crate::keys_dir::SecretFormat;
@@ -57,10 +57,9 @@ pub async fn rotate_key(db: &DatabaseConnection, keys: &LedgerKeys) -> anyhow::R
             // next key, which no writer holds yet.
             let mut batch = Batch::open(&txn).await?;
             let size_before = batch.size();
-            let seq = batch
-                .append(&txn, vec![hand_over_entry(&old_key, &new_key)])
-                .await?[0]
-                .seq;
+            let (appended, payloads) = batch.append(vec![hand_over_entry(&old_key, &new_key)])?;
+            insert_chunked(&txn, payloads).await?;
+            let seq = appended[0].seq;
             batch.write(&txn, &next, size_before).await?;
             cosign_checkpoint(&txn, keys, seq + 1).await?;
             seq

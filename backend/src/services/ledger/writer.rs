@@ -6,10 +6,10 @@
 //! in one database transaction (group commit, as Tessera batches its adds):
 //!
 //! 1. take the ledger lock (the head row; other processes queue on it),
-//! 2. run each unit in turn inside its own savepoint: it sees every change committed before
-//!    and every earlier unit of the batch, reads its preconditions, writes and appends;
-//!    a unit that fails is rolled back to its savepoint and its entries are forgotten,
-//!    without touching its neighbours,
+//! 2. run each unit in turn: it sees every change committed before and every earlier unit
+//!    of the batch, reads its preconditions, writes and appends; a unit that fails is
+//!    undone (its held rows forgotten, its savepoint rolled back if it wrote; see
+//!    [`UnitConnection`]) and its entries are forgotten, without touching its neighbours,
 //! 3. store all entries with one timestamp (never earlier than the chain's last), sign one
 //!    checkpoint, commit,
 //! 4. answer each caller: its own result once the batch is durable, or the reason the batch
@@ -23,11 +23,12 @@ use std::sync::Arc;
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction};
+use sea_orm::{ActiveModelTrait, DatabaseConnection};
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 
 use super::LedgerKeys;
 use super::append::{Appended, Batch, NewEntry, begin_write};
+use super::unit_connection::UnitConnection;
 use crate::error::{AppError, AppResult};
 use crate::services::outbox::{self, IndexTouch};
 
@@ -37,10 +38,10 @@ const MAX_BATCH: usize = 256;
 /// Units of work that may wait for the writer; beyond this, callers are told to retry.
 const QUEUE_CAPACITY: usize = 8192;
 
-/// What a unit of work sees: the batch's transaction (the unit runs inside its own
-/// savepoint) and the ledger being appended to.
+/// What a unit of work sees: the batch's transaction (through a [`UnitConnection`], which
+/// isolates the unit from its neighbours) and the ledger being appended to.
 pub struct Work {
-    db: DatabaseTransaction,
+    db: UnitConnection,
     batch: Batch,
     touches: Vec<IndexTouch>,
 }
@@ -48,13 +49,30 @@ pub struct Work {
 impl Work {
     /// The transaction to read preconditions and write the change through. Everything read
     /// here is read under the ledger lock, so no other ledgered change can slip in between.
-    pub fn db(&self) -> &DatabaseTransaction {
+    pub fn db(&self) -> &UnitConnection {
         &self.db
     }
 
+    /// Inserts `row` with the rest of the batch instead of at once (one multi-row INSERT per
+    /// table), which saves the unit a round trip to the database. Every later statement that
+    /// may see the row (a write, or a read naming its table) still sees it. Only for rows no
+    /// constraint can refuse given what the unit read: a fresh key, references to rows the
+    /// unit read. Forgotten if the unit fails.
+    pub fn insert_later<A>(&mut self, row: A)
+    where
+        A: ActiveModelTrait + Send + 'static,
+    {
+        self.db.hold(row);
+    }
+
     /// Appends entries in order; their sequence numbers are final if the unit succeeds.
-    pub async fn append(&mut self, entries: Vec<NewEntry>) -> AppResult<Vec<Appended>> {
-        self.batch.append(&self.db, entries).await
+    /// Their payloads are inserted later (see [`Work::insert_later`]).
+    pub fn append(&mut self, entries: Vec<NewEntry>) -> AppResult<Vec<Appended>> {
+        let (appended, payloads) = self.batch.append(entries)?;
+        for payload in payloads {
+            self.db.hold(payload);
+        }
+        Ok(appended)
     }
 
     /// Records that the unit changed what search sees (a profile, a consent, a trial): an
@@ -65,8 +83,8 @@ impl Work {
     }
 
     /// Appends one entry; see [`Work::append`].
-    pub async fn append_one(&mut self, entry: NewEntry) -> AppResult<Appended> {
-        let mut appended = self.batch.append(&self.db, vec![entry]).await?;
+    pub fn append_one(&mut self, entry: NewEntry) -> AppResult<Appended> {
+        let mut appended = self.append(vec![entry])?;
         appended.pop().ok_or_else(|| {
             AppError::Internal(anyhow::anyhow!("appending one entry appended nothing"))
         })
@@ -228,74 +246,42 @@ async fn write_batches(
     }
 }
 
-/// Runs `units` in one transaction, each in its own savepoint, and commits; `true` when the
-/// batch wrote outbox rows.
+/// Runs `units` in one transaction, each isolated from the others, and commits; `true` when
+/// the batch wrote outbox rows.
 async fn commit_batch(
     db: &DatabaseConnection,
     keys: &LedgerKeys,
     units: &mut [Box<dyn Unit>],
 ) -> AppResult<bool> {
-    let mut txn = begin_write(db).await?;
-    let mut batch = Batch::open(&txn).await?;
+    let txn = begin_write(db).await?;
+    let batch = Batch::open(&txn).await?;
     let size_before = batch.size();
+    let mut work = Work {
+        db: UnitConnection::new(txn),
+        batch,
+        touches: Vec::new(),
+    };
     let mut touches = Vec::new();
-    let mut savepoint = Savepoint::default();
     for unit in units.iter_mut() {
-        savepoint.open(&txn).await?;
-        let mark = batch.mark();
-        let mut work = Work {
-            db: txn,
-            batch,
-            touches: Vec::new(),
-        };
+        work.db.start_unit();
+        let mark = work.batch.mark();
         let succeeded = unit.run(&mut work).await;
-        let Work {
-            db: after_txn,
-            batch: after,
-            touches: touched,
-        } = work;
-        (txn, batch) = (after_txn, after);
+        let touched = std::mem::take(&mut work.touches);
         if succeeded {
             touches.extend(touched);
         } else {
-            savepoint.roll_back(&txn).await?;
-            batch.rewind(mark);
+            work.db.undo_unit().await?;
+            work.batch.rewind(mark);
         }
     }
+    let Work {
+        db: unit_db, batch, ..
+    } = work;
+    let txn = unit_db.finish().await?;
     batch.write(&txn, keys, size_before).await?;
     // Under the ledger lock, so outbox positions commit in order (see `outbox`).
     outbox::record(&txn, &touches).await?;
     // Commit also releases the last unit's savepoint.
     txn.commit().await?;
     Ok(!touches.is_empty())
-}
-
-/// The one savepoint that isolates each unit of a batch from its neighbours.
-///
-/// Opening it for the next unit releases it for the previous one in the same round trip
-/// (one statement string, `RELEASE …; SAVEPOINT …`), so a unit costs one extra round trip to
-/// the database instead of two; a failed unit rolls back to it, which keeps it open.
-#[derive(Default)]
-struct Savepoint {
-    open: bool,
-}
-
-impl Savepoint {
-    const OPEN: &str = "SAVEPOINT veritrial_unit";
-    const REOPEN: &str = "RELEASE SAVEPOINT veritrial_unit; SAVEPOINT veritrial_unit";
-    const ROLL_BACK: &str = "ROLLBACK TO SAVEPOINT veritrial_unit";
-
-    /// Marks the start of the next unit (keeping everything the previous one did).
-    async fn open(&mut self, txn: &DatabaseTransaction) -> AppResult<()> {
-        let sql = if self.open { Self::REOPEN } else { Self::OPEN };
-        txn.execute_unprepared(sql).await?;
-        self.open = true;
-        Ok(())
-    }
-
-    /// Undoes everything the current unit wrote.
-    async fn roll_back(&self, txn: &DatabaseTransaction) -> AppResult<()> {
-        txn.execute_unprepared(Self::ROLL_BACK).await?;
-        Ok(())
-    }
 }

@@ -6,7 +6,7 @@ import { attempt, field, h, saveBlob, shortHash, status, when } from './dom.js';
 import { FORM_FIELDS, allForms } from './crf.js';
 import { ledgerPanel } from './ledger-panel.js';
 import { clinicalData, exportsCard } from './monitor.js';
-import { href, route } from './router.js';
+import { href, reload, route } from './router.js';
 import { SIGNATURE_FIELDS, signatureLine, signingPassword } from './signature.js';
 import { loadTrials, reviewBadge, statusBadge, trialsTable } from './trials.js';
 
@@ -246,7 +246,7 @@ route('ethics/trial/:id', async (page, { id }) => {
       message,
     ),
     current.reviewStatus === 'SUBMITTED'
-      ? reviewForm(id, current.version, () => window.dispatchEvent(new HashChangeEvent('hashchange')))
+      ? reviewForm(id, current.version, reload)
       : null,
     h('section', { class: 'card' }, h('h3', {}, 'Protocol versions side by side'), h('div', { class: 'versions', id: 'versions' }, trial.versions.map(versionColumn))),
     h('section', { class: 'card' }, h('h3', {}, 'Enrollment and data over time'), activityChart(activity)),

@@ -4,6 +4,7 @@
 import { fetchFile, gql } from './api.js';
 import { attempt, field, form, h, saveBlob, status, table, when } from './dom.js';
 import { valuesList } from './crf.js';
+import { reload } from './router.js';
 
 const RECORDS = `query($t: ID!, $n: Int, $o: Int) { trialRecords(trialId: $t, first: $n, offset: $o) {
   total items { id siteId enrollmentId form visit version data createdAt } } }`;
@@ -12,10 +13,6 @@ const QUERIES = `query($t: ID!) { dataQueries(trialId: $t) { id submissionId sit
 const RAISE = `mutation($s: ID!, $f: String!, $q: String!) { raiseDataQuery(submissionId: $s, field: $f, question: $q) { id } }`;
 const CLOSE = `mutation($id: ID!) { closeDataQuery(queryId: $id) { status } }`;
 const PAGE = 50;
-
-function reload() {
-  window.dispatchEvent(new HashChangeEvent('hashchange'));
-}
 
 /** A record named for people: form, visit, site and participant (the enrollment, never the patient). */
 function recordName(record, forms, sites) {

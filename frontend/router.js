@@ -30,6 +30,11 @@ export function href(...segments) {
   return `#/${segments.map(encodeURIComponent).join('/')}`;
 }
 
+/** Renders the current page again (after a change it shows). */
+export function reload() {
+  window.dispatchEvent(new HashChangeEvent('hashchange'));
+}
+
 /** Calls `onChange` now and whenever the hash changes. */
 export function listen(onChange) {
   window.addEventListener('hashchange', onChange);

@@ -6,7 +6,7 @@ import { gql } from './api.js';
 import { field, form, h, shortHash, status, table, when } from './dom.js';
 import { attachmentCard, attachmentsList } from './attachments.js';
 import { FORM_FIELDS, changesList, crfInputs, formsInForce, valuesList } from './crf.js';
-import { href, route } from './router.js';
+import { href, reload, route } from './router.js';
 import { SIGNATURE_FIELDS, signatureLine, signingPassword } from './signature.js';
 
 const FIELDS = `id form visit version contentHash ledgerSeq reason createdAt data protocolVersion
@@ -24,10 +24,6 @@ const SUBMIT = `mutation($id: ID!, $form: String!, $visit: String!, $data: JSON!
   submitTrialData(enrollmentId: $id, form: $form, visit: $visit, data: $data) { ledgerSeq } }`;
 const CORRECT = `mutation($id: ID!, $data: JSON!, $reason: String!, $password: String!) {
   correctTrialData(submissionId: $id, data: $data, reason: $reason, password: $password) { ledgerSeq version } }`;
-
-function reload() {
-  window.dispatchEvent(new HashChangeEvent('hashchange'));
-}
 
 /** A JSON object from a text area, or a clear error. */
 function parseData(text) {

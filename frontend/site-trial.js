@@ -3,7 +3,7 @@
 import { gql } from './api.js';
 import { field, form, h, status, table } from './dom.js';
 import { worklistCard } from './site-worklist.js';
-import { href, route } from './router.js';
+import { href, reload, route } from './router.js';
 
 const TRIAL = `query($id: ID!) {
   trial(id: $id) { title }
@@ -22,7 +22,7 @@ function withdrawForm(enrollment) {
     message,
     async () => {
       await gql(WITHDRAW, { id: enrollment.id, reason: reason.value });
-      window.dispatchEvent(new HashChangeEvent('hashchange'));
+      reload();
     },
     field('Reason for withdrawal', reason),
     h('button', { type: 'submit', class: 'secondary' }, 'Withdraw'),

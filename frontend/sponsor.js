@@ -5,7 +5,7 @@ import { h, shortHash, table, when } from './dom.js';
 import { FORM_FIELDS, allForms } from './crf.js';
 import { clinicalData, exportsCard } from './monitor.js';
 import { protocolForm } from './protocol-form.js';
-import { href, route } from './router.js';
+import { href, reload, route } from './router.js';
 import { SIGNATURE_FIELDS, signatureLine } from './signature.js';
 import { loadTrials, reviewBadge, statusBadge, trialsTable } from './trials.js';
 
@@ -133,7 +133,7 @@ route('sponsor/trial/:id', async (page, { id }) => {
       directory: orgs,
       submit: async (input, reason, password) => {
         await gql(AMEND, { id, input, reason, password });
-        window.dispatchEvent(new HashChangeEvent('hashchange'));
+        reload();
       },
     }),
   );

@@ -163,7 +163,7 @@ pub async fn open_stores(config: &StoreConfig) -> anyhow::Result<Stores> {
         attachments = %attachments.describe(),
         "stores open"
     );
-    let writer = LedgerWriter::start(db.clone(), ledger.clone());
+    let writer = LedgerWriter::start(&target, ledger.clone()).await?;
     Ok(Stores {
         data_dir,
         keys,

@@ -719,6 +719,9 @@ pub async fn record(
     who: &Principal,
     submission_id: &str,
 ) -> AppResult<Option<SubmissionVersionView>> {
+    if who.role == Role::Recruiter {
+        return Ok(None); // recruiters see counts, never records
+    }
     let Some(row) = submission::Entity::find_by_id(submission_id.to_string())
         .one(&state.db)
         .await?
@@ -731,8 +734,5 @@ pub async fn record(
     let Ok(view) = protocols::readable_trial(state, who, &row.trial_id).await else {
         return Ok(None);
     };
-    if who.role == Role::Recruiter {
-        return Ok(None);
-    }
     Ok(record_versions(&state.db, &view, row).await?.pop())
 }

@@ -2,7 +2,7 @@
 //!
 //! Every ledgered change is a *unit of work*: a closure that reads its preconditions, writes
 //! its rows and appends its ledger entries through a [`Work`]. Services hand units to the
-//! process's [`LedgerWriter`], whose single task runs whatever units are waiting together
+//! process's [`LedgerWriter`], whose single thread runs whatever units are waiting together
 //! in one database transaction (group commit, as Tessera batches its adds):
 //!
 //! 1. take the ledger lock (the head row; other processes queue on it),
@@ -29,6 +29,7 @@ use tokio::sync::{Notify, mpsc, oneshot, watch};
 use super::LedgerKeys;
 use super::append::{Appended, Batch, NewEntry, begin_write};
 use super::unit_connection::UnitConnection;
+use crate::db::{self, DatabaseTarget};
 use crate::error::{AppError, AppResult};
 use crate::services::outbox::{self, IndexTouch};
 
@@ -91,7 +92,8 @@ impl Work {
     }
 }
 
-/// The process's ledger writer: cheap to clone, one task behind it.
+/// The process's ledger writer: cheap to clone, one thread behind it; it stops when the
+/// last clone is dropped.
 #[derive(Clone)]
 pub struct LedgerWriter {
     queue: mpsc::Sender<Box<dyn Unit>>,
@@ -100,8 +102,13 @@ pub struct LedgerWriter {
 }
 
 impl LedgerWriter {
-    /// Starts the writer task on the current runtime.
-    pub fn start(db: DatabaseConnection, keys: LedgerKeys) -> Self {
+    /// Starts the writer on its own thread, with its own connection to `target`.
+    ///
+    /// Its own thread, because every statement of a batch is a wait for the database, and
+    /// on the server's runtime each wait would end behind every request task ready to run:
+    /// under load the writer, which every write waits for, would wait for them all. Its own
+    /// connection, so it never queues for one behind readers. An error if it cannot connect.
+    pub async fn start(target: &DatabaseTarget, keys: LedgerKeys) -> anyhow::Result<Self> {
         let (queue, units) = mpsc::channel(QUEUE_CAPACITY);
         let index_wake = Arc::new(Notify::new());
         let checkpoints = watch::Sender::new(());
@@ -109,12 +116,34 @@ impl LedgerWriter {
             index: index_wake.clone(),
             checkpoints: checkpoints.clone(),
         };
-        tokio::spawn(write_batches(db, keys, units, wakes));
-        Self {
+        let (connected, connecting) = oneshot::channel();
+        let target = target.clone();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        std::thread::Builder::new()
+            .name("ledger-writer".to_string())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    match db::connect(&target, 1).await {
+                        Ok(db) => {
+                            let _ = connected.send(Ok(()));
+                            write_batches(db, keys, units, wakes).await;
+                        }
+                        Err(err) => {
+                            let _ = connected.send(Err(err));
+                        }
+                    }
+                });
+            })?;
+        connecting.await.map_err(|_| {
+            anyhow::anyhow!("the ledger writer's thread ended before it connected")
+        })??;
+        Ok(Self {
             queue,
             index_wake,
             checkpoints,
-        }
+        })
     }
 
     /// Marked changed after every committed batch (a new checkpoint, if it appended): the

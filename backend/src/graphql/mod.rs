@@ -5,6 +5,7 @@ mod codes;
 mod cohorts;
 mod data;
 mod ledger;
+mod patient_histories;
 mod patients;
 mod signatures;
 mod trials;
@@ -15,7 +16,10 @@ mod limits_tests;
 
 use async_graphql::{Context, EmptySubscription, ErrorExtensions, MergedObject, Schema};
 
+use patient_histories::Histories;
+
 use crate::auth::Caller;
+use crate::entities::{consent, enrollment, invitation};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -80,7 +84,13 @@ pub type VeritrialSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
 /// The schema with its limits, serving `state`.
 pub fn build_schema(state: AppState) -> VeritrialSchema {
-    schema_builder().data(state).finish()
+    let db = state.db.clone();
+    schema_builder()
+        .data(state)
+        .data(Histories::<consent::Entity>::loader(db.clone()))
+        .data(Histories::<invitation::Entity>::loader(db.clone()))
+        .data(Histories::<enrollment::Entity>::loader(db))
+        .finish()
 }
 
 /// The schema's SDL: the API contract checked in as `graph-schema/schema.graphql`.

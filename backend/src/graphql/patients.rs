@@ -1,10 +1,12 @@
 //! Sites' patients, consent, enrollment and trial data; recruiters' cohorts.
 
+use async_graphql::dataloader::DataLoader;
 use async_graphql::{ComplexObject, Context, ID, InputObject, Json, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use matcher::profile::Profile;
 
 use super::cohorts::Count;
+use super::patient_histories::{Histories, History};
 use super::signatures::{Signature, signature_of};
 use super::trials::Trial;
 use super::{ApiResult, parts};
@@ -91,8 +93,7 @@ pub struct Patient {
 impl Patient {
     /// Every consent event, newest first.
     async fn consents(&self, ctx: &Context<'_>) -> ApiResult<Vec<Consent>> {
-        let (state, _) = parts(ctx);
-        Ok(site_patients::consents_of(&state.db, &self.pseudonym)
+        Ok(history::<consent::Entity>(ctx, &self.pseudonym)
             .await?
             .into_iter()
             .map(Consent::try_from)
@@ -101,8 +102,7 @@ impl Patient {
 
     /// Every invitation to a trial, newest first.
     async fn invitations(&self, ctx: &Context<'_>) -> ApiResult<Vec<Invitation>> {
-        let (state, _) = parts(ctx);
-        Ok(site_patients::invitations_of(&state.db, &self.pseudonym)
+        Ok(history::<invitation::Entity>(ctx, &self.pseudonym)
             .await?
             .into_iter()
             .map(Invitation::from)
@@ -111,13 +111,26 @@ impl Patient {
 
     /// Every enrollment, newest first.
     async fn enrollments(&self, ctx: &Context<'_>) -> ApiResult<Vec<Enrollment>> {
-        let (state, _) = parts(ctx);
-        Ok(site_patients::enrollments_of(&state.db, &self.pseudonym)
+        Ok(history::<enrollment::Entity>(ctx, &self.pseudonym)
             .await?
             .into_iter()
             .map(Enrollment::from)
             .collect())
     }
+}
+
+/// The `E` rows of patient `pseudonym`, newest first, loaded with those of the other patients
+/// the request (and concurrent ones) asked about.
+async fn history<E>(ctx: &Context<'_>, pseudonym: &str) -> ApiResult<Vec<E::Model>>
+where
+    E: History + 'static,
+    E::Model: Sync,
+{
+    let loader = ctx.data_unchecked::<DataLoader<Histories<E>>>();
+    Ok(loader
+        .load_one(pseudonym.to_string())
+        .await?
+        .unwrap_or_default())
 }
 
 /// What a site searches its patients by; every field is optional.

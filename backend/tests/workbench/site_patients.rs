@@ -214,6 +214,20 @@ async fn a_site_pages_and_searches_its_patients(backend: Backend) {
         json!([{ "granted": true, "consentFormVersion": "v4" }]),
         "{body}"
     );
+    // A whole page loads its records in one batch: each patient gets its own, and only those.
+    w.server
+        .ok(Some(&w.site), CONSENT, json!({ "p": w.pseudonyms[2] }))
+        .await;
+    let page = w.list(&w.site, json!({}), 100, 0).await;
+    let patients = page["data"]["sitePatients"]["patients"].as_array().unwrap();
+    assert_eq!(patients.len(), PATIENTS, "{page}");
+    for patient in patients {
+        let consented = [&w.pseudonyms[0], &w.pseudonyms[2]]
+            .iter()
+            .any(|p| patient["pseudonym"] == p.as_str());
+        let consents = patient["consents"].as_array().unwrap().len();
+        assert_eq!(consents, usize::from(consented), "{patient}");
+    }
 
     // Another site sees none of them; bad pages and prefixes are refused.
     let other = w.list(&w.other_site, json!({}), 25, 0).await;

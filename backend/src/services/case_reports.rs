@@ -10,9 +10,9 @@ use ledger::EntryKind;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::{Deserialize, Serialize};
 
-use super::ledger::{NewEntry, Work, seq_i64};
+use super::ledger::{Actor, NewEntry, Work, seq_i64};
 use super::signatures::{self, Signature};
-use super::trial_data::{actor, own_enrollment};
+use super::trial_data::own_enrollment;
 use crate::auth::Principal;
 use crate::domain::Role;
 use crate::entities::{ledger_entry, ledger_payload, submission, submission_version};
@@ -96,7 +96,7 @@ async fn sign_off_unit(
     };
     let act = NewEntry {
         kind: EntryKind::CaseReportSignedOff,
-        actor: actor(site),
+        actor: Actor::of(site),
         subjects: BTreeMap::from([
             ("trial".to_string(), enrolled.trial_id.clone()),
             ("enrollment".to_string(), enrollment_id.to_string()),

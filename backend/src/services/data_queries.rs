@@ -13,7 +13,6 @@ use serde_json::json;
 
 use super::ledger::{Actor, NewEntry, Work, seq_i64};
 use super::protocols;
-use super::trial_data::actor;
 use crate::auth::Principal;
 use crate::domain::{DataQueryStatus, Role, from_stored};
 use crate::entities::{data_query, submission, trial};
@@ -328,7 +327,7 @@ async fn append(
     (record, query_id): (&submission::Model, &str),
     payload: serde_json::Value,
 ) -> AppResult<i64> {
-    let actor: Actor = actor(who);
+    let actor = Actor::of(who);
     let appended = work.append_one(NewEntry {
         kind: EntryKind::Other(kind.to_string()),
         actor,

@@ -460,10 +460,7 @@ pub async fn record_consent(
         } else {
             EntryKind::ConsentWithdrawn
         },
-        actor: Actor {
-            user_id: site.user_id.clone(),
-            org_id: site.org_id.clone(),
-        },
+        actor: Actor::of(site),
         subjects,
         payload: serde_json::json!({
             "participant": committed,
@@ -547,10 +544,7 @@ async fn seed_chunk(work: &mut Work, site: &Principal, chunk: &[Profile]) -> App
         let committed = commitment(&salt, &profile.pseudonym).to_hex();
         entries.push(NewEntry {
             kind: EntryKind::ConsentGranted,
-            actor: Actor {
-                user_id: site.user_id.clone(),
-                org_id: site.org_id.clone(),
-            },
+            actor: Actor::of(site),
             subjects: BTreeMap::from([("participant".to_string(), committed.clone())]),
             payload: serde_json::json!({
                 "participant": committed,

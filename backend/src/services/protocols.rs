@@ -624,10 +624,7 @@ async fn store_version(
     ]);
     let act = NewEntry {
         kind,
-        actor: Actor {
-            user_id: sponsor.user_id.clone(),
-            org_id: sponsor.org_id.clone(),
-        },
+        actor: Actor::of(sponsor),
         subjects,
         payload,
     };

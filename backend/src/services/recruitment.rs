@@ -264,10 +264,7 @@ impl Release {
         }
         let appended = work.append_one(NewEntry {
             kind: cohort_released_kind(),
-            actor: Actor {
-                user_id: self.who.user_id.clone(),
-                org_id: self.who.org_id.clone(),
-            },
+            actor: Actor::of(&self.who),
             subjects,
             payload: serde_json::json!({
                 "criteria": self.criteria,
@@ -381,10 +378,7 @@ async fn invite_unit(
     let seq = work
         .append_one(NewEntry {
             kind: EntryKind::InvitationCreated,
-            actor: Actor {
-                user_id: who.user_id.clone(),
-                org_id: who.org_id.clone(),
-            },
+            actor: Actor::of(who),
             subjects: BTreeMap::from([("trial".to_string(), trial_id.to_string())]),
             payload: serde_json::json!({
                 "trialId": trial_id,

@@ -121,10 +121,7 @@ async fn review_unit(
         work,
         NewEntry {
             kind: EntryKind::ProtocolReviewed,
-            actor: Actor {
-                user_id: board.user_id.clone(),
-                org_id: board.org_id.clone(),
-            },
+            actor: Actor::of(board),
             subjects: BTreeMap::from([
                 ("trial".to_string(), trial_id.to_string()),
                 ("version".to_string(), version.to_string()),

@@ -29,13 +29,6 @@ pub const MAX_DATA_BYTES: usize = 256 * 1024;
 const ENROLLED: &str = "enrolled";
 const WITHDRAWN: &str = "withdrawn";
 
-pub(super) fn actor(who: &Principal) -> Actor {
-    Actor {
-        user_id: who.user_id.clone(),
-        org_id: who.org_id.clone(),
-    }
-}
-
 /// Enrolls one of the site's patients, re-checking consent and the criteria in force.
 pub async fn enroll(
     state: &AppState,
@@ -114,7 +107,7 @@ async fn enroll_unit(
     let id = uuid::Uuid::new_v4().to_string();
     let appended = work.append_one(NewEntry {
         kind: EntryKind::EnrollmentCreated,
-        actor: actor(site),
+        actor: Actor::of(site),
         subjects: BTreeMap::from([
             ("trial".to_string(), trial_id.to_string()),
             ("enrollment".to_string(), id.clone()),
@@ -199,7 +192,7 @@ async fn withdraw_unit(
     }
     let appended = work.append_one(NewEntry {
         kind: EntryKind::EnrollmentWithdrawn,
-        actor: actor(site),
+        actor: Actor::of(site),
         subjects: BTreeMap::from([
             ("trial".to_string(), row.trial_id.clone()),
             ("enrollment".to_string(), row.id.clone()),
@@ -510,7 +503,7 @@ fn add_version(
         } else {
             EntryKind::DataCorrected
         },
-        actor: actor(site),
+        actor: Actor::of(site),
         subjects: BTreeMap::from([
             ("trial".to_string(), submission.trial_id.clone()),
             ("submission".to_string(), submission.id.clone()),

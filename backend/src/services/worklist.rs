@@ -206,10 +206,7 @@ pub async fn record_outcome(
                     })?;
                 let appended = work.append_one(NewEntry {
                     kind: EntryKind::Other(INVITATION_UPDATED.to_string()),
-                    actor: Actor {
-                        user_id: site.user_id.clone(),
-                        org_id: site.org_id.clone(),
-                    },
+                    actor: Actor::of(&site),
                     subjects: BTreeMap::from([
                         ("trial".to_string(), row.trial_id.clone()),
                         ("invitation".to_string(), row.id.clone()),

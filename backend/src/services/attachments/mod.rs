@@ -71,10 +71,7 @@ where
     let content_type = upload.content_type;
     let entry = NewEntry {
         kind: EntryKind::AttachmentAdded,
-        actor: Actor {
-            user_id: site.user_id.clone(),
-            org_id: site.org_id.clone(),
-        },
+        actor: Actor::of(&site),
         subjects: BTreeMap::from([
             ("trial".to_string(), sub.trial_id.clone()),
             ("submission".to_string(), sub.id.clone()),

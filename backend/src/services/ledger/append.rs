@@ -16,6 +16,7 @@ use sea_orm::{
 
 use super::LedgerKeys;
 use super::held_rows::INSERT_CHUNK;
+use crate::auth::Principal;
 use crate::entities::{checkpoint, ledger_entry, ledger_head, ledger_payload, merkle_node};
 use crate::error::{AppError, AppResult};
 
@@ -26,6 +27,16 @@ pub struct Actor {
     pub user_id: String,
     /// The user's organisation id.
     pub org_id: String,
+}
+
+impl Actor {
+    /// The signed-in user who causes an entry, with their organisation.
+    pub fn of(who: &Principal) -> Self {
+        Self {
+            user_id: who.user_id.clone(),
+            org_id: who.org_id.clone(),
+        }
+    }
 }
 
 /// An entry to append: what happened, to what, and the payload it attests.

@@ -114,10 +114,7 @@ async fn erase_unit(
     }
     work.append_one(NewEntry {
         kind: EntryKind::PayloadErased,
-        actor: Actor {
-            user_id: who.user_id.clone(),
-            org_id: who.org_id.clone(),
-        },
+        actor: Actor::of(who),
         subjects,
         payload: serde_json::json!({
             "erasedSeq": seq,

@@ -224,17 +224,6 @@ impl TrialView {
         })
     }
 
-    /// The newest version its ethics board approved: the protocol in force for data capture
-    /// (an amendment awaiting review changes nothing until approved). `CONFLICT` if none is.
-    pub fn in_force(&self) -> AppResult<&Version> {
-        for version in self.versions.iter().rev() {
-            if version.review_status()? == ReviewStatus::Approved {
-                return Ok(version);
-            }
-        }
-        Err(none_approved())
-    }
-
     /// Refuses (`CONFLICT`) to act on people (invite, enroll) until the ethics board has
     /// approved the current version: a new trial waits for its first approval, and after an
     /// amendment new enrollments wait for the amendment's, while participants already
@@ -705,12 +694,9 @@ async fn stored_document(
     Ok(serde_json::from_str(&payload).map_err(anyhow::Error::from)?)
 }
 
-fn none_approved() -> AppError {
-    AppError::conflict("no version of this protocol is approved by its ethics board yet")
-}
-
-/// The number and document of the version in force ([`TrialView::in_force`]), read alone:
-/// three small reads instead of the whole trial, for the data-capture write path.
+/// The number and document of the version in force for data capture: the newest version
+/// the ethics board approved (an amendment awaiting review changes nothing until approved),
+/// read with three small reads instead of the whole trial. `CONFLICT` if none is approved.
 pub async fn version_in_force(
     db: &impl ConnectionTrait,
     trial_id: &str,
@@ -721,7 +707,9 @@ pub async fn version_in_force(
         .order_by_desc(protocol_review::Column::Version)
         .one(db)
         .await?
-        .ok_or_else(none_approved)?;
+        .ok_or_else(|| {
+            AppError::conflict("no version of this protocol is approved by its ethics board yet")
+        })?;
     let row = protocol_version::Entity::find()
         .filter(protocol_version::Column::TrialId.eq(trial_id))
         .filter(protocol_version::Column::Version.eq(approved.version))

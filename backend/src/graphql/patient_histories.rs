@@ -9,46 +9,10 @@ use std::collections::HashMap;
 use std::marker::PhantomData;
 
 use async_graphql::dataloader::{DataLoader, Loader};
-use sea_orm::{DatabaseConnection, EntityTrait};
+use sea_orm::DatabaseConnection;
 
 use super::ApiError;
-use crate::entities::{consent, enrollment, invitation};
-use crate::services::site_patients;
-
-/// A kind of patient history: rows that name the patient's pseudonym and a ledger entry.
-pub trait History: EntityTrait {
-    /// The pseudonym column, and the column that orders the history (newest first).
-    fn columns() -> (Self::Column, Self::Column);
-    /// The pseudonym a row belongs to.
-    fn pseudonym(row: &Self::Model) -> &str;
-}
-
-impl History for consent::Entity {
-    fn columns() -> (Self::Column, Self::Column) {
-        (consent::Column::Pseudonym, consent::Column::LedgerSeq)
-    }
-    fn pseudonym(row: &Self::Model) -> &str {
-        &row.pseudonym
-    }
-}
-
-impl History for invitation::Entity {
-    fn columns() -> (Self::Column, Self::Column) {
-        (invitation::Column::Pseudonym, invitation::Column::LedgerSeq)
-    }
-    fn pseudonym(row: &Self::Model) -> &str {
-        &row.pseudonym
-    }
-}
-
-impl History for enrollment::Entity {
-    fn columns() -> (Self::Column, Self::Column) {
-        (enrollment::Column::Pseudonym, enrollment::Column::LedgerSeq)
-    }
-    fn pseudonym(row: &Self::Model) -> &str {
-        &row.pseudonym
-    }
-}
+use crate::services::site_patients::{self, History};
 
 /// Loads one kind of history for many patients at once, keyed by pseudonym.
 pub struct Histories<E> {
@@ -78,7 +42,6 @@ where
     type Error = ApiError;
 
     async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, Self::Error> {
-        let (pseudonym, seq) = E::columns();
-        Ok(site_patients::histories::<E>(&self.db, keys, pseudonym, seq, E::pseudonym).await?)
+        Ok(site_patients::histories::<E>(&self.db, keys).await?)
     }
 }

@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use matcher::profile::Profile;
 
 use super::cohorts::Count;
-use super::patient_histories::{Histories, History};
+use super::patient_histories::Histories;
 use super::signatures::{Signature, signature_of};
 use super::trials::Trial;
 use super::{ApiResult, parts};
@@ -17,6 +17,7 @@ use crate::forms;
 use crate::services::anonymise::{LabResult, PatientRecord};
 use crate::services::patients::{self, ConsentAct, ConsentForm, has_active_consent, sex_name};
 use crate::services::signatures::{Attest, Signed};
+use crate::services::site_patients::History;
 use crate::services::trial_data::{self, SubmissionVersionView};
 use crate::services::{audit, case_reports, recruitment, site_patients};
 use crate::state::AppState;

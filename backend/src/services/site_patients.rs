@@ -16,7 +16,7 @@ use super::cohort_sql::prefix_successor;
 use super::patients::{self, load_profiles};
 use crate::auth::Principal;
 use crate::domain::Role;
-use crate::entities::{patient, patient_code};
+use crate::entities::{consent, enrollment, invitation, patient, patient_code};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
@@ -140,19 +140,49 @@ fn condition(site: &Principal, filter: &PatientFilter) -> AppResult<Condition> {
     Ok(all)
 }
 
-/// The rows of `E` (consents, invitations or enrollments) of each of `pseudonyms`, newest first
-/// (by `seq`), in one query: a page of patients costs one query per kind instead of one per
+/// A kind of patient history: rows that name the patient's pseudonym and a ledger entry.
+pub trait History: EntityTrait {
+    /// The pseudonym column, and the column that orders the history (newest first).
+    fn columns() -> (Self::Column, Self::Column);
+    /// The pseudonym a row belongs to.
+    fn pseudonym(row: &Self::Model) -> &str;
+}
+
+impl History for consent::Entity {
+    fn columns() -> (Self::Column, Self::Column) {
+        (consent::Column::Pseudonym, consent::Column::LedgerSeq)
+    }
+    fn pseudonym(row: &Self::Model) -> &str {
+        &row.pseudonym
+    }
+}
+
+impl History for invitation::Entity {
+    fn columns() -> (Self::Column, Self::Column) {
+        (invitation::Column::Pseudonym, invitation::Column::LedgerSeq)
+    }
+    fn pseudonym(row: &Self::Model) -> &str {
+        &row.pseudonym
+    }
+}
+
+impl History for enrollment::Entity {
+    fn columns() -> (Self::Column, Self::Column) {
+        (enrollment::Column::Pseudonym, enrollment::Column::LedgerSeq)
+    }
+    fn pseudonym(row: &Self::Model) -> &str {
+        &row.pseudonym
+    }
+}
+
+/// The rows of `E` (consents, invitations or enrollments) of each of `pseudonyms`, newest
+/// first, in one query: a page of patients costs one query per kind instead of one per
 /// patient. The caller has checked the patients are its site's own.
-pub async fn histories<E>(
+pub async fn histories<E: History>(
     db: &impl ConnectionTrait,
     pseudonyms: &[String],
-    pseudonym: E::Column,
-    seq: E::Column,
-    pseudonym_of: impl Fn(&E::Model) -> &str,
-) -> AppResult<HashMap<String, Vec<E::Model>>>
-where
-    E: EntityTrait,
-{
+) -> AppResult<HashMap<String, Vec<E::Model>>> {
+    let (pseudonym, seq) = E::columns();
     let rows = E::find()
         .filter(pseudonym.is_in(pseudonyms.iter().cloned()))
         .order_by_desc(seq)
@@ -163,7 +193,7 @@ where
         .map(|pseudonym| (pseudonym.clone(), Vec::new()))
         .collect();
     for row in rows {
-        if let Some(history) = by_patient.get_mut(pseudonym_of(&row)) {
+        if let Some(history) = by_patient.get_mut(E::pseudonym(&row)) {
             history.push(row);
         }
     }

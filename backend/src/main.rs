@@ -5,6 +5,11 @@ use std::process::ExitCode;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc rather than the system allocator: under many concurrent requests glibc's
+/// allocator spent about a tenth of the server's CPU time (see `docs/benchmarks.md`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     veritrial::tls::install_crypto_provider();
     let cli = veritrial::cli::Cli::parse();

@@ -63,16 +63,12 @@ pub async fn raise(
             "no record has id {submission_id:?}"
         )));
     }
-    let versions = super::trial_data::record_versions(&state.db, &view, record.clone()).await?;
-    let current = versions.last().ok_or_else(|| {
-        AppError::Internal(anyhow::anyhow!("record {submission_id} has no version"))
-    })?;
-    let defined = current
-        .protocol_version
+    let (data, protocol_version) = super::trial_data::current_data(&state.db, &record).await?;
+    let defined = protocol_version
         .and_then(|n| view.versions.iter().find(|v| v.row.version == n))
         .and_then(|v| v.document.form(&record.form).ok().flatten())
         .is_some_and(|form| form.fields.iter().any(|f| f.id == field));
-    if !defined && current.data.get(field).is_none() {
+    if !defined && data.get(field).is_none() {
         return Err(AppError::bad_input(format!(
             "the {} record has no field {field:?}",
             record.form

@@ -7,9 +7,10 @@ use ledger::EntryKind;
 use ledger::payload::{canonical_json, payload_hash};
 use matcher::criteria::{Expr, parse};
 use matcher::trials::TrialDoc;
+use sea_orm::sea_query::{self, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, JoinType, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 use serde::{Deserialize, Serialize};
 
@@ -684,44 +685,76 @@ async fn stored_document(
         .one(db)
         .await?
         .and_then(|p| p.body)
-        .ok_or_else(|| {
-            AppError::Internal(anyhow::anyhow!(
-                "the protocol document of {} v{} is missing",
-                row.trial_id,
-                row.version
-            ))
-        })?;
-    Ok(serde_json::from_str(&payload).map_err(anyhow::Error::from)?)
+        .ok_or_else(|| missing_document(&row.trial_id, row.version))?;
+    parse_document(&payload)
+}
+
+fn parse_document(payload: &str) -> AppResult<ProtocolDocument> {
+    Ok(serde_json::from_str(payload).map_err(anyhow::Error::from)?)
+}
+
+fn missing_document(trial_id: &str, version: i32) -> AppError {
+    AppError::Internal(anyhow::anyhow!(
+        "the protocol document of {trial_id} v{version} is missing"
+    ))
 }
 
 /// The number and document of the version in force for data capture: the newest version
-/// the ethics board approved (an amendment awaiting review changes nothing until approved),
-/// read with three small reads instead of the whole trial. `CONFLICT` if none is approved.
+/// the ethics board approved (an amendment awaiting review changes nothing until approved).
+/// One statement on the write path, instead of loading the whole trial. `CONFLICT` if none
+/// is approved.
 pub async fn version_in_force(
     db: &impl ConnectionTrait,
     trial_id: &str,
 ) -> AppResult<(i32, ProtocolDocument)> {
+    let newest_approved = Query::select()
+        .expr(sea_query::Func::max(sea_query::Expr::col(
+            protocol_review::Column::Version,
+        )))
+        .from(protocol_review::Entity)
+        .and_where(protocol_review::Column::TrialId.eq(trial_id))
+        .and_where(protocol_review::Column::Decision.eq(ReviewDecision::Approved.as_str()))
+        .to_owned();
+    let its_payload = protocol_version::Entity::belongs_to(ledger_payload::Entity)
+        .from(protocol_version::Column::LedgerSeq)
+        .to(ledger_payload::Column::Seq)
+        .into();
+    let found: Option<(i32, Option<String>)> = protocol_version::Entity::find()
+        .select_only()
+        .column(protocol_version::Column::Version)
+        .column(ledger_payload::Column::Body)
+        .join(JoinType::LeftJoin, its_payload)
+        .filter(protocol_version::Column::TrialId.eq(trial_id))
+        .filter(protocol_version::Column::Version.in_subquery(newest_approved))
+        .into_tuple()
+        .one(db)
+        .await?;
+    match found {
+        Some((version, Some(body))) => Ok((version, parse_document(&body)?)),
+        Some((version, None)) => Err(missing_document(trial_id, version)),
+        None => Err(none_in_force(db, trial_id).await),
+    }
+}
+
+/// Why no version is in force: none is approved (`CONFLICT`), or, were one approved, its
+/// version row is missing (an internal error).
+async fn none_in_force(db: &impl ConnectionTrait, trial_id: &str) -> AppError {
     let approved = protocol_review::Entity::find()
         .filter(protocol_review::Column::TrialId.eq(trial_id))
         .filter(protocol_review::Column::Decision.eq(ReviewDecision::Approved.as_str()))
         .order_by_desc(protocol_review::Column::Version)
         .one(db)
-        .await?
-        .ok_or_else(|| {
+        .await;
+    match approved {
+        Ok(None) => {
             AppError::conflict("no version of this protocol is approved by its ethics board yet")
-        })?;
-    let row = protocol_version::Entity::find()
-        .filter(protocol_version::Column::TrialId.eq(trial_id))
-        .filter(protocol_version::Column::Version.eq(approved.version))
-        .one(db)
-        .await?
-        .ok_or_else(|| {
-            AppError::Internal(anyhow::anyhow!(
-                "{trial_id} v{} is approved but not stored",
-                approved.version
-            ))
-        })?;
-    Ok((row.version, stored_document(db, &row).await?))
+        }
+        Ok(Some(review)) => AppError::Internal(anyhow::anyhow!(
+            "{trial_id} v{} is approved but not stored",
+            review.version
+        )),
+        Err(err) => err.into(),
+    }
 }
 
 /// Whether `who` may see this trial: its sponsor, its named sites, any recruiter while it

@@ -407,7 +407,7 @@ pub async fn correct(
             Box::pin(async move {
                 let mut submission = own_submission(work.db(), &site, &submission_id).await?;
                 let next = submission.current_version + 1;
-                let previous = version_data(work.db(), &submission.id, next - 1).await?;
+                let (previous, _) = current_data(work.db(), &submission).await?;
                 if previous == data {
                     return Err(AppError::conflict(
                         "the correction changes no value: nothing to record",
@@ -573,9 +573,7 @@ pub(crate) async fn record_versions(
     let mut out: Vec<SubmissionVersionView> = Vec::with_capacity(versions.len());
     for version in versions {
         let payload = stored_payload(db, version.ledger_seq).await?;
-        let protocol_version = payload["protocolVersion"]
-            .as_i64()
-            .and_then(|v| i32::try_from(v).ok());
+        let protocol_version = checked_against(&payload);
         let data = payload["data"].clone();
         let changes = match out.last() {
             Some(previous) => {
@@ -610,8 +608,8 @@ async fn stored_payload(db: &impl ConnectionTrait, seq: i64) -> AppResult<serde_
         .unwrap_or(serde_json::Value::Null))
 }
 
-/// The data of version `version` of a record.
-async fn version_data(
+/// The ledgered payload of version `version` of a record.
+async fn version_payload(
     db: &impl ConnectionTrait,
     submission_id: &str,
     version: i32,
@@ -626,7 +624,24 @@ async fn version_data(
                 "version {version} of record {submission_id} is missing"
             ))
         })?;
-    Ok(stored_payload(db, row.ledger_seq).await?["data"].clone())
+    stored_payload(db, row.ledger_seq).await
+}
+
+/// The current version of a record: its data, and the protocol version whose form they
+/// were checked against (if any). Reads that one version only.
+pub(crate) async fn current_data(
+    db: &impl ConnectionTrait,
+    record: &submission::Model,
+) -> AppResult<(serde_json::Value, Option<i32>)> {
+    let payload = version_payload(db, &record.id, record.current_version).await?;
+    Ok((payload["data"].clone(), checked_against(&payload)))
+}
+
+/// The protocol version a version's payload says its data were checked against.
+fn checked_against(payload: &serde_json::Value) -> Option<i32> {
+    payload["protocolVersion"]
+        .as_i64()
+        .and_then(|v| i32::try_from(v).ok())
 }
 
 /// One of the site's own enrollments (`NOT_FOUND` for any other).

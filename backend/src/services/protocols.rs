@@ -9,8 +9,8 @@ use matcher::criteria::{Expr, parse};
 use matcher::trials::TrialDoc;
 use sea_orm::sea_query::{self, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, JoinType, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, JoinType,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde::{Deserialize, Serialize};
 
@@ -712,8 +712,7 @@ pub async fn version_in_force(
             protocol_review::Column::Version,
         )))
         .from(protocol_review::Entity)
-        .and_where(protocol_review::Column::TrialId.eq(trial_id))
-        .and_where(protocol_review::Column::Decision.eq(ReviewDecision::Approved.as_str()))
+        .cond_where(approved_reviews(trial_id))
         .to_owned();
     let its_payload = protocol_version::Entity::belongs_to(ledger_payload::Entity)
         .from(protocol_version::Column::LedgerSeq)
@@ -736,12 +735,18 @@ pub async fn version_in_force(
     }
 }
 
+/// The ethics board's approvals of the trial's versions.
+fn approved_reviews(trial_id: &str) -> Condition {
+    Condition::all()
+        .add(protocol_review::Column::TrialId.eq(trial_id))
+        .add(protocol_review::Column::Decision.eq(ReviewDecision::Approved.as_str()))
+}
+
 /// Why no version is in force: none is approved (`CONFLICT`), or, were one approved, its
 /// version row is missing (an internal error).
 async fn none_in_force(db: &impl ConnectionTrait, trial_id: &str) -> AppError {
     let approved = protocol_review::Entity::find()
-        .filter(protocol_review::Column::TrialId.eq(trial_id))
-        .filter(protocol_review::Column::Decision.eq(ReviewDecision::Approved.as_str()))
+        .filter(approved_reviews(trial_id))
         .order_by_desc(protocol_review::Column::Version)
         .one(db)
         .await;
